@@ -1,0 +1,152 @@
+/**
+ * Choosing and reporting the tfjs backend. The default, `wasm` (SIMD), installs from the npm registry
+ * everywhere; the pure-JS `cpu` backend is its fallback. Native and GPU backends are optional peer
+ * dependencies, loaded at run time by a guarded dynamic import: when one is asked for and cannot be
+ * loaded, cnfkit says why and falls back instead of failing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { CnfkitError } from './errors.js';
+
+/** A backend to ask for. `auto` is wasm, falling back to cpu. */
+export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';
+
+/** Every value {@link ready} accepts for `backend` (and the env variable `CNFKIT_BACKEND`). */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'];
+
+/** Which backend runs, and how it was chosen. */
+export interface BackendInfo {
+  /** The tfjs backend in use (`tf.getBackend()`), e.g. `wasm`. */
+  name: string;
+  /** What was asked for, and where the request came from. */
+  requested: BackendChoice;
+  source: 'option' | 'env CNFKIT_BACKEND' | 'default';
+  /** One line on why this backend runs (e.g. the fallback and its cause). */
+  reason: string;
+  /** wasm only: whether SIMD and threads are in use. */
+  simd?: boolean;
+  threads?: boolean;
+}
+
+/** Options of {@link ready}. */
+export interface ReadyOptions {
+  /**
+   * The backend to use. Overrides the env variable `CNFKIT_BACKEND`.
+   * @defaultValue `process.env.CNFKIT_BACKEND`, else `'auto'`
+   */
+  backend?: BackendChoice;
+  /**
+   * Print fallbacks to the console.
+   * @defaultValue `true`
+   */
+  verbose?: boolean;
+}
+
+/** The optional packages behind each native/GPU choice. */
+const OPTIONAL_PACKAGES: Partial<Record<BackendChoice, { pkg: string; backend: string; hint: string }>> = {
+  tensorflow: { pkg: '@tensorflow/tfjs-node', backend: 'tensorflow', hint: 'npm install @tensorflow/tfjs-node@4.22.0 (its install script downloads libtensorflow)' },
+  'tensorflow-gpu': {
+    pkg: '@tensorflow/tfjs-node-gpu',
+    backend: 'tensorflow',
+    hint: 'npm install @tensorflow/tfjs-node-gpu@4.22.0 (needs CUDA 11.2 and cuDNN 8.1; its install script downloads libtensorflow 2.9.1)',
+  },
+  webgpu: { pkg: '@tensorflow/tfjs-backend-webgpu', backend: 'webgpu', hint: 'npm install @tensorflow/tfjs-backend-webgpu@4.22.0 webgpu (needs a Vulkan driver)' },
+};
+
+let current: BackendInfo | undefined;
+
+/**
+ * Selects the backend and waits until it is initialised. Call (and await) once before using cnfkit;
+ * later calls with the same choice return at once.
+ *
+ * @param options - which backend; see {@link ReadyOptions}
+ * @returns what runs, as {@link backendInfo} reports it
+ * @throws CnfkitError when `backend` (or `CNFKIT_BACKEND`) names no known backend
+ * @example
+ * ```ts
+ * const info = await ready();          // wasm unless CNFKIT_BACKEND says otherwise
+ * console.log(info.name, info.reason);
+ * ```
+ */
+export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
+  const envChoice = typeof process !== 'undefined' ? process.env?.CNFKIT_BACKEND : undefined;
+  const requested = (options.backend ?? (envChoice || 'auto')) as BackendChoice;
+  const source: BackendInfo['source'] = options.backend ? 'option' : envChoice ? 'env CNFKIT_BACKEND' : 'default';
+  if (!BACKEND_CHOICES.includes(requested)) {
+    throw new CnfkitError(
+      `ready: backend ${JSON.stringify(requested)} (from ${source}) is not one of ${BACKEND_CHOICES.join(', ')}`,
+    );
+  }
+  if (current && current.requested === requested && tf.getBackend() === current.name) return current;
+  const verbose = options.verbose ?? true;
+
+  let reason = requested === 'auto' ? 'default: wasm (SIMD) backend' : `requested ${requested}`;
+  const optional = OPTIONAL_PACKAGES[requested];
+  if (optional) {
+    const failure = await loadOptional(requested, optional.pkg);
+    if (failure === undefined && (await trySetBackend(optional.backend))) {
+      return record({ requested, source, reason: `${reason} (${optional.pkg})` });
+    }
+    reason = `${requested} unavailable (${failure ?? 'backend failed to initialise'}; ${optional.hint}); fell back to wasm`;
+    if (verbose) console.warn(`cnfkit: ${reason}`);
+  }
+  if (requested !== 'cpu' && (await trySetBackend('wasm'))) return record({ requested, source, reason });
+  if (requested !== 'cpu') {
+    reason = `${reason}; wasm failed to initialise, fell back to the pure-JS cpu backend (about 20x slower)`;
+    if (verbose) console.warn(`cnfkit: ${reason}`);
+  }
+  if (!(await trySetBackend('cpu'))) throw new CnfkitError('ready: no tfjs backend could be initialised (not even cpu)');
+  return record({ requested, source, reason });
+}
+
+/**
+ * Which tfjs backend runs and why.
+ * @returns the info recorded by the last {@link ready}, or the bare tfjs backend name when `ready`
+ *   was not called
+ */
+export function backendInfo(): BackendInfo {
+  if (current && tf.getBackend() === current.name) return { ...current };
+  return { name: tf.getBackend() ?? 'none', requested: 'auto', source: 'default', reason: 'chosen by tfjs (cnfkit.ready() not called)' };
+}
+
+function record(info: Omit<BackendInfo, 'name'>): BackendInfo {
+  const name = tf.getBackend();
+  current = { name, ...info };
+  if (name === 'wasm') {
+    current.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    current.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+  }
+  return { ...current };
+}
+
+async function trySetBackend(name: string): Promise<boolean> {
+  try {
+    if (!tf.findBackendFactory(name)) return false;
+    const ok = await tf.setBackend(name);
+    if (ok) await tf.ready();
+    return ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Imports an optional package; returns why it failed, or undefined on success. */
+async function loadOptional(choice: BackendChoice, pkg: string): Promise<string | undefined> {
+  try {
+    if (choice === 'webgpu') await installNodeWebGpu();
+    await import(/* @vite-ignore */ pkg);
+    return undefined;
+  } catch (e) {
+    const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return /Cannot find (package|module)/.test(message) ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`;
+  }
+}
+
+/** In Node, WebGPU comes from the `webgpu` package (Dawn); in a browser, navigator.gpu exists already. */
+async function installNodeWebGpu(): Promise<void> {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu) return;
+  const webgpu = (await import(/* @vite-ignore */ 'webgpu' as string)) as { create: (flags: string[]) => unknown; globals: object };
+  Object.assign(globalThis, webgpu.globals);
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: webgpu.create([]) }, configurable: true });
+}

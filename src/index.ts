@@ -1,0 +1,30 @@
+/**
+ * cnfkit: continuous normalizing flows on a general Neural ODE core, for TensorFlow.js.
+ *
+ * This file is the whole public API.
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The tfjs instance cnfkit uses (the same module as `import * as tf from '@tensorflow/tfjs'`). */
+export { tf };
+
+export { ready, backendInfo, BACKEND_CHOICES } from './backend.js';
+export type { BackendChoice, BackendInfo, ReadyOptions } from './backend.js';
+
+export { odeint } from './ode/odeint.js';
+export type { Dynamics } from './ode/checks.js';
+export type { OdeintOptions } from './ode/options.js';
+export { ODEINT_DEFAULTS } from './ode/options.js';
+export { METHODS, SOLVERS } from './ode/solvers.js';
+export type { MethodName, SolverInfo } from './ode/solvers.js';
+export { TABLEAUS } from './ode/tableaus.js';
+export type { ButcherTableau } from './ode/tableaus.js';
+export { createStats } from './ode/stats.js';
+export type { OdeStats } from './ode/stats.js';
+export type { ControllerKind } from './ode/controller.js';
+export type { ImplicitSolver } from './ode/implicit.js';
+
+export { matMul } from './nn/matmul.js';
+
+export { CnfkitError, OdeInputError, StepSizeError, MaxStepsError, ConvergenceError, NonFiniteError } from './errors.js';

@@ -1,0 +1,123 @@
+/**
+ * The adaptive driver: embedded error estimate, PI step-size control, FSAL reuse and dense output.
+ * Times live on the host in float64; the only host read per step is the error norm.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { MaxStepsError, NonFiniteError, StepSizeError } from '../errors.js';
+import { StepSizeController, initialStepSize, type ControllerSettings } from './controller.js';
+import { disposeRkStep, rkStep } from './explicit.js';
+import { denseOutput } from './interpolate.js';
+import { allFinite, scaledRmsNorm } from './norms.js';
+import { disposeStates, type State, type StateDynamics } from './state.js';
+import type { OdeStats } from './stats.js';
+import type { ButcherTableau } from './tableaus.js';
+
+/** What the adaptive driver needs beyond the problem. */
+export interface AdaptiveSettings {
+  readonly rtol: number;
+  readonly atol: number;
+  readonly firstStep?: number;
+  readonly maxSteps: number;
+  readonly controller: ControllerSettings;
+  /** Components that steer the step size (all when omitted): the seminorm leaves some out. */
+  readonly normMask?: readonly boolean[];
+}
+
+/**
+ * Integrates from ts[0] through every ts[i] with an embedded Runge–Kutta pair.
+ * @returns the states at every output time; the caller owns them (the first is a clone of y0)
+ * @throws StepSizeError when the step size underflows, MaxStepsError past `maxSteps` attempts,
+ *   NonFiniteError when f is NaN/Inf at the start
+ */
+export function integrateAdaptive(
+  tableau: ButcherTableau,
+  f: StateDynamics,
+  y0: State,
+  ts: readonly number[],
+  settings: AdaptiveSettings,
+  stats: OdeStats,
+): State[] {
+  const { rtol, atol, maxSteps, normMask } = settings;
+  const t0 = ts[0];
+  const tEnd = ts[ts.length - 1];
+  const outputs: State[] = [y0.map((c) => c.clone())];
+  if (ts.length === 1) return outputs;
+
+  const direction = Math.sign(tEnd - t0);
+  const controller = new StepSizeController(Math.min(tableau.order, tableau.embeddedOrder ?? tableau.order) + 1, settings.controller);
+  let t = t0;
+  let y: State = outputs[0];
+  let f0 = f(t, y);
+  if (!allFinite(f0)) {
+    disposeStates(f0, ...outputs);
+    throw new NonFiniteError(t0, 'f(t0, y0) is not finite; check the dynamics and y0');
+  }
+  let h = settings.firstStep !== undefined
+    ? direction * settings.firstStep
+    : initialStepSize(f, t, y, f0, tableau.order, rtol, atol, direction, normMask).h;
+  h = direction * Math.min(Math.abs(h), settings.controller.maxStepSize);
+
+  let next = 1;
+  let attempts = 0;
+  const minStep = 4 * Number.EPSILON * Math.max(Math.abs(t0), Math.abs(tEnd), Math.abs(tEnd - t0));
+  try {
+    while (next < ts.length) {
+      if (attempts >= maxSteps) throw new MaxStepsError(maxSteps, t, tEnd);
+      attempts++;
+      const lands = (t + h - tEnd) * direction >= 0;
+      if (lands) h = tEnd - t;
+      const tNew = lands ? tEnd : t + h;
+
+      const step = rkStep(tableau, f, t, y, f0, h);
+      const errNorm = scaledRmsNorm(step.err!, y, step.y1, rtol, atol, normMask);
+      const err = errNorm.dataSync()[0];
+      errNorm.dispose();
+
+      if (!(err <= 1)) {
+        disposeRkStep(step);
+        stats.rejectedSteps++;
+        h = controller.rejected(h, err);
+        if (Math.abs(h) < minStep) throw underflow(t, h, err, y);
+        continue;
+      }
+
+      stats.acceptedSteps++;
+      const f1 = step.f1 ?? f(tNew, step.y1);
+      while (next < ts.length && (ts[next] - tNew) * direction <= 0) {
+        const tOut = ts[next];
+        outputs.push(tOut === tNew ? step.y1.map((c) => c.clone()) : denseOutput(tableau, y, h, step.ks, f1, (tOut - t) / h));
+        next++;
+      }
+      disposeRkStep(step, [...step.y1, ...f1]);
+      if (!outputs.includes(y)) disposeStates(y);
+      disposeStates(f0);
+      y = step.y1;
+      f0 = f1;
+      const hTaken = h;
+      t = tNew;
+      h = controller.accepted(hTaken, err);
+    }
+  } catch (e) {
+    if (!outputs.includes(y)) disposeStates(y);
+    disposeStates(f0, ...outputs);
+    throw e;
+  }
+  if (!outputs.includes(y)) disposeStates(y);
+  disposeStates(f0);
+  return outputs;
+}
+
+function underflow(t: number, h: number, err: number, y: State): StepSizeError {
+  if (!Number.isFinite(err)) {
+    return new StepSizeError(t, h, 'the error estimate is NaN/Inf: f produced non-finite values; the solution may blow up here');
+  }
+  const maxAbs = tf.tidy(() => tf.max(tf.stack(y.map((c) => tf.max(tf.abs(c))))));
+  const yMax = maxAbs.dataSync()[0];
+  maxAbs.dispose();
+  return new StepSizeError(
+    t,
+    h,
+    `|y| reached ${yMax.toExponential(2)}: the solution may blow up in finite time near here, ` +
+      `the problem may be stiff (try implicit_euler or trapezoid), or rtol/atol are below float32 resolution (~1e-7 relative)`,
+  );
+}

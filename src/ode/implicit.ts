@@ -1,0 +1,164 @@
+/**
+ * Implicit one-step methods of the θ family: y1 = y0 + h[(1−θ) f(t0, y0) + θ f(t1, y1)].
+ * θ = 1 is implicit Euler (first order, L-stable), θ = ½ the trapezoidal rule (second order, A-stable).
+ * The equation for y1 is solved by fixed-point iteration (cheap, needs h·θ·L < 1) or by simplified
+ * Newton with the Jacobian from one VJP per state element (for stiff problems with small states).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConvergenceError } from '../errors.js';
+import { luFactor, luSolve } from './linalg.js';
+import { scaledRms } from './norms.js';
+import { combine, disposeStates, elementCount, type State, type StateDynamics } from './state.js';
+import type { FixedStepper } from './stepper.js';
+
+/** How the implicit equation is solved. */
+export type ImplicitSolver = 'newton' | 'fixed-point' | 'auto';
+
+/** Settings of the nonlinear iteration. */
+export interface ImplicitSettings {
+  readonly solver: ImplicitSolver;
+  readonly maxIterations: number;
+  /** Converged when the update is below tol·(1 + |y|) in the RMS sense. */
+  readonly tol: number;
+}
+
+/** `auto` picks Newton up to this many state elements (its Jacobian costs one VJP per element). */
+const AUTO_NEWTON_MAX_SIZE = 100;
+
+/** A θ-method stepper; `name` is used in error messages. */
+export function thetaMethodStepper(name: string, theta: number, settings: ImplicitSettings): FixedStepper {
+  return {
+    step(f, t0, y0, h, stats) {
+      const t1 = t0 + h;
+      const f0 = f(t0, y0);
+      // Known part of the right-hand side, and an explicit Euler predictor.
+      const base = tf.tidy(() => combine(y0, h * (1 - theta), [1], [f0]));
+      let y = tf.tidy(() => combine(y0, h, [1], [f0]));
+      tf.dispose(f0);
+      const useNewton = settings.solver === 'newton' || (settings.solver === 'auto' && elementCount(y0) <= AUTO_NEWTON_MAX_SIZE);
+      try {
+        y = useNewton
+          ? newtonSolve(name, f, t1, base, y, h * theta, settings, stats)
+          : fixedPointSolve(name, f, t1, base, y, h * theta, settings, stats);
+      } finally {
+        disposeStates(base);
+      }
+      return y;
+    },
+  };
+}
+
+/** Iterates y ← base + hθ f(t1, y) until the update is small. Takes ownership of `y`. */
+function fixedPointSolve(
+  name: string,
+  f: StateDynamics,
+  t1: number,
+  base: State,
+  y: State,
+  hTheta: number,
+  settings: ImplicitSettings,
+  stats: { implicitIterations: number },
+): State {
+  let previousUpdate = Infinity;
+  let growing = 0;
+  for (let iter = 1; iter <= settings.maxIterations; iter++) {
+    stats.implicitIterations++;
+    const yNew = tf.tidy(() => {
+      const fy = f(t1, y);
+      return combine(base, hTheta, [1], [fy]);
+    });
+    const delta = tf.tidy(() => yNew.map((c, i) => tf.sub(c, y[i])));
+    const update = scaledRms(delta, yNew, settings.tol, settings.tol);
+    disposeStates(delta, y);
+    y = yNew;
+    if (update <= 1) return y;
+    if (!Number.isFinite(update) || (update > previousUpdate && ++growing >= 3)) {
+      disposeStates(y);
+      throw new ConvergenceError(name, t1, `fixed-point iteration diverges (update ratio ${update.toExponential(2)} after ${iter} iterations)`);
+    }
+    previousUpdate = update;
+  }
+  disposeStates(y);
+  throw new ConvergenceError(name, t1, `fixed-point iteration not converged after ${settings.maxIterations} iterations`);
+}
+
+/**
+ * Simplified Newton on G(y) = y − base − hθ f(t1, y), with (I − hθ J) factored once per step at the
+ * predictor. Takes ownership of `y`.
+ */
+function newtonSolve(
+  name: string,
+  f: StateDynamics,
+  t1: number,
+  base: State,
+  y: State,
+  hTheta: number,
+  settings: ImplicitSettings,
+  stats: { implicitIterations: number },
+): State {
+  const shapes = y.map((c) => c.shape);
+  const n = elementCount(y);
+  const jac = jacobian(f, t1, y, n);
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n * n; i++) m[i] = -hTheta * jac[i];
+  for (let i = 0; i < n; i++) m[i * n + i] += 1;
+  const factors = luFactor(m, n);
+  if (!factors) {
+    disposeStates(y);
+    throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular');
+  }
+  for (let iter = 1; iter <= settings.maxIterations; iter++) {
+    stats.implicitIterations++;
+    const residual = tf.tidy(() => {
+      const fy = f(t1, y);
+      return flatten(y.map((c, i) => tf.sub(c, tf.add(base[i], tf.mul(fy[i], hTheta)))));
+    });
+    const g = residual.dataSync();
+    residual.dispose();
+    const step = luSolve(factors, g);
+    const delta = unflatten(Float32Array.from(step, (v) => -v), shapes);
+    const yNew = tf.tidy(() => y.map((c, i) => tf.add(c, delta[i])));
+    const update = scaledRms(delta, yNew, settings.tol, settings.tol);
+    disposeStates(delta, y);
+    y = yNew;
+    if (update <= 1) return y;
+    if (!Number.isFinite(update)) break;
+  }
+  disposeStates(y);
+  throw new ConvergenceError(name, t1, `Newton iteration not converged after ${settings.maxIterations} iterations`);
+}
+
+/** ∂f/∂y at (t, y), flattened over all components, row-major; one VJP per row. */
+function jacobian(f: StateDynamics, t: number, y: State, n: number): Float64Array {
+  const jac = new Float64Array(n * n);
+  const shapes = y.map((c) => c.shape);
+  const grad = tf.grads((...ys: tf.Tensor[]) => {
+    const out = f(t, ys);
+    return out.length === 1 ? tf.sum(tf.mul(out[0], probe[0])) : tf.addN(out.map((o, i) => tf.sum(tf.mul(o, probe[i]))));
+  });
+  let probe: State = [];
+  for (let row = 0; row < n; row++) {
+    const onehot = new Float32Array(n);
+    onehot[row] = 1;
+    probe = unflatten(onehot, shapes);
+    const rowValues = tf.tidy(() => flatten(grad(y)));
+    jac.set(rowValues.dataSync(), row * n);
+    rowValues.dispose();
+    disposeStates(probe);
+  }
+  return jac;
+}
+
+function flatten(parts: State): tf.Tensor1D {
+  return tf.tidy(() => tf.concat(parts.map((p) => p.reshape([-1]))) as tf.Tensor1D);
+}
+
+function unflatten(values: Float32Array, shapes: number[][]): State {
+  let offset = 0;
+  return shapes.map((shape) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const part = tf.tensor(values.subarray(offset, offset + size), shape);
+    offset += size;
+    return part;
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * Error norms for step-size control. The error of a step is measured relative to
+ * atol + rtol·max(|y0|, |y1|), element by element, and summarised by a root mean square.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { elementCount, type State } from './state.js';
+
+/**
+ * RMS of err / (atol + rtol·max(|y0|, |y1|)) over every element of the components selected by `mask`.
+ * A mask that leaves components out is the seminorm of Kidger et al. (2021): those components are
+ * still integrated but do not steer the step size.
+ * @returns a scalar tensor; reading it is the one host sync of an adaptive step
+ */
+export function scaledRmsNorm(
+  err: State,
+  y0: State,
+  y1: State,
+  rtol: number,
+  atol: number,
+  mask?: readonly boolean[],
+): tf.Scalar {
+  return tf.tidy(() => {
+    const sums: tf.Tensor[] = [];
+    for (let c = 0; c < err.length; c++) {
+      if (mask && !mask[c]) continue;
+      const scale = tf.add(atol, tf.mul(rtol, tf.maximum(tf.abs(y0[c]), tf.abs(y1[c]))));
+      sums.push(tf.sum(tf.square(tf.div(err[c], scale))));
+    }
+    const total = sums.length === 1 ? sums[0] : tf.addN(sums);
+    return tf.sqrt(tf.div(total, Math.max(1, elementCount(err, mask)))) as tf.Scalar;
+  });
+}
+
+/** RMS of y / (atol + rtol·|yRef|) over the selected components, read back as a number. */
+export function scaledRms(y: State, yRef: State, rtol: number, atol: number, mask?: readonly boolean[]): number {
+  const norm = scaledRmsNorm(y, yRef, yRef, rtol, atol, mask);
+  const value = norm.dataSync()[0];
+  norm.dispose();
+  return value;
+}
+
+/** Whether every element of every component is finite (one host read). */
+export function allFinite(y: State): boolean {
+  const flag = tf.tidy(() => {
+    const perComponent = y.map((c) => tf.all(tf.isFinite(c)).cast('float32'));
+    return perComponent.length === 1 ? perComponent[0] : tf.min(tf.stack(perComponent));
+  });
+  const ok = flag.dataSync()[0] === 1;
+  flag.dispose();
+  return ok;
+}

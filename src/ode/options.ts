@@ -1,0 +1,173 @@
+/**
+ * The options of `odeint`: one interface with documented defaults, one resolver that checks every
+ * field and returns the complete settings. Unknown keys throw.
+ */
+import { OdeInputError } from '../errors.js';
+import type { ControllerKind } from './controller.js';
+import type { ImplicitSolver } from './implicit.js';
+import { METHODS, SOLVERS, type MethodName } from './solvers.js';
+import type { OdeStats } from './stats.js';
+
+/** Options of {@link odeint}. */
+export interface OdeintOptions {
+  /**
+   * The integration method, one of {@link METHODS}.
+   * @defaultValue `'dopri5'`
+   */
+  method?: MethodName;
+  /**
+   * Relative tolerance of adaptive methods. Float32 states resolve about 1e-7 relative, so values
+   * much below 1e-6 cannot be met.
+   * @defaultValue `1e-5`
+   */
+  rtol?: number;
+  /**
+   * Absolute tolerance of adaptive methods.
+   * @defaultValue `1e-6`
+   */
+  atol?: number;
+  /**
+   * Step size of fixed-step methods: each output interval is cut into ceil(|Δt| / stepSize) equal
+   * steps, landing exactly on every output time. Omitted: one step per output interval.
+   */
+  stepSize?: number;
+  /** First step of adaptive methods (positive; its sign follows the direction of `ts`). Omitted: Hairer's heuristic. */
+  firstStep?: number;
+  /**
+   * Largest number of steps (accepted and rejected) in one solve.
+   * @defaultValue `10000`
+   */
+  maxSteps?: number;
+  /**
+   * Largest step an adaptive method may take.
+   * @defaultValue `Infinity`
+   */
+  maxStepSize?: number;
+  /**
+   * Safety factor of the step-size controller.
+   * @defaultValue `0.9`
+   */
+  safety?: number;
+  /**
+   * Smallest factor by which one step may shrink the next.
+   * @defaultValue `0.2`
+   */
+  minFactor?: number;
+  /**
+   * Largest factor by which one step may grow the next.
+   * @defaultValue `10`
+   */
+  maxFactor?: number;
+  /**
+   * Step-size controller: `'pi'` (proportional–integral, Hairer's DOPRI5 constants) or `'integral'`
+   * (the classic controller, as torchdiffeq uses).
+   * @defaultValue `'pi'`
+   */
+  controller?: ControllerKind;
+  /**
+   * Nonlinear solver of implicit methods: `'newton'` (Jacobian from one VJP per state element),
+   * `'fixed-point'`, or `'auto'` (Newton up to 100 state elements).
+   * @defaultValue `'auto'`
+   */
+  implicitSolver?: ImplicitSolver;
+  /**
+   * Iteration limit of the nonlinear solver of implicit methods.
+   * @defaultValue `50`
+   */
+  implicitMaxIterations?: number;
+  /**
+   * Convergence tolerance of the nonlinear solver: stop when the update is below tol·(1 + |y|).
+   * @defaultValue `1e-6`
+   */
+  implicitTol?: number;
+  /** An object the solver fills with its statistics (see {@link createStats}). */
+  stats?: OdeStats;
+}
+
+/** Every option filled in. */
+export type ResolvedOdeintOptions = Required<Omit<OdeintOptions, 'stepSize' | 'firstStep' | 'stats'>> &
+  Pick<OdeintOptions, 'stepSize' | 'firstStep' | 'stats'>;
+
+/** The defaults, in one place. */
+export const ODEINT_DEFAULTS = {
+  method: 'dopri5',
+  rtol: 1e-5,
+  atol: 1e-6,
+  maxSteps: 10_000,
+  maxStepSize: Infinity,
+  safety: 0.9,
+  minFactor: 0.2,
+  maxFactor: 10,
+  controller: 'pi',
+  implicitSolver: 'auto',
+  implicitMaxIterations: 50,
+  implicitTol: 1e-6,
+} as const satisfies Omit<ResolvedOdeintOptions, 'stats'>;
+
+const KNOWN_KEYS = [...Object.keys(ODEINT_DEFAULTS), 'stepSize', 'firstStep', 'stats'];
+
+/**
+ * Checks `options` and fills in the defaults.
+ * @param fn - the calling function, for error messages
+ * @param extraKeys - keys a wrapper (e.g. `odeintAdjoint`) handles itself and that are allowed here
+ */
+export function resolveOdeintOptions(fn: string, options: object, extraKeys: readonly string[] = []): ResolvedOdeintOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new OdeInputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.includes(key) && !extraKeys.includes(key)) {
+      throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${[...KNOWN_KEYS, ...extraKeys].join(', ')}`);
+    }
+  }
+  const given = options as OdeintOptions;
+  const resolved = { ...ODEINT_DEFAULTS, ...withoutUndefined(given) } as ResolvedOdeintOptions;
+
+  if (!METHODS.includes(resolved.method)) {
+    throw new OdeInputError(fn, 'options.method', `must be one of ${METHODS.join(', ')}, but got ${JSON.stringify(resolved.method)}`);
+  }
+  for (const key of ['rtol', 'atol', 'safety', 'maxFactor', 'implicitTol'] as const) requirePositive(fn, key, resolved[key]);
+  requirePositive(fn, 'maxStepSize', resolved.maxStepSize, true);
+  if (!(resolved.safety < 1)) throw new OdeInputError(fn, 'options.safety', `must be in (0, 1), but got ${resolved.safety}`);
+  if (!(resolved.minFactor > 0 && resolved.minFactor < 1)) {
+    throw new OdeInputError(fn, 'options.minFactor', `must be in (0, 1), but got ${resolved.minFactor}`);
+  }
+  if (!(resolved.maxFactor > 1)) throw new OdeInputError(fn, 'options.maxFactor', `must be > 1, but got ${resolved.maxFactor}`);
+  for (const key of ['maxSteps', 'implicitMaxIterations'] as const) {
+    if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
+      throw new OdeInputError(fn, `options.${key}`, `must be a positive integer, but got ${resolved[key]}`);
+    }
+  }
+  if (!['pi', 'integral'].includes(resolved.controller)) {
+    throw new OdeInputError(fn, 'options.controller', `must be 'pi' or 'integral', but got ${JSON.stringify(resolved.controller)}`);
+  }
+  if (!['auto', 'newton', 'fixed-point'].includes(resolved.implicitSolver)) {
+    throw new OdeInputError(fn, 'options.implicitSolver', `must be 'auto', 'newton' or 'fixed-point', but got ${JSON.stringify(resolved.implicitSolver)}`);
+  }
+  const adaptive = SOLVERS[resolved.method].adaptive;
+  if (resolved.stepSize !== undefined) {
+    requirePositive(fn, 'stepSize', resolved.stepSize);
+    if (adaptive) {
+      throw new OdeInputError(fn, 'options.stepSize', `applies to fixed-step methods only; '${resolved.method}' is adaptive (use firstStep or maxStepSize)`);
+    }
+  }
+  if (resolved.firstStep !== undefined) {
+    requirePositive(fn, 'firstStep', resolved.firstStep);
+    if (!adaptive) {
+      throw new OdeInputError(fn, 'options.firstStep', `applies to adaptive methods only; '${resolved.method}' is fixed-step (use stepSize)`);
+    }
+  }
+  if (resolved.stats !== undefined && (typeof resolved.stats !== 'object' || resolved.stats === null)) {
+    throw new OdeInputError(fn, 'options.stats', 'must be an object to fill in (see createStats())');
+  }
+  return resolved;
+}
+
+function requirePositive(fn: string, key: string, value: unknown, allowInfinity = false): void {
+  const ok = typeof value === 'number' && value > 0 && (allowInfinity ? !Number.isNaN(value) : Number.isFinite(value));
+  if (!ok) throw new OdeInputError(fn, `options.${key}`, `must be a positive ${allowInfinity ? '' : 'finite '}number, but got ${String(value)}`);
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,44 @@
+/**
+ * The solvers' internal state: a list of tensors advanced together. `odeint` passes one tensor; the
+ * adjoint passes [z, a, a_θ…, a_t], so no concatenation is ever needed.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** A list of tensors integrated together as one state. */
+export type State = tf.Tensor[];
+
+/** Dynamics over a state, with time as a host (float64) number. */
+export type StateDynamics = (t: number, y: State) => State;
+
+/** y0 + h Σ w_i k_i, component by component; terms with a zero weight cost nothing. */
+export function combine(y0: State, h: number, weights: readonly number[], ks: readonly State[]): State {
+  return y0.map((y0c, c) => {
+    const terms: tf.Tensor[] = [];
+    for (let i = 0; i < weights.length; i++) {
+      if (weights[i] !== 0) terms.push(tf.mul(ks[i][c], h * weights[i]));
+    }
+    if (terms.length === 0) return y0c.clone();
+    return tf.add(y0c, terms.length === 1 ? terms[0] : tf.addN(terms));
+  });
+}
+
+/** h Σ w_i k_i (no base term), for error estimates. */
+export function weightedSum(h: number, weights: readonly number[], ks: readonly State[]): State {
+  return ks[0].map((_, c) => {
+    const terms: tf.Tensor[] = [];
+    for (let i = 0; i < weights.length; i++) {
+      if (weights[i] !== 0) terms.push(tf.mul(ks[i][c], h * weights[i]));
+    }
+    return terms.length === 1 ? terms[0] : tf.addN(terms);
+  });
+}
+
+/** Disposes every tensor of the given states (undefined entries are skipped). */
+export function disposeStates(...states: (State | undefined)[]): void {
+  for (const s of states) if (s) tf.dispose(s);
+}
+
+/** Total number of elements over the components selected by `mask` (all when omitted). */
+export function elementCount(y: State, mask?: readonly boolean[]): number {
+  return y.reduce((n, c, i) => (mask && !mask[i] ? n : n + c.size), 0);
+}
