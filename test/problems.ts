@@ -74,11 +74,21 @@ export function exactTensor(p: Problem, t: number): tf.Tensor {
   return tf.tensor(p.exact(t), p.shape);
 }
 
-/** Largest error relative to max(1, |exact|), over all elements. */
-export function maxRelativeError(got: ArrayLike<number>, exact: readonly number[]): number {
+/**
+ * Largest error over all elements, relative to `scale` (by default max(1, |exact|) per element).
+ * Pass the problem's {@link solutionScale} when the solution passes through zero.
+ */
+export function maxRelativeError(got: ArrayLike<number>, exact: readonly number[], scale?: number): number {
   let worst = 0;
-  for (let i = 0; i < exact.length; i++) worst = Math.max(worst, Math.abs(got[i] - exact[i]) / Math.max(1, Math.abs(exact[i])));
+  for (let i = 0; i < exact.length; i++) {
+    worst = Math.max(worst, Math.abs(got[i] - exact[i]) / (scale ?? Math.max(1, Math.abs(exact[i]))));
+  }
   return worst;
+}
+
+/** max(1, largest |y| at the ends of the problem's span): the magnitude errors are relative to. */
+export function solutionScale(p: Problem): number {
+  return Math.max(1, ...p.exact(p.t0).map(Math.abs), ...p.exact(p.t1).map(Math.abs));
 }
 
 /** Least-squares slope of log(err) against log(h). */

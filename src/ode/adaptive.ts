@@ -47,20 +47,17 @@ export function integrateAdaptive(
   const controller = new StepSizeController(Math.min(tableau.order, tableau.embeddedOrder ?? tableau.order) + 1, settings.controller);
   let t = t0;
   let y: State = outputs[0];
-  let f0 = f(t, y);
-  if (!allFinite(f0)) {
-    disposeStates(f0, ...outputs);
-    throw new NonFiniteError(t0, 'f(t0, y0) is not finite; check the dynamics and y0');
-  }
-  let h = settings.firstStep !== undefined
-    ? direction * settings.firstStep
-    : initialStepSize(f, t, y, f0, tableau.order, rtol, atol, direction, normMask).h;
-  h = direction * Math.min(Math.abs(h), settings.controller.maxStepSize);
-
+  let f0: State = [];
   let next = 1;
   let attempts = 0;
   const minStep = 4 * Number.EPSILON * Math.max(Math.abs(t0), Math.abs(tEnd), Math.abs(tEnd - t0));
   try {
+    f0 = f(t, y);
+    if (!allFinite(f0)) throw new NonFiniteError(t0, 'f(t0, y0) is not finite; check the dynamics and y0');
+    let h = settings.firstStep !== undefined
+      ? direction * settings.firstStep
+      : initialStepSize(f, t, y, f0, tableau.order, rtol, atol, direction, normMask).h;
+    h = direction * Math.min(Math.abs(h), settings.controller.maxStepSize);
     while (next < ts.length) {
       if (attempts >= maxSteps) throw new MaxStepsError(maxSteps, t, tEnd);
       attempts++;

@@ -30,10 +30,12 @@ export function thetaMethodStepper(name: string, theta: number, settings: Implic
   return {
     step(f, t0, y0, h, stats) {
       const t1 = t0 + h;
-      const f0 = f(t0, y0);
-      // Known part of the right-hand side, and an explicit Euler predictor.
+      const f0 = theta < 1 ? f(t0, y0) : y0.map((c) => tf.zerosLike(c));
+      // Known part of the right-hand side. The predictor is y0 itself: an explicit Euler predictor
+      // overshoots wildly on stiff problems (−9·y0 for hλ = −10), and Newton's first update then
+      // cancels most of it, losing float32 digits.
       const base = tf.tidy(() => combine(y0, h * (1 - theta), [1], [f0]));
-      let y = tf.tidy(() => combine(y0, h, [1], [f0]));
+      let y = y0.map((c) => c.clone());
       tf.dispose(f0);
       const useNewton = settings.solver === 'newton' || (settings.solver === 'auto' && elementCount(y0) <= AUTO_NEWTON_MAX_SIZE);
       try {

@@ -32,8 +32,7 @@ const explicitFixed = (tableau: ButcherTableau): SolverInfo => ({
 
 const adaptive = (tableau: ButcherTableau): SolverInfo => ({ order: tableau.order, adaptive: true, implicit: false, tableau });
 
-/** Every method `odeint` accepts, by name. */
-export const SOLVERS = {
+const SOLVER_TABLE = {
   euler: explicitFixed(TABLEAUS.euler),
   midpoint: explicitFixed(TABLEAUS.midpoint),
   rk4: explicitFixed(TABLEAUS.rk4),
@@ -53,10 +52,13 @@ export const SOLVERS = {
   bosh3: adaptive(TABLEAUS.bosh3),
   dopri5: adaptive(TABLEAUS.dopri5),
   tsit5: adaptive(TABLEAUS.tsit5),
-} as const satisfies Record<string, SolverInfo>;
+} satisfies Record<string, SolverInfo>;
 
 /** The name of a method `odeint` accepts. */
-export type MethodName = keyof typeof SOLVERS;
+export type MethodName = keyof typeof SOLVER_TABLE;
+
+/** Every method `odeint` accepts, by name. */
+export const SOLVERS: Readonly<Record<MethodName, SolverInfo>> = Object.freeze(SOLVER_TABLE);
 
 /** Every method name `odeint` accepts, fixed-step first, then adaptive. */
 export const METHODS: readonly MethodName[] = Object.freeze(Object.keys(SOLVERS) as MethodName[]);
