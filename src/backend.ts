@@ -138,7 +138,7 @@ async function loadOptional(choice: BackendChoice, pkg: string): Promise<string 
     return undefined;
   } catch (e) {
     const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    return /Cannot find (package|module)/.test(message) ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`;
+    return /Cannot find (package|module)|Could not resolve|ERR_MODULE_NOT_FOUND/.test(message) ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`;
   }
 }
 
