@@ -120,6 +120,7 @@ function record(info: Omit<BackendInfo, 'name'>): BackendInfo {
 }
 
 async function trySetBackend(name: string): Promise<boolean> {
+  const restoreHandlers = snapshotProcessHandlers();
   try {
     if (!tf.findBackendFactory(name)) return false;
     const ok = await tf.setBackend(name);
@@ -127,7 +128,24 @@ async function trySetBackend(name: string): Promise<boolean> {
     return ok;
   } catch {
     return false;
+  } finally {
+    restoreHandlers();
   }
+}
+
+/**
+ * The wasm backend's Emscripten runtime installs process handlers that rethrow every uncaught error
+ * from inside its minified source, so Node prints a screen of wasm glue instead of the error. This
+ * removes handlers added while a backend initialises, restoring Node's own reporting.
+ */
+function snapshotProcessHandlers(): () => void {
+  if (typeof process === 'undefined' || typeof process.listeners !== 'function') return () => {};
+  const exceptions = new Set(process.listeners('uncaughtException'));
+  const rejections = new Set(process.listeners('unhandledRejection'));
+  return () => {
+    for (const l of process.listeners('uncaughtException')) if (!exceptions.has(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!rejections.has(l)) process.removeListener('unhandledRejection', l);
+  };
 }
 
 /** Imports an optional package; returns why it failed, or undefined on success. */
