@@ -80,3 +80,25 @@ describe('step-size controllers', () => {
     tf.dispose([y0, ys]);
   });
 });
+
+describe('output times', () => {
+  it('accepts ts as a Tensor1D, giving the same result as the number[]', () => {
+    const y0 = tf.tensor1d([1, 2]);
+    const tsTensor = tf.tensor1d([0, 0.5, 2]);
+    const a = odeint((_t, y) => tf.neg(y), y0, [0, 0.5, 2]);
+    const b = odeint((_t, y) => tf.neg(y), y0, tsTensor);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    expect(b.dataSync()[4]).toBeCloseTo(Math.exp(-2), 5);
+    tf.dispose([y0, tsTensor, a, b]);
+  });
+
+  it('returns y0 alone for a single output time, evaluating nothing', () => {
+    const stats = createStats();
+    const y0 = tf.tensor2d([[1, 2]]);
+    const ys = odeint((_t, y) => tf.neg(y), y0, [3], { stats });
+    expect(ys.shape).toEqual([1, 1, 2]);
+    expect(Array.from(ys.dataSync())).toEqual([1, 2]);
+    expect(stats.nfe).toBe(0);
+    tf.dispose([y0, ys]);
+  });
+});
