@@ -13,6 +13,8 @@ export { ready, backendInfo, BACKEND_CHOICES } from './backend.js';
 export type { BackendChoice, BackendInfo, ReadyOptions } from './backend.js';
 
 export { odeint } from './ode/odeint.js';
+export { odeintAdjoint } from './ode/adjoint.js';
+export type { OdeintAdjointOptions } from './ode/adjoint.js';
 export type { Dynamics } from './ode/checks.js';
 export type { OdeintOptions } from './ode/options.js';
 export { ODEINT_DEFAULTS } from './ode/options.js';

@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import { OdeInputError, createStats, matMul, odeint, odeintAdjoint, tf, type Dynamics } from '../src/index.js';
+
+/** Max |a − b| over all elements of two tensors (or arrays). */
+const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+
+describe('odeintAdjoint: closed-form gradients of a linear ODE', () => {
+  // y' = M y with M = aI + bJ (a damped rotation), for a batch of row vectors: y' = y Mᵀ.
+  // exp(M s) = e^{as} R(bs); ∂y/∂a = s·y, ∂y/∂b = s·J y with s = t − t0, and ∂y/∂t = M y.
+  const ts = [0.2, 0.7, 1.5, 2.0];
+  const weights = [0.5, 1, -0.7, 2];
+  const Y0 = [[1, 0.5], [-0.3, 2]];
+  const A = -0.1;
+  const B = 1.3;
+  const exact = (s: number, [u, v]: number[]) => {
+    const d = Math.exp(A * s);
+    return [d * (u * Math.cos(B * s) - v * Math.sin(B * s)), d * (u * Math.sin(B * s) + v * Math.cos(B * s))];
+  };
+  const J = (y: number[]) => [-y[1], y[0]];
+  const M = (y: number[]) => [A * y[0] - B * y[1], B * y[0] + A * y[1]];
+  const dot = (p: number[], q: number[]) => p[0] * q[0] + p[1] * q[1];
+
+  // L = Σ_i w_i Σ_rows |y_i|²: ∂L/∂y_i = 2 w_i y_i.
+  const ys = ts.map((t) => Y0.map((y0) => exact(t - ts[0], y0)));
+  const dLdy = ys.map((rows, i) => rows.map((y) => y.map((v) => 2 * weights[i] * v)));
+  const expected = {
+    a: ts.reduce((s, t, i) => s + (t - ts[0]) * ys[i].reduce((r, y, k) => r + dot(dLdy[i][k], y), 0), 0),
+    b: ts.reduce((s, t, i) => s + (t - ts[0]) * ys[i].reduce((r, y, k) => r + dot(dLdy[i][k], J(y)), 0), 0),
+    // exp(M s)ᵀ g = e^{as} R(−bs) g
+    y0: Y0.map((_, k) => {
+      const g = [0, 0];
+      ts.forEach((t, i) => {
+        const s = t - ts[0];
+        const d = Math.exp(A * s);
+        const [p, q] = dLdy[i][k];
+        g[0] += d * (p * Math.cos(B * s) + q * Math.sin(B * s));
+        g[1] += d * (-p * Math.sin(B * s) + q * Math.cos(B * s));
+      });
+      return g;
+    }),
+    ts: ts.map((_, i) => {
+      const direct = ys[i].reduce((r, y, k) => r + dot(dLdy[i][k], M(y)), 0);
+      if (i > 0) return direct;
+      // Moving t0 shifts every later state (not y(t0) = y0 itself): −Σ_{j≥1} ∂L/∂y_j · M y_j.
+      return -ts.reduce((s, _t, j) => (j === 0 ? s : s + ys[j].reduce((r, y, k) => r + dot(dLdy[j][k], M(y)), 0)), 0);
+    }),
+  };
+
+  it.each(['dopri5', 'tsit5', 'rk4'] as const)('%s: dL/dy0, dL/dθ and dL/dt_i for every output time match', (method) => {
+    const a = tf.variable(tf.scalar(A), true, `a_${method}`);
+    const b = tf.variable(tf.scalar(B), true, `b_${method}`);
+    const f: Dynamics = (_t, y) => {
+      const m = tf.stack([tf.stack([a, b]), tf.stack([tf.neg(b), a])]) as tf.Tensor2D; // Mᵀ
+      return tf.matMul(y as tf.Tensor2D, m);
+    };
+    const y0 = tf.tensor2d(Y0);
+    const tsT = tf.tensor1d(ts);
+    const w = tf.tensor1d(weights).reshape([4, 1, 1]);
+    const options = method === 'rk4' ? { method, stepSize: 0.01, params: [a, b] } : { method, rtol: 1e-7, atol: 1e-8, params: [a, b] };
+    const before = tf.memory().numTensors;
+    const loss = (y: tf.Tensor, t: tf.Tensor) => tf.sum(tf.mul(w, tf.square(odeintAdjoint(f, y, t as tf.Tensor1D, options))));
+    const [gY0, gTs] = tf.grads(loss)([y0, tsT]);
+    const { value, grads } = tf.variableGrads(() => loss(y0, tsT) as tf.Scalar, [a, b]);
+    // float32 states with relative error ~1e-6 over two time units: 2e-4 absolute on O(10) gradients.
+    const tol = 2e-4;
+    expect(Math.abs(grads[a.name].dataSync()[0] - expected.a)).toBeLessThan(tol);
+    expect(Math.abs(grads[b.name].dataSync()[0] - expected.b)).toBeLessThan(tol);
+    Array.from(gY0.dataSync()).forEach((g, i) => expect(Math.abs(g - expected.y0.flat()[i])).toBeLessThan(tol));
+    Array.from(gTs.dataSync()).forEach((g, i) => expect(Math.abs(g - expected.ts[i])).toBeLessThan(tol));
+    tf.dispose([gY0, gTs, value, grads[a.name], grads[b.name]]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, b, y0, tsT, w]);
+  });
+});
+
+describe('odeintAdjoint agrees with backprop through odeint and with central differences (MLP dynamics)', () => {
+  it('for y0 and every weight of a tanh MLP, loss on several output times', () => {
+    const W1 = tf.variable(tf.randomNormal([2, 16], 0, 0.7, 'float32', 11) as tf.Tensor2D, true, 'mlp_W1');
+    const b1 = tf.variable(tf.randomNormal([16], 0, 0.3, 'float32', 12), true, 'mlp_b1');
+    const W2 = tf.variable(tf.randomNormal([16, 2], 0, 0.7, 'float32', 13) as tf.Tensor2D, true, 'mlp_W2');
+    const params = [W1, b1, W2];
+    const f: Dynamics = (t, y) => matMul(tf.tanh(tf.add(tf.add(matMul(y as tf.Tensor2D, W1), b1), t)) as tf.Tensor2D, W2);
+    const y0 = tf.randomNormal([8, 2], 0, 1, 'float32', 14);
+    const ts = [0, 0.4, 1];
+    const target = tf.randomNormal([3, 8, 2], 0, 1, 'float32', 15);
+    const tight = { method: 'dopri5' as const, rtol: 1e-7, atol: 1e-7 };
+    const lossOf = (ys: tf.Tensor) => tf.mean(tf.square(tf.sub(ys, target))) as tf.Scalar;
+
+    const adj = tf.variableGrads(() => lossOf(odeintAdjoint(f, y0, ts, { ...tight, params })), params);
+    const bp = tf.variableGrads(() => lossOf(odeint(f, y0, ts, tight)), params);
+    for (const p of params) {
+      const scale = tf.tidy(() => tf.max(tf.abs(bp.grads[p.name])).dataSync()[0]);
+      expect(maxDiff(adj.grads[p.name], bp.grads[p.name])).toBeLessThan(1e-4 * Math.max(1, scale));
+    }
+    const gAdj = tf.grad((y: tf.Tensor) => lossOf(odeintAdjoint(f, y, ts, { ...tight, params })))(y0);
+    const gBp = tf.grad((y: tf.Tensor) => lossOf(odeint(f, y, ts, tight)))(y0);
+    expect(maxDiff(gAdj, gBp)).toBeLessThan(1e-4);
+
+    // Central differences on three weights of W1 (h = 1e-2 keeps float32 rounding, ~1e-7/h², small).
+    const h = 1e-2;
+    const w1 = W1.arraySync() as number[][];
+    for (const [r, c] of [[0, 0], [1, 5], [0, 11]]) {
+      const at = (delta: number) => {
+        const copy = w1.map((row) => row.slice());
+        copy[r][c] += delta;
+        W1.assign(tf.tensor2d(copy));
+        return tf.tidy(() => lossOf(odeint(f, y0, ts, tight)).dataSync()[0]);
+      };
+      const fd = (at(h) - at(-h)) / (2 * h);
+      W1.assign(tf.tensor2d(w1));
+      const g = (adj.grads[W1.name].arraySync() as number[][])[r][c];
+      expect(Math.abs(g - fd)).toBeLessThan(2e-3 * Math.max(1, Math.abs(fd)));
+    }
+    tf.dispose([adj.value, bp.value, gAdj, gBp, y0, target, ...params, ...Object.values(adj.grads), ...Object.values(bp.grads)]);
+  });
+});
+
+describe('odeintAdjoint memory does not grow with the number of steps; backprop through the solver does', () => {
+  it('peak bytes for 20 and 400 rk4 steps: adjoint within 1.5x, backprop more than 5x', async () => {
+    const W = tf.variable(tf.randomNormal([64, 64], 0, 0.1, 'float32', 21) as tf.Tensor2D, true, 'mem_W');
+    const f: Dynamics = (_t, y) => tf.tanh(matMul(y as tf.Tensor2D, W));
+    const y0 = tf.randomNormal([64, 64], 0, 1, 'float32', 22);
+    const peak = async (steps: number, adjoint: boolean) => {
+      const options = { method: 'rk4' as const, stepSize: 1 / steps };
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() =>
+          tf.sum(adjoint ? odeintAdjoint(f, y0, [0, 1], { ...options, params: [W] }) : odeint(f, y0, [0, 1], options)) as tf.Scalar,
+        );
+        tf.dispose([value, grads[W.name]]);
+        return [];
+      });
+      return info.peakBytes;
+    };
+    const [adj20, adj400, bp20, bp400] = [await peak(20, true), await peak(400, true), await peak(20, false), await peak(400, false)];
+    console.log(`peak bytes: adjoint ${adj20} (20 steps) vs ${adj400} (400); backprop ${bp20} vs ${bp400}`);
+    expect(adj400 / adj20).toBeLessThan(1.5);
+    expect(bp400 / bp20).toBeGreaterThan(5);
+    tf.dispose([W, y0]);
+  });
+});
+
+describe('odeintAdjoint in training and statistics', () => {
+  it('works under an optimizer\'s minimize, leaks nothing, and reports backward statistics', () => {
+    const k = tf.variable(tf.scalar(0.3), true, 'fit_k');
+    const y0 = tf.tensor1d([1, 2]);
+    const target = tf.tensor1d([1, 2]).mul(Math.exp(-1)); // y(1) with k = −1
+    const optimizer = tf.train.adam(0.05);
+    const stats = createStats();
+    const backwardStats = createStats();
+    const counts: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      optimizer.minimize(() => {
+        const ys = odeintAdjoint((_t, y) => tf.mul(k, y), y0, [0, 1], { params: [k], stats, backwardStats });
+        return tf.sum(tf.square(tf.sub(ys.slice([1], [1]).reshape([2]), target))) as tf.Scalar;
+      });
+      counts.push(tf.memory().numTensors);
+    }
+    expect(k.dataSync()[0]).toBeCloseTo(-1, 2);
+    expect(stats.nfe).toBeGreaterThan(0);
+    expect(backwardStats.nfe).toBeGreaterThan(0);
+    expect(backwardStats.acceptedSteps).toBeGreaterThan(0);
+    expect(new Set(counts.slice(10)).size).toBe(1);
+    optimizer.dispose();
+    tf.dispose([k, y0, target]);
+  });
+
+  it('the seminorm needs no more backward evaluations than the full norm, for the same gradients', () => {
+    const W = tf.variable(tf.randomNormal([2, 32], 0, 1, 'float32', 31) as tf.Tensor2D, true, 'semi_W');
+    const V = tf.variable(tf.randomNormal([32, 2], 0, 1, 'float32', 32) as tf.Tensor2D, true, 'semi_V');
+    const f: Dynamics = (_t, y) => matMul(tf.tanh(matMul(y as tf.Tensor2D, W)) as tf.Tensor2D, V);
+    const y0 = tf.randomNormal([64, 2], 0, 1, 'float32', 33);
+    const run = (adjointNorm: 'seminorm' | 'full') => {
+      const backwardStats = createStats();
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(odeintAdjoint(f, y0, [0, 1], { params: [W, V], rtol: 1e-5, atol: 1e-5, adjointNorm, backwardStats }))) as tf.Scalar, [W, V]);
+      value.dispose();
+      return { nfe: backwardStats.nfe, grads };
+    };
+    const semi = run('seminorm');
+    const full = run('full');
+    console.log(`backward evaluations: seminorm ${semi.nfe}, full ${full.nfe}`);
+    expect(semi.nfe).toBeLessThanOrEqual(full.nfe);
+    for (const p of [W, V]) expect(maxDiff(semi.grads[p.name], full.grads[p.name])).toBeLessThan(2e-3);
+    tf.dispose([W, V, y0, ...Object.values(semi.grads), ...Object.values(full.grads)]);
+  });
+});
+
+describe('odeintAdjoint rejects bad params with a clear error', () => {
+  it('missing params, non-variables, and variables f uses but params leaves out', () => {
+    const y0 = tf.tensor1d([1]);
+    const k = tf.variable(tf.scalar(-1), true, 'err_k');
+    const f: Dynamics = (_t, y) => tf.mul(k, y);
+    expect(() => odeintAdjoint(f, y0, [0, 1], {} as never)).toThrow(OdeInputError);
+    expect(() => odeintAdjoint(f, y0, [0, 1], {} as never)).toThrow("odeintAdjoint: 'options.params' must be an array of the tf.Variables f uses ([] if none), but got undefined");
+    expect(() => odeintAdjoint(f, y0, [0, 1], { params: [tf.scalar(1) as never] })).toThrow("'options.params' must hold tf.Variables only, but params[0] is a plain tensor (wrap it in tf.variable)");
+    expect(() => odeintAdjoint(f, y0, [0, 1], { params: [] })).toThrow("'options.params' must list every variable f uses, but f also uses 'err_k'");
+    expect(() => odeintAdjoint(f, y0, [0, 1], { params: [k], adjointNorm: 'l2' as never })).toThrow("'options.adjointNorm' must be 'seminorm' or 'full'");
+    expect(() => odeintAdjoint(f, y0, [0, 1], { params: [k], adjointMethod: 'rk45' as never })).toThrow("'options.adjointMethod' must be one of euler");
+    tf.dispose([y0, k]);
+  });
+});
