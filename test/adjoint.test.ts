@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withPeakBytes } from '../bench/peak_memory.js';
 import { OdeInputError, createStats, matMul, odeint, odeintAdjoint, tf, type Dynamics } from '../src/index.js';
 
 /** Max |a − b| over all elements of two tensors (or arrays). */
@@ -116,22 +117,20 @@ describe('odeintAdjoint agrees with backprop through odeint and with central dif
 });
 
 describe('odeintAdjoint memory does not grow with the number of steps; backprop through the solver does', () => {
-  it('peak bytes for 20 and 400 rk4 steps: adjoint within 1.5x, backprop more than 5x', async () => {
+  it('peak bytes for 20 and 400 rk4 steps: adjoint within 1.5x, backprop more than 5x', () => {
     const W = tf.variable(tf.randomNormal([64, 64], 0, 0.1, 'float32', 21) as tf.Tensor2D, true, 'mem_W');
     const f: Dynamics = (_t, y) => tf.tanh(matMul(y as tf.Tensor2D, W));
     const y0 = tf.randomNormal([64, 64], 0, 1, 'float32', 22);
-    const peak = async (steps: number, adjoint: boolean) => {
+    const peak = (steps: number, adjoint: boolean) => {
       const options = { method: 'rk4' as const, stepSize: 1 / steps };
-      const info = await tf.profile(() => {
+      return withPeakBytes(() => {
         const { value, grads } = tf.variableGrads(() =>
           tf.sum(adjoint ? odeintAdjoint(f, y0, [0, 1], { ...options, params: [W] }) : odeint(f, y0, [0, 1], options)) as tf.Scalar,
         );
         tf.dispose([value, grads[W.name]]);
-        return [];
-      });
-      return info.peakBytes;
+      }).peakBytes;
     };
-    const [adj20, adj400, bp20, bp400] = [await peak(20, true), await peak(400, true), await peak(20, false), await peak(400, false)];
+    const [adj20, adj400, bp20, bp400] = [peak(20, true), peak(400, true), peak(20, false), peak(400, false)];
     console.log(`peak bytes: adjoint ${adj20} (20 steps) vs ${adj400} (400); backprop ${bp20} vs ${bp400}`);
     expect(adj400 / adj20).toBeLessThan(1.5);
     expect(bp400 / bp20).toBeGreaterThan(5);
