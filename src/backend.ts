@@ -18,13 +18,15 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu',
 export interface BackendInfo {
   /** The tfjs backend in use (`tf.getBackend()`), e.g. `wasm`. */
   name: string;
-  /** What was asked for, and where the request came from. */
+  /** What was asked for. */
   requested: BackendChoice;
+  /** Where the request came from. */
   source: 'option' | 'env CNFKIT_BACKEND' | 'default';
   /** One line on why this backend runs (e.g. the fallback and its cause). */
   reason: string;
-  /** wasm only: whether SIMD and threads are in use. */
+  /** wasm only: whether SIMD is in use. */
   simd?: boolean;
+  /** wasm only: whether threads are in use (never in Node). */
   threads?: boolean;
 }
 

@@ -22,7 +22,9 @@ export class OdeInputError extends CnfkitError {
    * @param problem - what was expected and what was given
    */
   constructor(
+    /** The public function that was called. */
     readonly fn: string,
+    /** The argument at fault. */
     readonly argument: string,
     problem: string,
   ) {
@@ -33,7 +35,9 @@ export class OdeInputError extends CnfkitError {
 /** The adaptive step size fell below what float64 time can resolve: a blow-up, stiffness, or NaN. */
 export class StepSizeError extends CnfkitError {
   constructor(
+    /** The time the solve reached. */
     readonly t: number,
+    /** The step size that fell below resolution. */
     readonly stepSize: number,
     reason: string,
   ) {
@@ -44,8 +48,11 @@ export class StepSizeError extends CnfkitError {
 /** The solve needed more steps than `maxSteps` allows. */
 export class MaxStepsError extends CnfkitError {
   constructor(
+    /** The limit that was reached. */
     readonly maxSteps: number,
+    /** The time the solve reached. */
     readonly t: number,
+    /** The final time it was heading for. */
     readonly tEnd: number,
   ) {
     super(
@@ -58,7 +65,9 @@ export class MaxStepsError extends CnfkitError {
 /** The nonlinear iteration of an implicit method did not converge within its iteration limit. */
 export class ConvergenceError extends CnfkitError {
   constructor(
+    /** The implicit method. */
     readonly method: string,
+    /** The end time of the step whose equation did not converge. */
     readonly t: number,
     detail: string,
   ) {
@@ -72,6 +81,7 @@ export class ConvergenceError extends CnfkitError {
 /** The dynamics produced NaN or Inf during a solve. */
 export class NonFiniteError extends CnfkitError {
   constructor(
+    /** The time at which NaN or Inf was found. */
     readonly t: number,
     detail: string,
   ) {

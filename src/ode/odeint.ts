@@ -6,7 +6,7 @@ import { integrateAdaptive } from './adaptive.js';
 import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { integrateFixed } from './fixed.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
-import { SOLVERS } from './solvers.js';
+import { SOLVERS, makeFixedStepper } from './solvers.js';
 import { disposeStates, type State, type StateDynamics } from './state.js';
 import { createStats, resetStats, type OdeStats } from './stats.js';
 
@@ -78,10 +78,10 @@ export function solveState(
       },
     }, stats);
   }
-  const stepper = solver.makeStepper!({
+  const stepper = makeFixedStepper(options.method, {
     solver: options.implicitSolver,
     maxIterations: options.implicitMaxIterations,
     tol: options.implicitTol,
-  });
+  })!;
   return integrateFixed(stepper, f, y0, ts, options.stepSize, options.maxSteps, stats);
 }

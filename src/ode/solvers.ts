@@ -18,11 +18,17 @@ export interface SolverInfo {
   readonly implicit: boolean;
   /** The tableau of an explicit Runge–Kutta method. */
   readonly tableau?: ButcherTableau;
-  /** A fresh stepper for the fixed-step driver (fixed-step methods only). */
+}
+
+/** A registry entry: the public facts plus, for fixed-step methods, how to make their stepper. */
+interface SolverEntry extends SolverInfo {
   readonly makeStepper?: (implicit: ImplicitSettings) => FixedStepper;
 }
 
-const explicitFixed = (tableau: ButcherTableau): SolverInfo => ({
+/** The name of a method `odeint` accepts. */
+export type MethodName = 'euler' | 'midpoint' | 'rk4' | 'implicit_euler' | 'trapezoid' | 'nystrom2' | 'bosh3' | 'dopri5' | 'tsit5';
+
+const explicitFixed = (tableau: ButcherTableau): SolverEntry => ({
   order: tableau.order,
   adaptive: false,
   implicit: false,
@@ -30,9 +36,9 @@ const explicitFixed = (tableau: ButcherTableau): SolverInfo => ({
   makeStepper: () => explicitFixedStepper(tableau),
 });
 
-const adaptive = (tableau: ButcherTableau): SolverInfo => ({ order: tableau.order, adaptive: true, implicit: false, tableau });
+const adaptive = (tableau: ButcherTableau): SolverEntry => ({ order: tableau.order, adaptive: true, implicit: false, tableau });
 
-const SOLVER_TABLE = {
+const SOLVER_TABLE: Readonly<Record<MethodName, SolverEntry>> = {
   euler: explicitFixed(TABLEAUS.euler),
   midpoint: explicitFixed(TABLEAUS.midpoint),
   rk4: explicitFixed(TABLEAUS.rk4),
@@ -52,18 +58,15 @@ const SOLVER_TABLE = {
   bosh3: adaptive(TABLEAUS.bosh3),
   dopri5: adaptive(TABLEAUS.dopri5),
   tsit5: adaptive(TABLEAUS.tsit5),
-} satisfies Record<string, SolverInfo>;
+};
 
-/** The name of a method `odeint` accepts. */
-export type MethodName = keyof typeof SOLVER_TABLE;
-
-/** Every method `odeint` accepts, by name. */
+/** Every method `odeint` accepts, by name, with its order and kind. */
 export const SOLVERS: Readonly<Record<MethodName, SolverInfo>> = Object.freeze(SOLVER_TABLE);
 
 /** Every method name `odeint` accepts, fixed-step first, then adaptive. */
 export const METHODS: readonly MethodName[] = Object.freeze(Object.keys(SOLVERS) as MethodName[]);
 
-/** The registry entry of `method`. */
-export function solverInfo(method: MethodName): SolverInfo {
-  return SOLVERS[method];
+/** A fresh stepper for a fixed-step method (undefined for adaptive methods). */
+export function makeFixedStepper(method: MethodName, implicit: ImplicitSettings): FixedStepper | undefined {
+  return SOLVER_TABLE[method].makeStepper?.(implicit);
 }

@@ -125,8 +125,11 @@ const tsit5: ButcherTableau = {
   ],
 };
 
+/** The methods that are explicit Runge–Kutta tableaus. */
+export type TableauName = 'euler' | 'midpoint' | 'rk4' | 'bosh3' | 'dopri5' | 'tsit5';
+
 /** Every explicit Runge–Kutta tableau, by method name. */
-export const TABLEAUS = { euler, midpoint, rk4, bosh3, dopri5, tsit5 } as const;
+export const TABLEAUS: Readonly<Record<TableauName, ButcherTableau>> = Object.freeze({ euler, midpoint, rk4, bosh3, dopri5, tsit5 });
 
 /** First same as last: the last stage is evaluated at (t1, y1), so it is the next step's first. */
 export function isFsal(tableau: ButcherTableau): boolean {

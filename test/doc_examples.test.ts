@@ -1,0 +1,69 @@
+/**
+ * Every `@example` in the API doc comments, and every TypeScript block of the README and the guides,
+ * runs as written (with cnfkit's exports in scope), so the documentation cannot rot.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it, vi } from 'vitest';
+import * as cnfkit from '../src/index.js';
+
+const root = new URL('..', import.meta.url).pathname;
+
+function filesUnder(dir: string, ext: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path, ext) : path.endsWith(ext) ? [path] : [];
+  });
+}
+
+/** ```ts blocks after `@example` in doc comments, with the comment's leading ` * ` removed. */
+function docExamples(file: string): { name: string; code: string }[] {
+  const text = readFileSync(file, 'utf8');
+  const found: { name: string; code: string }[] = [];
+  const pattern = /@example\s*\n((?:\s*\*.*\n)*?)\s*\*\s*```(?:ts|typescript)?\s*\n((?:\s*\*.*\n)*?)\s*\*\s*```/g;
+  for (const match of text.matchAll(pattern)) {
+    const code = match[2].split('\n').map((line) => line.replace(/^\s*\* ?/, '')).join('\n');
+    const line = text.slice(0, match.index).split('\n').length;
+    found.push({ name: `${file.slice(root.length)}:${line}`, code });
+  }
+  return found;
+}
+
+/** ```ts blocks of a Markdown file. */
+function markdownExamples(file: string): { name: string; code: string }[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => ({
+    name: `${file.slice(root.length)}:${text.slice(0, m.index).split('\n').length}`,
+    code: m[1],
+  }));
+}
+
+const examples = [
+  ...filesUnder(join(root, 'src'), '.ts').flatMap(docExamples),
+  ...[join(root, 'README.md'), ...filesUnder(join(root, 'docs/guides'), '.md')].flatMap(markdownExamples),
+];
+
+/** Runs TypeScript with every cnfkit export in scope; imports of cnfkit and tfjs are dropped. */
+async function run(code: string): Promise<void> {
+  const withoutImports = code.replace(/^import .* from '(cnfkit|@tensorflow\/tfjs)';\s*$/gm, '');
+  const js = ts.transpileModule(withoutImports, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+  const names = Object.keys(cnfkit);
+  const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>;
+  await new AsyncFunction(...names, js)(...names.map((n) => (cnfkit as Record<string, unknown>)[n]));
+}
+
+describe('documentation examples run as written', () => {
+  it('finds the examples (doc comments and Markdown)', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(examples.map((e) => [e.name, e] as const))('%s', async (_name, example) => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      await run(example.code);
+    } finally {
+      log.mockRestore();
+    }
+  });
+});
