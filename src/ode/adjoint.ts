@@ -6,12 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { OdeInputError } from '../errors.js';
 import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type Dynamics } from './checks.js';
+import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
-import { solveState } from './odeint.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
-import { disposeStates, type State, type StateDynamics } from './state.js';
 import { createStats, resetStats, type OdeStats } from './stats.js';
-import { valueAndVjp } from './vjp.js';
 
 /** Options of {@link odeintAdjoint}: those of {@link odeint} plus the backward solve's. */
 export interface OdeintAdjointOptions extends OdeintOptions {
@@ -90,92 +88,11 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   const dynamics = stateDynamics(fn, f, y0.shape, stats);
   checkParamsCover(fn, f, y0, times[0], params);
 
-  const tsTensor = ts instanceof tf.Tensor ? ts : undefined;
-  const inputs: tf.Tensor[] = [y0, ...(tsTensor ? [tsTensor] : []), ...params];
-  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const outputs = solveState(dynamics, [y0], times, forward, stats);
-    const value = tf.tidy(() => tf.stack(outputs.map((o) => o[0])));
-    disposeStates(...outputs);
-    save([value]);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const backwardStats = backward.stats;
-        resetStats(backwardStats);
-        const grads = adjointGradients(f, saved[0], dy, times, params, tsTensor !== undefined, backward);
-        return [grads.y0, ...(grads.ts ? [grads.ts] : []), ...grads.params];
-      },
-    };
-  });
-  const result = run(...inputs);
+  const packed = adjointSolve([y0], (t, [y]) => [f(t, y)], dynamics, times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats);
+  const result = tf.tidy(() => packed.reshape([times.length, ...y0.shape]));
+  packed.dispose();
   if (!SOLVERS[forward.method].adaptive) checkFiniteOutputs(result, times);
   return result;
-}
-
-/** What the backward solve needs, resolved once. */
-interface BackwardSettings extends ResolvedOdeintOptions {
-  stats: OdeStats;
-  seminorm: boolean;
-}
-
-/** The backward sweep: returns dL/dy0, dL/dts (when wanted) and dL/dθ. */
-function adjointGradients(
-  f: Dynamics,
-  zs: tf.Tensor,
-  dy: tf.Tensor,
-  ts: readonly number[],
-  params: readonly tf.Variable[],
-  wantTimes: boolean,
-  settings: BackwardSettings,
-): { y0: tf.Tensor; ts?: tf.Tensor; params: tf.Tensor[] } {
-  const n = ts.length;
-  const zAt = tf.unstack(zs);
-  const dyAt = tf.unstack(dy);
-  const augmented = augmentedDynamics(f, params, wantTimes, settings.stats);
-  // State: [z, a, a_θ…, a_t?]; only z and a steer the step size under the seminorm.
-  let state: State = [zAt[n - 1].clone(), dyAt[n - 1].clone(), ...params.map((p) => tf.zerosLike(p)), ...(wantTimes ? [tf.scalar(0)] : [])];
-  const mask = state.map((_, i) => !settings.seminorm || i < 2);
-  const timeGrads = new Array<number>(n).fill(0);
-  const timeIndex = 2 + params.length;
-  for (let i = n - 1; i >= 1; i--) {
-    if (wantTimes) {
-      // dL/dt_i through z(t_i) alone: ∂L/∂z(t_i) · f(t_i, z(t_i)); the same term leaves a_t.
-      const direct = tf.tidy(() => tf.sum(tf.mul(dyAt[i], f(tf.scalar(ts[i]), zAt[i]))));
-      timeGrads[i] = direct.dataSync()[0];
-      const at = tf.sub(state[timeIndex], direct);
-      tf.dispose([direct, state[timeIndex]]);
-      state[timeIndex] = at;
-    }
-    const solved = solveState(augmented, state, [ts[i], ts[i - 1]], settings, settings.stats, mask);
-    disposeStates(state, solved[0]);
-    state = solved[1];
-    // Restart from the forward state at t_{i−1} (no drift from the backward reconstruction) and add
-    // the direct gradient there.
-    const a = tf.add(state[1], dyAt[i - 1]);
-    tf.dispose([state[0], state[1]]);
-    state[0] = zAt[i - 1].clone();
-    state[1] = a;
-  }
-  if (wantTimes) timeGrads[0] = state[timeIndex].dataSync()[0];
-  tf.dispose([...zAt, ...dyAt, state[0]]);
-  if (wantTimes) state[timeIndex].dispose();
-  return { y0: state[1], ts: wantTimes ? tf.tensor1d(timeGrads) : undefined, params: state.slice(2, 2 + params.length) };
-}
-
-/**
- * The augmented dynamics over [z, a, a_θ…, a_t?]: [f, −aᵀ∂f/∂z, −aᵀ∂f/∂θ…, −aᵀ∂f/∂t], from one
- * evaluation of f and one VJP with cotangent −a.
- */
-function augmentedDynamics(f: Dynamics, params: readonly tf.Variable[], wantTimes: boolean, stats: OdeStats): StateDynamics {
-  return (t, [z, a]) => {
-    stats.nfe++;
-    return tf.tidy(() => {
-      const tScalar = tf.scalar(t);
-      const { value, grads } = valueAndVjp(() => f(tScalar, z), [z, ...params, ...(wantTimes ? [tScalar] : [])], tf.neg(a));
-      return [value, ...grads];
-    });
-  };
 }
 
 function checkParams(fn: string, params: unknown): tf.Variable[] {

@@ -1,0 +1,160 @@
+/**
+ * The adjoint method over a state of several tensors: a tf.customGrad whose forward pass is a plain
+ * solve and whose backward pass integrates [z…, a…, a_θ…, a_t] backwards, interval by interval.
+ * `odeintAdjoint` uses it with one tensor; the CNF with [x, log-det, regularisers…].
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ResolvedOdeintOptions } from './options.js';
+import { solveState } from './odeint.js';
+import { disposeStates, type State, type StateDynamics } from './state.js';
+import { resetStats, type OdeStats } from './stats.js';
+
+/** Dynamics over a list of tensors, with time as a scalar tensor (so ∂f/∂t can be taken). */
+export type ListDynamics = (t: tf.Scalar, y: State) => State;
+
+/** What the backward solve needs, resolved once. */
+export interface BackwardSettings extends ResolvedOdeintOptions {
+  stats: OdeStats;
+  seminorm: boolean;
+}
+
+/**
+ * Solves the ODE and returns the states at every output time packed as [ts.length, Σ sizes] (each
+ * component flattened, in order), differentiable w.r.t. y0, `tsTensor` and `params` by the adjoint.
+ * @param f - the dynamics, used in the backward pass (inside VJPs)
+ * @param forwardDynamics - the same dynamics in the solvers' form (counting, checking), for the forward solve
+ */
+export function adjointSolve(
+  y0: State,
+  f: ListDynamics,
+  forwardDynamics: StateDynamics,
+  times: readonly number[],
+  tsTensor: tf.Tensor | undefined,
+  params: readonly tf.Variable[],
+  forward: ResolvedOdeintOptions,
+  backward: BackwardSettings,
+  stats: OdeStats,
+): tf.Tensor {
+  const shapes = y0.map((c) => c.shape);
+  const m = y0.length;
+  const inputs: tf.Tensor[] = [...y0, ...(tsTensor ? [tsTensor] : []), ...params];
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const outputs = solveState(forwardDynamics, y0, times, forward, stats);
+    const value = tf.tidy(() => tf.stack(outputs.map((o) => tf.concat(o.map((c) => c.reshape([-1]))))));
+    disposeStates(...outputs);
+    save([value]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        resetStats(backward.stats);
+        const grads = backwardSweep(f, unpack(saved[0], shapes), unpack(dy, shapes), times, params, tsTensor !== undefined, backward);
+        return [...grads.y0, ...(grads.ts ? [grads.ts] : []), ...grads.params];
+      },
+    };
+  });
+  if (m === 0) throw new Error('adjointSolve: empty state');
+  return run(...inputs);
+}
+
+/** Splits a packed [N, Σ sizes] tensor into, per output time, the list of components. */
+export function unpack(packed: tf.Tensor, shapes: readonly number[][]): State[] {
+  return tf.tidy(() => {
+    const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+    return tf.unstack(packed).map((row) => tf.split(row, sizes).map((part, c) => part.reshape(shapes[c])));
+  });
+}
+
+/** The backward sweep: returns dL/dy0 (per component), dL/dts (when wanted) and dL/dθ. */
+function backwardSweep(
+  f: ListDynamics,
+  zAt: State[],
+  dyAt: State[],
+  ts: readonly number[],
+  params: readonly tf.Variable[],
+  wantTimes: boolean,
+  settings: BackwardSettings,
+): { y0: tf.Tensor[]; ts?: tf.Tensor; params: tf.Tensor[] } {
+  const n = ts.length;
+  const m = zAt[0].length;
+  const augmented = augmentedDynamics(f, m, params, wantTimes, settings.stats);
+  // State: [z…, a…, a_θ…, a_t?]; only z and a steer the step size under the seminorm.
+  let state: State = [
+    ...zAt[n - 1].map((c) => c.clone()),
+    ...dyAt[n - 1].map((c) => c.clone()),
+    ...params.map((p) => tf.zerosLike(p)),
+    ...(wantTimes ? [tf.scalar(0)] : []),
+  ];
+  const mask = state.map((_, i) => !settings.seminorm || i < 2 * m);
+  const timeGrads = new Array<number>(n).fill(0);
+  const timeIndex = 2 * m + params.length;
+  for (let i = n - 1; i >= 1; i--) {
+    if (wantTimes) {
+      // dL/dt_i through z(t_i) alone: ∂L/∂z(t_i) · f(t_i, z(t_i)); the same term leaves a_t.
+      const direct = tf.tidy(() => {
+        const fz = f(tf.scalar(ts[i]), zAt[i]);
+        return tf.addN(fz.map((c, k) => tf.sum(tf.mul(dyAt[i][k], c))));
+      });
+      timeGrads[i] = direct.dataSync()[0];
+      const at = tf.sub(state[timeIndex], direct);
+      tf.dispose([direct, state[timeIndex]]);
+      state[timeIndex] = at;
+    }
+    const solved = solveState(augmented, state, [ts[i], ts[i - 1]], settings, settings.stats, mask);
+    disposeStates(state, solved[0]);
+    state = solved[1];
+    // Restart z from the forward state at t_{i−1} (no drift from the backward reconstruction) and
+    // add the direct gradient there.
+    for (let k = 0; k < m; k++) {
+      const a = tf.add(state[m + k], dyAt[i - 1][k]);
+      tf.dispose([state[k], state[m + k]]);
+      state[k] = zAt[i - 1][k].clone();
+      state[m + k] = a;
+    }
+  }
+  if (wantTimes) timeGrads[0] = state[timeIndex].dataSync()[0];
+  disposeStates(...zAt, ...dyAt, state.slice(0, m));
+  if (wantTimes) state[timeIndex].dispose();
+  return { y0: state.slice(m, 2 * m), ts: wantTimes ? tf.tensor1d(timeGrads) : undefined, params: state.slice(2 * m, 2 * m + params.length) };
+}
+
+/**
+ * The augmented dynamics over [z…, a…, a_θ…, a_t?]: [f, −aᵀ∂f/∂z, −aᵀ∂f/∂θ…, −aᵀ∂f/∂t], from one
+ * evaluation of f and one VJP (of Σ_c ⟨f_c, −a_c⟩, which is that product).
+ */
+function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Variable[], wantTimes: boolean, stats: OdeStats): StateDynamics {
+  return (t, y) => {
+    stats.nfe++;
+    return tf.tidy(() => {
+      const z = y.slice(0, m);
+      const a = y.slice(m, 2 * m);
+      const tScalar = tf.scalar(t);
+      let value: State = [];
+      const xs = [...z, ...params, ...(wantTimes ? [tScalar] : [])];
+      const { grads } = firstOrderGradients(() => {
+        value = f(tScalar, z).map((c) => tf.keep(c));
+        const terms = value.map((c, k) => tf.sum(tf.mul(c, a[k])));
+        return tf.neg(terms.length === 1 ? terms[0] : tf.addN(terms));
+      }, xs);
+      return [...value, ...grads];
+    });
+  };
+}
+
+/**
+ * ∂y/∂x for each x, zeros for unused inputs, first order only. It may run inside another gradient's
+ * backward pass (the adjoint's gradFunc does): tfjs keeps one active tape per engine, and a tape
+ * started and cleared there would wipe the outer pass's tape, so the outer tape is set aside.
+ */
+function firstOrderGradients(y: () => tf.Tensor, xs: readonly tf.Tensor[]): { grads: tf.Tensor[] } {
+  const state = tf.engine().state;
+  const outerTape = state.gradientDepth === 0 ? state.activeTape : undefined;
+  if (outerTape) state.activeTape = null as unknown as typeof state.activeTape;
+  try {
+    const { value, grads } = tf.engine().gradients(y, xs as tf.Tensor[], undefined, true);
+    value.dispose();
+    return { grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i])) };
+  } finally {
+    if (outerTape) state.activeTape = outerTape;
+  }
+}
