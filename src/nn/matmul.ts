@@ -23,6 +23,6 @@ const matMulWithTransposedGrads = tf.customGrad((...args: (tf.Tensor | tf.GradSa
  * @param b - [k, n]
  * @returns [m, n]
  */
-export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return matMulWithTransposedGrads(a, b) as tf.Tensor2D;
 }

@@ -88,7 +88,7 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   const dynamics = stateDynamics(fn, f, y0.shape, stats);
   checkParamsCover(fn, f, y0, times[0], params);
 
-  const packed = adjointSolve([y0], (t, [y]) => [f(t, y)], dynamics, times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats);
+  const packed = adjointSolve([y0], () => (t, [y]) => [f(t, y)], [], times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats, dynamics);
   const result = tf.tidy(() => packed.reshape([times.length, ...y0.shape]));
   packed.dispose();
   if (!SOLVERS[forward.method].adaptive) checkFiniteOutputs(result, times);

@@ -21,39 +21,42 @@ export interface BackwardSettings extends ResolvedOdeintOptions {
 /**
  * Solves the ODE and returns the states at every output time packed as [ts.length, Σ sizes] (each
  * component flattened, in order), differentiable w.r.t. y0, `tsTensor` and `params` by the adjoint.
- * @param f - the dynamics, used in the backward pass (inside VJPs)
- * @param forwardDynamics - the same dynamics in the solvers' form (counting, checking), for the forward solve
+ * @param makeDynamics - builds the dynamics from the `extras` tensors (e.g. the CNF's trace
+ *   tangents). The backward pass runs after the caller's tidy scopes have ended, so it rebuilds the
+ *   dynamics from copies of `extras` that tfjs keeps for it, never from the caller's handles.
  */
 export function adjointSolve(
   y0: State,
-  f: ListDynamics,
-  forwardDynamics: StateDynamics,
+  makeDynamics: (extras: readonly tf.Tensor[]) => ListDynamics,
+  extras: readonly tf.Tensor[],
   times: readonly number[],
   tsTensor: tf.Tensor | undefined,
   params: readonly tf.Variable[],
   forward: ResolvedOdeintOptions,
   backward: BackwardSettings,
   stats: OdeStats,
+  checkedForward?: StateDynamics,
 ): tf.Tensor {
+  if (y0.length === 0) throw new Error('adjointSolve: empty state');
   const shapes = y0.map((c) => c.shape);
-  const m = y0.length;
   const inputs: tf.Tensor[] = [...y0, ...(tsTensor ? [tsTensor] : []), ...params];
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
+    const forwardDynamics = checkedForward ?? countedDynamics(makeDynamics(extras), stats);
     const outputs = solveState(forwardDynamics, y0, times, forward, stats);
     const value = tf.tidy(() => tf.stack(outputs.map((o) => tf.concat(o.map((c) => c.reshape([-1]))))));
     disposeStates(...outputs);
-    save([value]);
+    save([value, ...extras]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         resetStats(backward.stats);
+        const f = makeDynamics(saved.slice(1));
         const grads = backwardSweep(f, unpack(saved[0], shapes), unpack(dy, shapes), times, params, tsTensor !== undefined, backward);
         return [...grads.y0, ...(grads.ts ? [grads.ts] : []), ...grads.params];
       },
     };
   });
-  if (m === 0) throw new Error('adjointSolve: empty state');
   return run(...inputs);
 }
 
@@ -157,4 +160,12 @@ function firstOrderGradients(y: () => tf.Tensor, xs: readonly tf.Tensor[]): { gr
   } finally {
     if (outerTape) state.activeTape = outerTape;
   }
+}
+
+/** The solvers' form of list dynamics: host time, evaluations counted in `stats.nfe`. */
+export function countedDynamics(f: ListDynamics, stats: OdeStats): StateDynamics {
+  return (t, y) => {
+    stats.nfe++;
+    return tf.tidy(() => f(tf.scalar(t), y));
+  };
 }

@@ -1,0 +1,245 @@
+/**
+ * A continuous normalizing flow (Chen et al. 2018; FFJORD, Grathwohl et al. 2019): blocks of
+ * dx/dt = F(t, x) from data (t = 0) to the base N(0, I) (t = T), with
+ *   log p(x) = log N(z(T)) + ∫₀ᵀ tr(∂F/∂x(t)) dt,
+ * the trace from forward-mode tangents (exact or Hutchinson) and gradients from the adjoint.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { OdeInputError } from '../errors.js';
+import { DynamicsNet } from '../nn/dynamics_net.js';
+import { adjointSolve, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
+import { solveState } from '../ode/odeint.js';
+import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
+import { disposeStates } from '../ode/state.js';
+import { createStats, type OdeStats } from '../ode/stats.js';
+import { Rng } from '../random.js';
+import { standardNormalLogProb, standardNormalSample } from './base.js';
+import { resolveCnfOptions, type CnfOptions, type ResolvedCnfOptions } from './cnf_options.js';
+import { fitCnf, type FitOptions, type FitReport, type TrainingData } from './fit.js';
+import { flowDynamics, jointDynamics } from './joint_dynamics.js';
+import { traceTangents, type TraceMode } from './trace.js';
+
+/** Options of {@link CNF.logProb}. */
+export interface LogProbOptions {
+  /**
+   * The trace: `'exact'` or `'hutchinson'` (an unbiased estimate; then `seed` picks the noise).
+   * @defaultValue `'exact'`
+   */
+  trace?: TraceMode;
+  /**
+   * Seed of the Hutchinson noise.
+   * @defaultValue `0`
+   */
+  seed?: number;
+  /** Filled with the forward solves' statistics, summed over blocks. */
+  stats?: OdeStats;
+  /** Filled with the adjoint solves' statistics when a gradient is taken. */
+  backwardStats?: OdeStats;
+}
+
+/** log p(x) and, when regularised, RNODE's integrals, one value per row. */
+export interface LogProbTerms {
+  logProb: tf.Tensor1D;
+  kinetic?: tf.Tensor1D;
+  jacobian?: tf.Tensor1D;
+}
+
+interface Block {
+  readonly net: DynamicsNet;
+  /** √T as a variable when T is trained, so T = s² stays positive. */
+  readonly sqrtT?: tf.Variable;
+  readonly fixedT: number;
+}
+
+/**
+ * A continuous normalizing flow on `dim`-dimensional data with a standard normal base.
+ *
+ * @example
+ * ```ts
+ * const flow = new CNF({ dim: 2, hiddenDims: [16, 16] });
+ * const x = tf.tensor2d([[0.5, -1], [2, 0]]);
+ * flow.logProb(x).print();          // log-density in nats, one per row
+ * flow.sample(3, 1).print();        // three samples, seed 1
+ * flow.dispose();
+ * ```
+ * @see Grathwohl et al., FFJORD: Free-form Continuous Dynamics for Scalable Reversible Generative Models (ICLR 2019)
+ */
+export class CNF {
+  /** The resolved options (every default filled in). */
+  readonly options: ResolvedCnfOptions;
+  private readonly blocks: Block[];
+
+  /**
+   * @param options - the flow's shape, trace and solver; see {@link CnfOptions}
+   * @throws OdeInputError for an unknown or invalid option
+   */
+  constructor(options: CnfOptions) {
+    this.options = resolveCnfOptions(options);
+    const o = this.options;
+    const rng = new Rng(o.seed);
+    this.blocks = Array.from({ length: o.blocks }, () => ({
+      net: new DynamicsNet({ dim: o.dim, hiddenDims: o.hiddenDims, activation: o.activation, layer: o.layer }, rng),
+      sqrtT: o.trainT ? tf.variable(tf.scalar(Math.sqrt(o.T))) : undefined,
+      fixedT: o.T,
+    }));
+  }
+
+  /** Every trainable variable, with a stable name (`block0.layer1.W`, `block0.sqrtT`, …). */
+  namedVariables(): [string, tf.Variable][] {
+    return this.blocks.flatMap((b, i) => [
+      ...b.net.namedVariables().map(([n, v]) => [`block${i}.${n}`, v] as [string, tf.Variable]),
+      ...(b.sqrtT ? [[`block${i}.sqrtT`, b.sqrtT] as [string, tf.Variable]] : []),
+    ]);
+  }
+
+  /** Every trainable variable (network weights, and √T of each block when T is trained). */
+  get trainableVariables(): tf.Variable[] {
+    return this.namedVariables().map(([, v]) => v);
+  }
+
+  /** The integration time T of each block. */
+  endTimes(): number[] {
+    return this.blocks.map((b) => (b.sqrtT ? b.sqrtT.dataSync()[0] ** 2 : b.fixedT));
+  }
+
+  /**
+   * log p(x) in nats, one per row: log N(z(T)) + ∫₀ᵀ tr(∂F/∂x) dt over every block. Differentiable
+   * w.r.t. x and every trainable variable (by the adjoint method).
+   * @param x - points [B, dim]
+   * @param options - the trace (exact by default) and statistics; see {@link LogProbOptions}
+   * @returns [B]
+   * @throws OdeInputError when x is not a finite float32 [B, dim] tensor
+   */
+  logProb(x: tf.Tensor2D, options: LogProbOptions = {}): tf.Tensor1D {
+    const terms = this.logProbTerms(x, { ...options, trace: options.trace ?? 'exact' }, new Rng(options.seed ?? 0), false);
+    return terms.logProb;
+  }
+
+  /**
+   * log p(x) with the regularisers' integrals, as training needs them (internal to `fit`).
+   * @internal
+   */
+  logProbTerms(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
+    this.checkPoints('CNF.logProb', 'x', x);
+    return tf.tidy(() => this.integrateLogProb(x, options, rng, withRegularisers) as unknown as tf.TensorContainer) as unknown as LogProbTerms;
+  }
+
+  private integrateLogProb(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
+    const stats = options.stats ?? createStats();
+    const backwardStats = options.backwardStats ?? createStats();
+    Object.assign(stats, createStats());
+    const mode = options.trace ?? this.options.trace;
+    const terms = { kinetic: withRegularisers && this.options.kineticEnergy > 0, jacobian: withRegularisers && this.options.jacobianNorm > 0 };
+    const [rows, dim] = x.shape;
+    let z: tf.Tensor = x;
+    const deltas: tf.Tensor[] = [];
+    const kinetic: tf.Tensor[] = [];
+    const jacobian: tf.Tensor[] = [];
+    const forward = this.forwardOptions();
+    const backward: BackwardSettings = { ...forward, stats: backwardStats, seminorm: true };
+    for (const block of this.blocks) {
+      const v = traceTangents(mode, this.options.noise, rows, dim, rng);
+      const y0 = [z, tf.zeros([rows]), ...(terms.kinetic ? [tf.zeros([rows])] : []), ...(terms.jacobian ? [tf.zeros([rows])] : [])];
+      const T = block.sqrtT ? tf.square(block.sqrtT) : undefined;
+      const ts = T ? tf.stack([tf.scalar(0), T]) : undefined;
+      const times = [0, T ? T.dataSync()[0] : block.fixedT];
+      const blockStats = createStats();
+      const params = block.net.namedVariables().map(([, p]) => p);
+      const packed = adjointSolve(y0, ([tangents]) => jointDynamics(block.net, tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, blockStats);
+      for (const key of Object.keys(stats) as (keyof OdeStats)[]) stats[key] += blockStats[key];
+      const sizes = [rows * dim, rows, ...(terms.kinetic ? [rows] : []), ...(terms.jacobian ? [rows] : [])];
+      const parts = tf.split(packed.slice([1, 0], [1, -1]).reshape([-1]), sizes);
+      z = parts[0].reshape([rows, dim]);
+      deltas.push(parts[1]);
+      if (terms.kinetic) kinetic.push(parts[2]);
+      if (terms.jacobian) jacobian.push(parts[terms.kinetic ? 3 : 2]);
+    }
+    // dℓ/dt = −tr, so log p(x) = log N(z) − Σ ℓ(T).
+    const sum = (ts: tf.Tensor[]) => (ts.length === 1 ? ts[0] : tf.addN(ts)) as tf.Tensor1D;
+    const result: LogProbTerms = { logProb: tf.sub(standardNormalLogProb(z as tf.Tensor2D), sum(deltas)) as tf.Tensor1D };
+    if (terms.kinetic) result.kinetic = sum(kinetic);
+    if (terms.jacobian) result.jacobian = sum(jacobian);
+    return result;
+  }
+
+  /**
+   * The flow map: x at t = 0 to z at t = T through every block (no trace).
+   * @param x - points [B, dim]
+   * @returns z [B, dim]
+   */
+  toLatent(x: tf.Tensor2D): tf.Tensor2D {
+    this.checkPoints('CNF.toLatent', 'x', x);
+    return this.transport(x, false);
+  }
+
+  /**
+   * The inverse flow map: z at t = T back to x at t = 0 through every block, in reverse.
+   * @param z - latent points [B, dim]
+   * @returns x [B, dim]
+   */
+  fromLatent(z: tf.Tensor2D): tf.Tensor2D {
+    this.checkPoints('CNF.fromLatent', 'z', z);
+    return this.transport(z, true);
+  }
+
+  /**
+   * n samples: z ~ N(0, I) drawn with `seed`, mapped by {@link fromLatent}.
+   * @param n - how many
+   * @param seed - the same seed gives the same samples
+   * @returns [n, dim]
+   */
+  sample(n: number, seed = 0): tf.Tensor2D {
+    if (!Number.isInteger(n) || n < 1) throw new OdeInputError('CNF.sample', 'n', `must be a positive integer, but got ${n}`);
+    const z = standardNormalSample(n, this.options.dim, new Rng(seed));
+    const x = this.fromLatent(z);
+    z.dispose();
+    return x;
+  }
+
+  /**
+   * Trains by maximum likelihood: Adam on −mean log p(batch) (plus RNODE's regularisers when set),
+   * gradients by the adjoint method. See {@link FitOptions}.
+   * @returns the loss, evaluations and time of every iteration
+   */
+  async fit(data: TrainingData, options: FitOptions): Promise<FitReport> {
+    return fitCnf(this, data, options);
+  }
+
+  /** Frees every variable of the flow. */
+  dispose(): void {
+    for (const [, v] of this.namedVariables()) v.dispose();
+  }
+
+  private transport(x: tf.Tensor2D, inverse: boolean): tf.Tensor2D {
+    const forward = this.forwardOptions();
+    const stats = createStats();
+    let y: tf.Tensor = x;
+    const order = inverse ? [...this.blocks].reverse() : this.blocks;
+    for (const block of order) {
+      const T = block.sqrtT ? block.sqrtT.dataSync()[0] ** 2 : block.fixedT;
+      const outputs = solveState(countedDynamics(flowDynamics(block.net), stats), [y], inverse ? [T, 0] : [0, T], forward, stats);
+      if (y !== x) y.dispose();
+      y = outputs[1][0];
+      disposeStates(outputs[0]);
+    }
+    return y as tf.Tensor2D;
+  }
+
+  private forwardOptions(): ResolvedOdeintOptions {
+    const { method, rtol, atol, stepSize } = this.options;
+    return resolveOdeintOptions('CNF', { method, rtol, atol, ...(stepSize !== undefined ? { stepSize } : {}) });
+  }
+
+  private checkPoints(fn: string, name: string, x: unknown): void {
+    if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== this.options.dim) {
+      const got = x instanceof tf.Tensor ? `shape [${x.shape}]` : typeof x;
+      throw new OdeInputError(fn, name, `must be a tf.Tensor2D of shape [B, ${this.options.dim}], but got ${got}`);
+    }
+    if (x.dtype !== 'float32') throw new OdeInputError(fn, name, `must have dtype float32, but has ${x.dtype}`);
+    if (x.shape[0] === 0) throw new OdeInputError(fn, name, 'must hold at least one point');
+    const finite = tf.tidy(() => tf.all(tf.isFinite(x)));
+    const ok = finite.dataSync()[0] === 1;
+    finite.dispose();
+    if (!ok) throw new OdeInputError(fn, name, 'must be finite, but contains NaN or Inf');
+  }
+}

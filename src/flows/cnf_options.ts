@@ -1,0 +1,156 @@
+/**
+ * The options of a CNF: one interface with documented defaults (FFJORD's train_toy defaults), one
+ * resolver that checks every field. Unknown keys throw.
+ */
+import { OdeInputError } from '../errors.js';
+import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
+import { LAYERS, type LayerKind } from '../nn/layers.js';
+import { METHODS, SOLVERS, type MethodName } from '../ode/solvers.js';
+import type { NoiseKind, TraceMode } from './trace.js';
+
+/** Options of {@link CNF}'s constructor. */
+export interface CnfOptions {
+  /** Dimension of the data. */
+  dim: number;
+  /**
+   * Widths of the hidden layers of each block's dynamics network.
+   * @defaultValue `[64, 64, 64]`
+   */
+  hiddenDims?: number[];
+  /**
+   * Activation between layers.
+   * @defaultValue `'tanh'`
+   */
+  activation?: ActivationName;
+  /**
+   * Layer kind: FFJORD's `'concatsquash'` or `'concat'`.
+   * @defaultValue `'concatsquash'`
+   */
+  layer?: LayerKind;
+  /**
+   * How tr(∂F/∂x) is computed in training: `'exact'` (d tangents) or `'hutchinson'` (one noise tangent).
+   * `logProb` uses the exact trace unless told otherwise.
+   * @defaultValue `'exact'`
+   */
+  trace?: TraceMode;
+  /**
+   * Hutchinson noise.
+   * @defaultValue `'gaussian'`
+   */
+  noise?: NoiseKind;
+  /**
+   * Number of stacked CNF blocks.
+   * @defaultValue `1`
+   */
+  blocks?: number;
+  /**
+   * Integration time of each block.
+   * @defaultValue `0.5`
+   */
+  T?: number;
+  /**
+   * Learn T (as T = s², s trainable, like FFJORD, which detaches it; cnfkit really trains it).
+   * @defaultValue `true`
+   */
+  trainT?: boolean;
+  /**
+   * ODE method of the solves.
+   * @defaultValue `'dopri5'`
+   */
+  method?: MethodName;
+  /**
+   * Relative tolerance of the solves (forward and adjoint).
+   * @defaultValue `1e-5`
+   */
+  rtol?: number;
+  /**
+   * Absolute tolerance of the solves (forward and adjoint).
+   * @defaultValue `1e-5`
+   */
+  atol?: number;
+  /**
+   * Step size for fixed-step methods.
+   */
+  stepSize?: number;
+  /**
+   * RNODE's kinetic-energy regulariser ∫‖F‖² dt, with this coefficient (0 = off).
+   * @defaultValue `0`
+   */
+  kineticEnergy?: number;
+  /**
+   * RNODE's Jacobian regulariser ∫‖∂F/∂x‖²_F dt, with this coefficient (0 = off).
+   * @defaultValue `0`
+   */
+  jacobianNorm?: number;
+  /**
+   * Seed of the initial weights.
+   * @defaultValue `0`
+   */
+  seed?: number;
+}
+
+/** Every option filled in. */
+export type ResolvedCnfOptions = Required<Omit<CnfOptions, 'stepSize'>> & Pick<CnfOptions, 'stepSize'>;
+
+export const CNF_DEFAULTS = {
+  hiddenDims: [64, 64, 64],
+  activation: 'tanh',
+  layer: 'concatsquash',
+  trace: 'exact',
+  noise: 'gaussian',
+  blocks: 1,
+  T: 0.5,
+  trainT: true,
+  method: 'dopri5',
+  rtol: 1e-5,
+  atol: 1e-5,
+  kineticEnergy: 0,
+  jacobianNorm: 0,
+  seed: 0,
+} as const;
+
+const KNOWN = ['dim', 'stepSize', ...Object.keys(CNF_DEFAULTS)];
+
+/** Checks the options of `new CNF` and fills in the defaults. */
+export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
+  const fn = 'new CNF';
+  if (options === null || typeof options !== 'object') throw new OdeInputError(fn, 'options', 'must be an object with at least { dim }');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.includes(key)) throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${KNOWN.join(', ')}`);
+  }
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const r = { ...CNF_DEFAULTS, ...given, hiddenDims: [...((given.hiddenDims as number[]) ?? CNF_DEFAULTS.hiddenDims)] } as ResolvedCnfOptions;
+  const positiveInt = (key: string, v: unknown) => {
+    if (!Number.isInteger(v) || (v as number) < 1) throw new OdeInputError(fn, `options.${key}`, `must be a positive integer, but got ${String(v)}`);
+  };
+  positiveInt('dim', r.dim);
+  positiveInt('blocks', r.blocks);
+  if (!Array.isArray(r.hiddenDims)) throw new OdeInputError(fn, 'options.hiddenDims', 'must be an array of layer widths');
+  r.hiddenDims.forEach((h, i) => positiveInt(`hiddenDims[${i}]`, h));
+  const oneOf = (key: keyof ResolvedCnfOptions, allowed: readonly string[]) => {
+    if (!allowed.includes(r[key] as string)) {
+      throw new OdeInputError(fn, `options.${key}`, `must be one of ${allowed.join(', ')}, but got ${JSON.stringify(r[key])}`);
+    }
+  };
+  oneOf('activation', Object.keys(ACTIVATIONS));
+  oneOf('layer', Object.keys(LAYERS));
+  oneOf('trace', ['exact', 'hutchinson']);
+  oneOf('noise', ['gaussian', 'rademacher']);
+  oneOf('method', METHODS);
+  for (const key of ['T', 'rtol', 'atol'] as const) {
+    if (!(typeof r[key] === 'number' && r[key] > 0 && Number.isFinite(r[key]))) {
+      throw new OdeInputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(r[key])}`);
+    }
+  }
+  for (const key of ['kineticEnergy', 'jacobianNorm'] as const) {
+    if (!(typeof r[key] === 'number' && r[key] >= 0 && Number.isFinite(r[key]))) {
+      throw new OdeInputError(fn, `options.${key}`, `must be a finite number ≥ 0, but got ${String(r[key])}`);
+    }
+  }
+  if (typeof r.trainT !== 'boolean') throw new OdeInputError(fn, 'options.trainT', `must be a boolean, but got ${String(r.trainT)}`);
+  if (!Number.isFinite(r.seed)) throw new OdeInputError(fn, 'options.seed', `must be a finite number, but got ${String(r.seed)}`);
+  if (!SOLVERS[r.method].adaptive && r.stepSize === undefined) {
+    throw new OdeInputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);
+  }
+  return r;
+}

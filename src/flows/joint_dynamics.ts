@@ -1,0 +1,33 @@
+/**
+ * The CNF's joint ODE over the state [x, ℓ, k?, j?]:
+ *   dx/dt = F(t, x),  dℓ/dt = −tr(∂F/∂x),  dk/dt = ‖F‖²,  dj/dt = ‖∂F/∂x‖²_F (estimated),
+ * where k and j (RNODE's kinetic energy and Jacobian Frobenius norm) are only integrated when they
+ * are regularised. One network pass gives F and all the Jacobian–vector products.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DynamicsNet } from '../nn/dynamics_net.js';
+import type { ListDynamics } from '../ode/adjoint_core.js';
+import { traceFromTangents } from './trace.js';
+
+/** Which regularisers the joint state carries. */
+export interface JointTerms {
+  readonly kinetic: boolean;
+  readonly jacobian: boolean;
+}
+
+/** The joint dynamics for fixed tangents v [K, B, d] (basis or noise, drawn once per solve). */
+export function jointDynamics(net: DynamicsNet, v: tf.Tensor3D, terms: JointTerms): ListDynamics {
+  return (t, [x]) => {
+    const { f, jv } = net.forwardWithTangents(t, x as tf.Tensor2D, v);
+    const out: tf.Tensor[] = [f, tf.neg(traceFromTangents(v, jv))];
+    if (terms.kinetic) out.push(tf.sum(tf.square(f), 1));
+    // Σ_k ‖J v_k‖²: the exact Frobenius norm for basis tangents, unbiased for noise.
+    if (terms.jacobian) out.push(tf.sum(tf.square(jv), [0, 2]));
+    return out;
+  };
+}
+
+/** The dynamics of x alone, for the flow map and sampling. */
+export function flowDynamics(net: DynamicsNet): ListDynamics {
+  return (t, [x]) => [net.forward(t, x as tf.Tensor2D)];
+}

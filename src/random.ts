@@ -1,0 +1,55 @@
+/**
+ * Seeded random numbers on the host (seedrandom's ARC4), so the same seed gives the same draws on
+ * every backend. Everything random in cnfkit (data, initial weights, trace noise, minibatches,
+ * samples) comes from here.
+ */
+import seedrandom from 'seedrandom';
+
+/** A seeded stream of random numbers. */
+export class Rng {
+  private readonly next: () => number;
+
+  /** @param seed - any number or string; equal seeds give equal streams */
+  constructor(seed: number | string) {
+    this.next = seedrandom(String(seed));
+  }
+
+  /** Uniform in [0, 1). */
+  uniform(): number {
+    return this.next();
+  }
+
+  /** n floats uniform in [lo, hi). */
+  uniforms(n: number, lo = 0, hi = 1): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * this.next();
+    return out;
+  }
+
+  /** n standard normal floats (Box–Muller, both halves used). */
+  normals(n: number): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i += 2) {
+      const u = 1 - this.next(); // (0, 1]: log(u) is finite
+      const v = this.next();
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i] = r * Math.cos(2 * Math.PI * v);
+      if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+    }
+    return out;
+  }
+
+  /** n values ±1 with equal probability. */
+  rademachers(n: number): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.next() < 0.5 ? -1 : 1;
+    return out;
+  }
+
+  /** n integers uniform in [0, max). */
+  integers(n: number, max: number): Int32Array {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.floor(this.next() * max);
+    return out;
+  }
+}
