@@ -5,7 +5,8 @@
  * the trace from forward-mode tangents (exact or Hutchinson) and gradients from the adjoint.
  */
 import * as tf from '@tensorflow/tfjs';
-import { OdeInputError } from '../errors.js';
+import { CnfkitError, OdeInputError } from '../errors.js';
+import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
 import { adjointSolve, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
 import { solveState } from '../ode/odeint.js';
@@ -203,6 +204,49 @@ export class CNF {
    */
   async fit(data: TrainingData, options: FitOptions): Promise<FitReport> {
     return fitCnf(this, data, options);
+  }
+
+  /**
+   * Saves the flow to the folder `dir` (`config.json` with the options, `weights.bin`), atomically:
+   * a crash never leaves a half-written model, and an existing model is replaced only when the new
+   * one is complete. Node only.
+   */
+  async save(dir: string): Promise<void> {
+    await writeModelFiles(dir, {
+      config: { kind: 'CNF', options: this.options },
+      weights: this.namedVariables().map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array })),
+    });
+  }
+
+  /**
+   * Loads a flow saved by {@link CNF.save}; it gives the same `logProb` to the last bit.
+   * @throws CnfkitError naming the folder when it is missing, corrupt or not a CNF
+   */
+  static async load(dir: string): Promise<CNF> {
+    let files;
+    try {
+      files = await readModelFiles(dir);
+    } catch (e) {
+      throw new CnfkitError(`CNF.load: ${(e as Error).message}`);
+    }
+    if (files.config.kind !== 'CNF') throw new CnfkitError(`CNF.load: ${dir} holds a ${String(files.config.kind)}, not a CNF`);
+    const flow = new CNF(files.config.options as CnfOptions);
+    const variables = new Map(flow.namedVariables());
+    if (variables.size !== files.weights.length) {
+      flow.dispose();
+      throw new CnfkitError(`CNF.load: ${dir} has ${files.weights.length} weights, but its options make ${variables.size}`);
+    }
+    for (const { name, shape, values } of files.weights) {
+      const v = variables.get(name);
+      if (!v || v.shape.join() !== shape.join()) {
+        flow.dispose();
+        throw new CnfkitError(`CNF.load: ${dir}: weight '${name}' [${shape}] does not fit the model`);
+      }
+      const value = tf.tensor(values, shape);
+      v.assign(value);
+      value.dispose();
+    }
+    return flow;
   }
 
   /** Frees every variable of the flow. */

@@ -1,0 +1,211 @@
+/**
+ * The CNF's contract, as zuko tests every flow: the trace, the density, the inverse, gradients,
+ * seeding, save/load and memory.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CNF, CnfkitError, OdeInputError, tf, type FitReport } from '../src/index.js';
+import { DynamicsNet } from '../src/nn/dynamics_net.js';
+import { Rng } from '../src/random.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cnfkit-cnf-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Two well-separated Gaussian blobs in 2D, seeded. */
+function blobs(n: number, seed: number): tf.Tensor2D {
+  const rng = new Rng(seed);
+  const noise = rng.normals(2 * n);
+  const values = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const sign = rng.uniform() < 0.5 ? -1 : 1;
+    values[2 * i] = 1.5 * sign + 0.4 * noise[2 * i];
+    values[2 * i + 1] = 0.5 * sign + 0.4 * noise[2 * i + 1];
+  }
+  return tf.tensor2d(values, [n, 2]);
+}
+
+describe('exact trace', () => {
+  it.each([
+    ['concatsquash', 'tanh', 2],
+    ['concatsquash', 'softplus', 3],
+    ['concat', 'elu', 3],
+    ['concat', 'swish', 2],
+  ] as const)('%s/%s in %i dimensions equals the trace of the Jacobian built from d VJPs', (layer, activation, dim) => {
+    const net = new DynamicsNet({ dim, hiddenDims: [16, 16], activation, layer }, new Rng(`trace-${layer}-${activation}`));
+    const x = tf.tensor2d(new Rng(5).normals(4 * dim), [4, dim]);
+    const t = tf.scalar(0.3);
+    const basis = tf.tile(tf.eye(dim).reshape([dim, 1, dim]), [1, 4, 1]) as tf.Tensor3D;
+    const { f, jv } = net.forwardWithTangents(t, x, basis);
+    // Row i of J for every point: the gradient of Σ_b F_i(x_b) w.r.t. x (points are independent).
+    const rows = Array.from({ length: dim }, (_, i) => tf.grad((y: tf.Tensor) => tf.sum(net.forward(t, y as tf.Tensor2D).slice([0, i], [-1, 1])))(x));
+    const jacobianTrace = tf.addN(rows.map((r, i) => r.slice([0, i], [-1, 1]).reshape([4])));
+    const tangentTrace = tf.sum(tf.mul(basis, jv), [0, 2]);
+    expect(tf.max(tf.abs(tf.sub(jacobianTrace, tangentTrace))).dataSync()[0]).toBeLessThan(1e-5);
+    // The full J·e_k too, not just its diagonal.
+    for (let k = 0; k < dim; k++) {
+      const column = tf.stack(rows.map((r) => r.slice([0, k], [-1, 1]).reshape([4])), 1);
+      expect(tf.max(tf.abs(tf.sub(column, jv.slice([k, 0, 0], [1, -1, -1]).reshape([4, dim])))).dataSync()[0]).toBeLessThan(1e-5);
+    }
+    expect(tf.max(tf.abs(tf.sub(f, net.forward(t, x)))).dataSync()[0]).toBe(0);
+    net.dispose();
+  });
+});
+
+describe('a CNF after a short training', () => {
+  // Trained for 60 iterations so its dynamics are far from zero.
+  let flow: CNF;
+  let trained: Promise<FitReport>;
+  beforeAll(() => {
+    trained = train();
+  });
+  const train = async () => {
+    flow = new CNF({ dim: 2, hiddenDims: [32, 32], seed: 3 });
+    const data = blobs(2000, 1);
+    const report = await flow.fit(data, { iterations: 60, batchSize: 200, learningRate: 1e-2, seed: 2 });
+    data.dispose();
+    return report;
+  };
+
+  it('learned: the loss fell and T moved (T is really trained)', async () => {
+    const report = await trained;
+    const first = report.history.slice(0, 5).reduce((s, r) => s + r.loss, 0) / 5;
+    const last = report.history.slice(-5).reduce((s, r) => s + r.loss, 0) / 5;
+    expect(last).toBeLessThan(first - 0.3);
+    expect(Math.abs(flow.endTimes()[0] - 0.5)).toBeGreaterThan(1e-3);
+  });
+
+  it('has exp(logProb) that integrates to 1 ± 3% on a grid', async () => {
+    await trained;
+    const n = 90;
+    const lo = -4.5;
+    const hi = 4.5;
+    const cell = (hi - lo) / n;
+    const pts: number[] = [];
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) pts.push(lo + (i + 0.5) * cell, lo + (j + 0.5) * cell);
+    const grid = tf.tensor2d(pts, [n * n, 2]);
+    const lp = flow.logProb(grid);
+    const mass = tf.sum(tf.exp(lp)).dataSync()[0] * cell * cell;
+    expect(Math.abs(mass - 1)).toBeLessThan(0.03);
+    tf.dispose([grid, lp]);
+  });
+
+  it('gives logProb = log N(z) + log|det ∂z/∂x|, with the Jacobian from central differences of toLatent', async () => {
+    await trained;
+    const x = tf.tensor2d([[1.2, 0.3], [-1.6, -0.4], [0.1, 0.2]]);
+    const lp = flow.logProb(x).dataSync();
+    const h = 1e-2;
+    const xs = x.arraySync();
+    for (let b = 0; b < 3; b++) {
+      const shifted = [[h, 0], [-h, 0], [0, h], [0, -h]].map(([dx, dy]) => [xs[b][0] + dx, xs[b][1] + dy]);
+      const z = flow.toLatent(tf.tensor2d([xs[b], ...shifted])).arraySync();
+      const j = [
+        [(z[1][0] - z[2][0]) / (2 * h), (z[3][0] - z[4][0]) / (2 * h)],
+        [(z[1][1] - z[2][1]) / (2 * h), (z[3][1] - z[4][1]) / (2 * h)],
+      ];
+      const logDet = Math.log(Math.abs(j[0][0] * j[1][1] - j[0][1] * j[1][0]));
+      const logN = -0.5 * (z[0][0] ** 2 + z[0][1] ** 2) - Math.log(2 * Math.PI);
+      // Float32 solves with rtol 1e-5 give z to ~1e-5; divided by 2h that is ~1e-3 in J.
+      expect(Math.abs(lp[b] - (logN + logDet))).toBeLessThan(5e-3);
+    }
+    x.dispose();
+  });
+
+  it.each(['gaussian', 'rademacher'] as const)('has Hutchinson (%s) estimates whose mean is the exact logProb within 4 standard errors', async (noise) => {
+    await trained;
+    const copy = new CNF({ ...flow.options, noise });
+    copy.namedVariables().forEach(([, v], i) => v.assign(flow.trainableVariables[i]));
+    const rows = 2000;
+    const x = tf.tile(tf.tensor2d([[0.7, 0.2]]), [rows, 1]) as tf.Tensor2D;
+    const exact = copy.logProb(x.slice([0, 0], [1, 2])).dataSync()[0];
+    const estimates = Array.from(copy.logProb(x, { trace: 'hutchinson', seed: 9 }).dataSync());
+    const mean = estimates.reduce((s, v) => s + v, 0) / rows;
+    const sd = Math.sqrt(estimates.reduce((s, v) => s + (v - mean) ** 2, 0) / (rows - 1));
+    expect(sd).toBeGreaterThan(1e-3); // the estimates do vary
+    expect(Math.abs(mean - exact)).toBeLessThan(4 * (sd / Math.sqrt(rows)));
+    copy.dispose();
+    x.dispose();
+  });
+
+  it('inverts: toLatent(fromLatent(z)) ≈ z and fromLatent(toLatent(x)) ≈ x', async () => {
+    await trained;
+    const z = tf.tensor2d(new Rng(4).normals(40), [20, 2]);
+    const back = flow.toLatent(flow.fromLatent(z));
+    expect(tf.max(tf.abs(tf.sub(back, z))).dataSync()[0]).toBeLessThan(1e-3);
+    tf.dispose([z, back]);
+  });
+
+  it('samples reproducibly: the same seed gives the same samples, another seed others', async () => {
+    await trained;
+    const [a, b, c] = [flow.sample(50, 7), flow.sample(50, 7), flow.sample(50, 8)];
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(tf.max(tf.abs(tf.sub(a, c))).dataSync()[0]).toBeGreaterThan(0.1);
+    tf.dispose([a, b, c]);
+  });
+
+  it('gives every parameter, T included, a non-zero gradient', async () => {
+    await trained;
+    const x = blobs(64, 11);
+    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(flow.logProb(x))) as tf.Scalar, flow.trainableVariables);
+    for (const [name, v] of flow.namedVariables()) {
+      const norm = tf.norm(grads[v.name]).dataSync()[0];
+      expect(norm, name).toBeGreaterThan(0);
+      expect(Number.isFinite(norm), name).toBe(true);
+    }
+    tf.dispose([x, value, ...Object.values(grads)]);
+  });
+
+  it('saves and loads: the loaded flow gives the same logProb to the last bit', async () => {
+    await trained;
+    const dir = join(tmp, 'model');
+    await flow.save(dir);
+    await flow.save(dir); // replacing an existing model works too
+    const loaded = await CNF.load(dir);
+    const x = blobs(32, 12);
+    expect(Array.from(loaded.logProb(x).dataSync())).toEqual(Array.from(flow.logProb(x).dataSync()));
+    expect(loaded.endTimes()).toEqual(flow.endTimes());
+    loaded.dispose();
+    x.dispose();
+  });
+});
+
+describe('CNF memory, seeding and errors', () => {
+  it('keeps numTensors flat over 50 training iterations, and the same seeds give the same training', async () => {
+    const data = blobs(500, 21);
+    const counts: number[] = [];
+    const flow = new CNF({ dim: 2, hiddenDims: [8, 8], seed: 1 });
+    const report = await flow.fit(data, { iterations: 50, batchSize: 32, seed: 5, onProgress: () => counts.push(tf.memory().numTensors) });
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    const again = new CNF({ dim: 2, hiddenDims: [8, 8], seed: 1 });
+    const second = await again.fit(data, { iterations: 5, batchSize: 32, seed: 5 });
+    expect(second.history.map((r) => r.loss)).toEqual(report.history.slice(0, 5).map((r) => r.loss));
+    flow.dispose();
+    again.dispose();
+    data.dispose();
+  });
+
+  it('rejects bad options, points and data with typed errors', async () => {
+    expect(() => new CNF({ dim: 0 })).toThrow("new CNF: 'options.dim' must be a positive integer, but got 0");
+    expect(() => new CNF({ dim: 2, trace: 'approx' as never })).toThrow("'options.trace' must be one of exact, hutchinson");
+    expect(() => new CNF({ dim: 2, width: 3 } as never)).toThrow("'options.width' is not an option");
+    const flow = new CNF({ dim: 2, hiddenDims: [4] });
+    expect(() => flow.logProb(tf.zeros([3, 3]) as tf.Tensor2D)).toThrow("CNF.logProb: 'x' must be a tf.Tensor2D of shape [B, 2], but got shape [3,3]");
+    expect(() => flow.logProb(tf.tensor2d([[NaN, 0]]))).toThrow(OdeInputError);
+    expect(() => flow.sample(0)).toThrow("CNF.sample: 'n' must be a positive integer, but got 0");
+    await expect(flow.fit(tf.zeros([0, 2]) as tf.Tensor2D, { iterations: 1 })).rejects.toThrow("CNF.fit: 'data' must hold at least one point");
+    await expect(flow.fit(tf.zeros([4, 3]) as tf.Tensor2D, { iterations: 1 })).rejects.toThrow("'data' must be a tf.Tensor2D of shape [N, 2]");
+    await expect(flow.fit(tf.zeros([4, 2]) as tf.Tensor2D, { iterations: 0 })).rejects.toThrow("'options.iterations' must be a positive integer");
+    flow.dispose();
+  });
+
+  it('refuses to load a corrupt or missing model, naming the problem', async () => {
+    await expect(CNF.load(join(tmp, 'nothing-here'))).rejects.toThrow(CnfkitError);
+    const flow = new CNF({ dim: 2, hiddenDims: [4] });
+    const dir = join(tmp, 'corrupt');
+    await flow.save(dir);
+    writeFileSync(join(dir, 'weights.bin'), new Uint8Array(10));
+    await expect(CNF.load(dir)).rejects.toThrow(/weights.bin holds 10 bytes, but config.json lists \d+/);
+    flow.dispose();
+  });
+});
