@@ -29,10 +29,11 @@ export type { ImplicitSolver } from './ode/implicit.js';
 export { matMul } from './nn/matmul.js';
 export type { ActivationName } from './nn/activations.js';
 export type { LayerKind } from './nn/layers.js';
+export type { CustomDynamics } from './nn/vjp_dynamics.js';
 
 export { CNF } from './flows/cnf.js';
 export type { LogProbOptions, LogProbTerms } from './flows/cnf.js';
-export type { CnfOptions } from './flows/cnf_options.js';
+export type { CnfOptions, ResolvedCnfOptions } from './flows/cnf_options.js';
 export type { FitOptions, FitReport, IterationRecord, TrainingData } from './flows/fit.js';
 export type { TraceMode, NoiseKind } from './flows/trace.js';
 

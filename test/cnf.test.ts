@@ -209,3 +209,26 @@ describe('CNF memory, seeding and errors', () => {
     flow.dispose();
   });
 });
+
+describe('a CNF with custom dynamics (traces from VJPs)', () => {
+  it('gives log p(x) = log N(z) + T·tr A for linear dynamics F = A x, and refuses training and saving', async () => {
+    const A = tf.variable(tf.tensor2d([[-0.5, 1], [0.3, 0.2]]), true, 'custom_A');
+    const flow = new CNF({ dim: 2, trainT: false, dynamics: { f: (_t, x) => tf.matMul(x, A.transpose()) as tf.Tensor2D, params: [A] } });
+    const x = tf.tensor2d([[0.5, -1], [2, 0.3]]);
+    const lp = flow.logProb(x).dataSync();
+    const z = flow.toLatent(x).arraySync();
+    z.forEach((row, b) => {
+      const logN = -0.5 * (row[0] ** 2 + row[1] ** 2) - Math.log(2 * Math.PI);
+      expect(Math.abs(lp[b] - (logN + 0.5 * -0.3))).toBeLessThan(1e-5);
+    });
+    // Hutchinson on a linear field: εᵀAε averages to tr A; Rademacher on 2D has variance 2·(A12+A21)²/… > 0.
+    const hutch = flow.logProb(tf.tile(x.slice([0, 0], [1, 2]), [4000, 1]) as tf.Tensor2D, { trace: 'hutchinson', seed: 3 }).dataSync();
+    const mean = hutch.reduce((s, v) => s + v, 0) / hutch.length;
+    expect(Math.abs(mean - lp[0])).toBeLessThan(0.02);
+    await expect(flow.fit(x, { iterations: 1 })).rejects.toThrow('CNF.fit: a flow with custom dynamics cannot be trained');
+    await expect(flow.save(join(tmp, 'custom'))).rejects.toThrow('CNF.save: a flow with custom dynamics cannot be saved');
+    expect(() => tf.grad((y: tf.Tensor) => tf.sum(flow.logProb(y as tf.Tensor2D)))(x)).toThrow(CnfkitError);
+    flow.dispose();
+    tf.dispose([A, x]);
+  });
+});

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnfkitError, OdeInputError } from '../errors.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
-import { DynamicsNet } from '../nn/dynamics_net.js';
+import { DynamicsNet, type TangentDynamics } from '../nn/dynamics_net.js';
+import { VjpDynamics } from '../nn/vjp_dynamics.js';
 import { adjointSolve, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
 import { solveState } from '../ode/odeint.js';
 import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
@@ -40,13 +41,16 @@ export interface LogProbOptions {
 
 /** log p(x) and, when regularised, RNODE's integrals, one value per row. */
 export interface LogProbTerms {
+  /** log p(x) per row. */
   logProb: tf.Tensor1D;
+  /** ∫‖F‖² dt per row, when the kinetic regulariser is on. */
   kinetic?: tf.Tensor1D;
+  /** ∫‖∂F/∂x‖²_F dt per row (estimated with the trace's tangents), when that regulariser is on. */
   jacobian?: tf.Tensor1D;
 }
 
 interface Block {
-  readonly net: DynamicsNet;
+  readonly net: TangentDynamics;
   /** √T as a variable when T is trained, so T = s² stays positive. */
   readonly sqrtT?: tf.Variable;
   readonly fixedT: number;
@@ -79,7 +83,7 @@ export class CNF {
     const o = this.options;
     const rng = new Rng(o.seed);
     this.blocks = Array.from({ length: o.blocks }, () => ({
-      net: new DynamicsNet({ dim: o.dim, hiddenDims: o.hiddenDims, activation: o.activation, layer: o.layer }, rng),
+      net: o.dynamics ? new VjpDynamics(o.dynamics) : new DynamicsNet({ dim: o.dim, hiddenDims: o.hiddenDims, activation: o.activation, layer: o.layer }, rng),
       sqrtT: o.trainT ? tf.variable(tf.scalar(Math.sqrt(o.T))) : undefined,
       fixedT: o.T,
     }));
@@ -145,11 +149,10 @@ export class CNF {
       const ts = T ? tf.stack([tf.scalar(0), T]) : undefined;
       const times = [0, T ? T.dataSync()[0] : block.fixedT];
       const blockStats = createStats();
-      const params = block.net.namedVariables().map(([, p]) => p);
-      const packed = adjointSolve(y0, ([tangents]) => jointDynamics(block.net, tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, blockStats);
+      const parts = block.net.supportsTraining
+        ? this.solveWithAdjoint(block, y0, v, terms, times, ts, forward, backward, blockStats)
+        : solveState(countedDynamics(jointDynamics(block.net, v, terms), blockStats), y0, times, forward, blockStats)[1];
       for (const key of Object.keys(stats) as (keyof OdeStats)[]) stats[key] += blockStats[key];
-      const sizes = [rows * dim, rows, ...(terms.kinetic ? [rows] : []), ...(terms.jacobian ? [rows] : [])];
-      const parts = tf.split(packed.slice([1, 0], [1, -1]).reshape([-1]), sizes);
       z = parts[0].reshape([rows, dim]);
       deltas.push(parts[1]);
       if (terms.kinetic) kinetic.push(parts[2]);
@@ -161,6 +164,24 @@ export class CNF {
     if (terms.kinetic) result.kinetic = sum(kinetic);
     if (terms.jacobian) result.jacobian = sum(jacobian);
     return result;
+  }
+
+  /** One block's joint solve, differentiable by the adjoint; returns the state at T, component-wise. */
+  private solveWithAdjoint(
+    block: Block,
+    y0: tf.Tensor[],
+    v: tf.Tensor3D,
+    terms: { kinetic: boolean; jacobian: boolean },
+    times: number[],
+    ts: tf.Tensor | undefined,
+    forward: ResolvedOdeintOptions,
+    backward: BackwardSettings,
+    stats: OdeStats,
+  ): tf.Tensor[] {
+    const params = block.net.namedVariables().map(([, p]) => p);
+    const packed = adjointSolve(y0, ([tangents]) => jointDynamics(block.net, tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, stats);
+    const last = packed.slice([1, 0], [1, -1]).reshape([-1]);
+    return tf.split(last, y0.map((c) => c.size)).map((part, i) => part.reshape(y0[i].shape));
   }
 
   /**
@@ -203,6 +224,9 @@ export class CNF {
    * @returns the loss, evaluations and time of every iteration
    */
   async fit(data: TrainingData, options: FitOptions): Promise<FitReport> {
+    if (!this.blocks.every((b) => b.net.supportsTraining)) {
+      throw new CnfkitError('CNF.fit: a flow with custom dynamics cannot be trained (its trace would need second derivatives); use the built-in networks');
+    }
     return fitCnf(this, data, options);
   }
 
@@ -212,6 +236,7 @@ export class CNF {
    * one is complete. Node only.
    */
   async save(dir: string): Promise<void> {
+    if (this.options.dynamics) throw new CnfkitError('CNF.save: a flow with custom dynamics cannot be saved (its function is code, not data)');
     await writeModelFiles(dir, {
       config: { kind: 'CNF', options: this.options },
       weights: this.namedVariables().map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array })),
@@ -249,8 +274,12 @@ export class CNF {
     return flow;
   }
 
-  /** Frees every variable of the flow. */
+  /** Frees every variable the flow created (not those of custom dynamics, which the caller owns). */
   dispose(): void {
+    if (this.options.dynamics) {
+      this.blocks.forEach((b) => b.sqrtT?.dispose());
+      return;
+    }
     for (const [, v] of this.namedVariables()) v.dispose();
   }
 

@@ -5,6 +5,7 @@
 import { OdeInputError } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { LAYERS, type LayerKind } from '../nn/layers.js';
+import type { CustomDynamics } from '../nn/vjp_dynamics.js';
 import { METHODS, SOLVERS, type MethodName } from '../ode/solvers.js';
 import type { NoiseKind, TraceMode } from './trace.js';
 
@@ -83,14 +84,20 @@ export interface CnfOptions {
    */
   jacobianNorm?: number;
   /**
+   * Your own dynamics F(t, x) instead of the built-in network (one block). Traces then come from one
+   * VJP per tangent: slower, and for evaluation (logProb, sampling) only, not training. Such a flow
+   * cannot be saved.
+   */
+  dynamics?: CustomDynamics;
+  /**
    * Seed of the initial weights.
    * @defaultValue `0`
    */
   seed?: number;
 }
 
-/** Every option filled in. */
-export type ResolvedCnfOptions = Required<Omit<CnfOptions, 'stepSize'>> & Pick<CnfOptions, 'stepSize'>;
+/** {@link CnfOptions} with every default filled in. */
+export type ResolvedCnfOptions = Required<Omit<CnfOptions, 'stepSize' | 'dynamics'>> & Pick<CnfOptions, 'stepSize' | 'dynamics'>;
 
 export const CNF_DEFAULTS = {
   hiddenDims: [64, 64, 64],
@@ -109,7 +116,7 @@ export const CNF_DEFAULTS = {
   seed: 0,
 } as const;
 
-const KNOWN = ['dim', 'stepSize', ...Object.keys(CNF_DEFAULTS)];
+const KNOWN = ['dim', 'stepSize', 'dynamics', ...Object.keys(CNF_DEFAULTS)];
 
 /** Checks the options of `new CNF` and fills in the defaults. */
 export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
@@ -151,6 +158,12 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   if (!Number.isFinite(r.seed)) throw new OdeInputError(fn, 'options.seed', `must be a finite number, but got ${String(r.seed)}`);
   if (!SOLVERS[r.method].adaptive && r.stepSize === undefined) {
     throw new OdeInputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);
+  }
+  if (r.dynamics !== undefined) {
+    if (typeof r.dynamics?.f !== 'function' || !Array.isArray(r.dynamics.params)) {
+      throw new OdeInputError(fn, 'options.dynamics', 'must be { f: (t, x) => F, params: tf.Variable[] }');
+    }
+    if (r.blocks !== 1) throw new OdeInputError(fn, 'options.blocks', `must be 1 with custom dynamics, but got ${r.blocks}`);
   }
   return r;
 }

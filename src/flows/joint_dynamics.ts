@@ -5,7 +5,7 @@
  * are regularised. One network pass gives F and all the Jacobian–vector products.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DynamicsNet } from '../nn/dynamics_net.js';
+import type { TangentDynamics } from '../nn/dynamics_net.js';
 import type { ListDynamics } from '../ode/adjoint_core.js';
 import { traceFromTangents } from './trace.js';
 
@@ -16,7 +16,7 @@ export interface JointTerms {
 }
 
 /** The joint dynamics for fixed tangents v [K, B, d] (basis or noise, drawn once per solve). */
-export function jointDynamics(net: DynamicsNet, v: tf.Tensor3D, terms: JointTerms): ListDynamics {
+export function jointDynamics(net: TangentDynamics, v: tf.Tensor3D, terms: JointTerms): ListDynamics {
   return (t, [x]) => {
     const { f, jv } = net.forwardWithTangents(t, x as tf.Tensor2D, v);
     const out: tf.Tensor[] = [f, tf.neg(traceFromTangents(v, jv))];
@@ -28,6 +28,6 @@ export function jointDynamics(net: DynamicsNet, v: tf.Tensor3D, terms: JointTerm
 }
 
 /** The dynamics of x alone, for the flow map and sampling. */
-export function flowDynamics(net: DynamicsNet): ListDynamics {
+export function flowDynamics(net: TangentDynamics): ListDynamics {
   return (t, [x]) => [net.forward(t, x as tf.Tensor2D)];
 }

@@ -16,7 +16,18 @@ export interface DynamicsNetConfig {
   readonly layer: LayerKind;
 }
 
-export class DynamicsNet {
+/** What a CNF block needs of its dynamics: F, and F with Jacobian–vector products. */
+export interface TangentDynamics {
+  readonly supportsTraining: boolean;
+  namedVariables(): [string, tf.Variable][];
+  forward(t: tf.Scalar, x: tf.Tensor2D): tf.Tensor2D;
+  forwardWithTangents(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D): { f: tf.Tensor2D; jv: tf.Tensor3D };
+  dispose(): void;
+}
+
+/** The built-in dynamics network: time-dependent layers, forward-mode tangents. */
+export class DynamicsNet implements TangentDynamics {
+  readonly supportsTraining = true;
   private readonly layers: TimeLayer[];
 
   constructor(

@@ -8,6 +8,7 @@ import type { ResolvedOdeintOptions } from './options.js';
 import { solveState } from './odeint.js';
 import { disposeStates, type State, type StateDynamics } from './state.js';
 import { resetStats, type OdeStats } from './stats.js';
+import { firstOrderGradients } from './vjp.js';
 
 /** Dynamics over a list of tensors, with time as a scalar tensor (so ∂f/∂t can be taken). */
 export type ListDynamics = (t: tf.Scalar, y: State) => State;
@@ -142,24 +143,6 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
       return [...value, ...grads];
     });
   };
-}
-
-/**
- * ∂y/∂x for each x, zeros for unused inputs, first order only. It may run inside another gradient's
- * backward pass (the adjoint's gradFunc does): tfjs keeps one active tape per engine, and a tape
- * started and cleared there would wipe the outer pass's tape, so the outer tape is set aside.
- */
-function firstOrderGradients(y: () => tf.Tensor, xs: readonly tf.Tensor[]): { grads: tf.Tensor[] } {
-  const state = tf.engine().state;
-  const outerTape = state.gradientDepth === 0 ? state.activeTape : undefined;
-  if (outerTape) state.activeTape = null as unknown as typeof state.activeTape;
-  try {
-    const { value, grads } = tf.engine().gradients(y, xs as tf.Tensor[], undefined, true);
-    value.dispose();
-    return { grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i])) };
-  } finally {
-    if (outerTape) state.activeTape = outerTape;
-  }
 }
 
 /** The solvers' form of list dynamics: host time, evaluations counted in `stats.nfe`. */
