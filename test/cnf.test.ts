@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNF, CnfkitError, OdeInputError, tf, type FitReport } from '../src/index.js';
-import { DynamicsNet } from '../src/nn/dynamics_net.js';
+import { type DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnfkit-cnf-'));
@@ -230,5 +230,78 @@ describe('a CNF with custom dynamics (traces from VJPs)', () => {
     expect(() => tf.grad((y: tf.Tensor) => tf.sum(flow.logProb(y as tf.Tensor2D)))(x)).toThrow(CnfkitError);
     flow.dispose();
     tf.dispose([A, x]);
+  });
+});
+
+describe('stacked blocks and RNODE regularisers', () => {
+  it('two blocks: logProb matches log N(z) + log|det| from central differences, and the inverse round-trips', () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [16], blocks: 2, seed: 4, T: 1 });
+    // Scale the last layer up so each block moves points by O(1).
+    for (const [name, v] of flow.namedVariables()) if (name.endsWith('layer1.W')) v.assign(tf.mul(v, 4));
+    const x = tf.tensor2d([[0.3, -0.8]]);
+    const lp = flow.logProb(x).dataSync()[0];
+    const h = 1e-2;
+    const pts = [[0.3, -0.8], [0.3 + h, -0.8], [0.3 - h, -0.8], [0.3, -0.8 + h], [0.3, -0.8 - h]];
+    const z = flow.toLatent(tf.tensor2d(pts)).arraySync();
+    const det = ((z[1][0] - z[2][0]) * (z[3][1] - z[4][1]) - (z[3][0] - z[4][0]) * (z[1][1] - z[2][1])) / (4 * h * h);
+    const expected = -0.5 * (z[0][0] ** 2 + z[0][1] ** 2) - Math.log(2 * Math.PI) + Math.log(Math.abs(det));
+    expect(Math.abs(Math.log(Math.abs(det)))).toBeGreaterThan(0.05); // the flow really deforms
+    expect(Math.abs(lp - expected)).toBeLessThan(5e-3);
+    const back = flow.fromLatent(flow.toLatent(x));
+    expect(tf.max(tf.abs(tf.sub(back, x))).dataSync()[0]).toBeLessThan(1e-4);
+    flow.dispose();
+  });
+
+  it('integrates ∫‖F‖² dt and ∫‖∂F/∂x‖²_F dt along the trajectory (checked by Simpson's rule on a fine rk4 trajectory)', () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 6, kineticEnergy: 0.1, jacobianNorm: 0.1, rtol: 1e-7, atol: 1e-7 });
+    const x = tf.tensor2d([[0.4, 1.1], [-1, 0.2]]);
+    const terms = flow.logProbTerms(x, { trace: 'exact' }, new Rng(0), true);
+    // The trajectory at 41 times, then F and J along it, integrated by Simpson's rule.
+    const net = (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
+    const T = flow.endTimes()[0];
+    const n = 40;
+    const ts = Array.from({ length: n + 1 }, (_, i) => (i * T) / n);
+    const path = tf.tidy(() => {
+      const ys: tf.Tensor2D[] = [];
+      let y: tf.Tensor2D = x;
+      for (let i = 0; i < n; i++) {
+        ys.push(y);
+        const seg = tf.tensor2d(y.arraySync());
+        y = tf.tidy(() => {
+          let s = seg;
+          const m = 20;
+          const dt = T / n / m;
+          for (let k = 0; k < m; k++) {
+            const t0 = ts[i] + k * dt;
+            const f = (tt: number, yy: tf.Tensor2D) => net.forward(tf.scalar(tt), yy);
+            const k1 = f(t0, s);
+            const k2 = f(t0 + dt / 2, tf.add(s, tf.mul(k1, dt / 2)) as tf.Tensor2D);
+            const k3 = f(t0 + dt / 2, tf.add(s, tf.mul(k2, dt / 2)) as tf.Tensor2D);
+            const k4 = f(t0 + dt, tf.add(s, tf.mul(k3, dt)) as tf.Tensor2D);
+            s = tf.add(s, tf.mul(tf.addN([k1, tf.mul(k2, 2), tf.mul(k3, 2), k4]), dt / 6)) as tf.Tensor2D;
+          }
+          return s;
+        });
+      }
+      ys.push(y);
+      return ys.map((p) => p.arraySync());
+    });
+    const basis = tf.tile(tf.eye(2).reshape([2, 1, 2]), [1, 2, 1]) as tf.Tensor3D;
+    const kin: number[][] = [];
+    const jac: number[][] = [];
+    ts.forEach((t, i) => {
+      const { f, jv } = net.forwardWithTangents(tf.scalar(t), tf.tensor2d(path[i]), basis);
+      kin.push(Array.from(tf.sum(tf.square(f), 1).dataSync()));
+      jac.push(Array.from(tf.sum(tf.square(jv), [0, 2]).dataSync()));
+    });
+    const simpson = (vals: number[][], b: number) =>
+      (T / n / 3) * vals.reduce((s, v, i) => s + v[b] * (i === 0 || i === n ? 1 : i % 2 === 1 ? 4 : 2), 0);
+    const kinetic = terms.kinetic!.dataSync();
+    const jacobian = terms.jacobian!.dataSync();
+    for (let b = 0; b < 2; b++) {
+      expect(Math.abs(kinetic[b] - simpson(kin, b)) / simpson(kin, b)).toBeLessThan(1e-3);
+      expect(Math.abs(jacobian[b] - simpson(jac, b)) / simpson(jac, b)).toBeLessThan(1e-3);
+    }
+    flow.dispose();
   });
 });
