@@ -252,7 +252,7 @@ describe('stacked blocks and RNODE regularisers', () => {
     flow.dispose();
   });
 
-  it('integrates ∫‖F‖² dt and ∫‖∂F/∂x‖²_F dt along the trajectory (checked by Simpson's rule on a fine rk4 trajectory)', () => {
+  it('integrates ∫‖F‖² dt and ∫‖∂F/∂x‖²_F dt along the trajectory (checked by Simpson on a fine rk4 trajectory)', () => {
     const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 6, kineticEnergy: 0.1, jacobianNorm: 0.1, rtol: 1e-7, atol: 1e-7 });
     const x = tf.tensor2d([[0.4, 1.1], [-1, 0.2]]);
     const terms = flow.logProbTerms(x, { trace: 'exact' }, new Rng(0), true);
