@@ -34,7 +34,8 @@ export type { CustomDynamics } from './nn/vjp_dynamics.js';
 export { CNF } from './flows/cnf.js';
 export type { LogProbOptions, LogProbTerms } from './flows/cnf.js';
 export type { CnfOptions, ResolvedCnfOptions } from './flows/cnf_options.js';
-export type { FitOptions, FitReport, IterationRecord, TrainingData } from './flows/fit.js';
+export type { FitOptions, FitReport, IterationRecord, Objective, TrainingData } from './flows/fit.js';
+export type { Coupling } from './flows/flow_matching.js';
 export type { TraceMode, NoiseKind } from './flows/trace.js';
 
 export { CnfkitError, OdeInputError, StepSizeError, MaxStepsError, ConvergenceError, NonFiniteError } from './errors.js';

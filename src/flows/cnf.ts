@@ -18,6 +18,7 @@ import { Rng } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { resolveCnfOptions, type CnfOptions, type ResolvedCnfOptions } from './cnf_options.js';
 import { fitCnf, type FitOptions, type FitReport, type TrainingData } from './fit.js';
+import { flowMatchingLoss, type Coupling } from './flow_matching.js';
 import { flowDynamics, jointDynamics } from './joint_dynamics.js';
 import { traceTangents, type TraceMode } from './trace.js';
 
@@ -164,6 +165,15 @@ export class CNF {
     if (terms.kinetic) result.kinetic = sum(kinetic);
     if (terms.jacobian) result.jacobian = sum(jacobian);
     return result;
+  }
+
+  /**
+   * The flow-matching loss of a minibatch for the (single) block's field (internal to `fit`).
+   * @internal
+   */
+  flowMatchingLoss(x: tf.Tensor2D, sigma: number, coupling: Coupling, rng: Rng): tf.Scalar {
+    this.checkPoints('CNF.fit', 'data', x);
+    return flowMatchingLoss(this.blocks[0].net, x, this.endTimes()[0], sigma, coupling, rng);
   }
 
   /** One block's joint solve, differentiable by the adjoint; returns the state at T, component-wise. */

@@ -20,7 +20,7 @@ export interface DynamicsNetConfig {
 export interface TangentDynamics {
   readonly supportsTraining: boolean;
   namedVariables(): [string, tf.Variable][];
-  forward(t: tf.Scalar, x: tf.Tensor2D): tf.Tensor2D;
+  forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D;
   forwardWithTangents(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D): { f: tf.Tensor2D; jv: tf.Tensor3D };
   dispose(): void;
 }
@@ -43,8 +43,8 @@ export class DynamicsNet implements TangentDynamics {
     return this.layers.flatMap((layer, i) => Object.entries(layer.variables).map(([k, v]) => [`layer${i}.${k}`, v] as [string, tf.Variable]));
   }
 
-  /** F(t, x) for x [B, dim]. */
-  forward(t: tf.Scalar, x: tf.Tensor2D): tf.Tensor2D {
+  /** F(t, x) for x [B, dim]; t is a scalar, or one time per row as [B, 1]. */
+  forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const act = ACTIVATIONS[this.config.activation];
       let h = x;

@@ -11,10 +11,10 @@ export type LayerKind = 'concatsquash' | 'concat';
 
 /** A layer of a dynamics network. */
 export interface TimeLayer {
-  /** y for the batch x [B, dIn] at time t. */
-  forward(t: tf.Scalar, x: tf.Tensor2D): tf.Tensor2D;
+  /** y for the batch x [B, dIn] at time t: a scalar, or one time per row as [B, 1] (flow matching). */
+  forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D;
   /** ∂y/∂x · ẋ for tangents ẋ [K·B, dIn] (the layer is affine in x, so this needs no x). */
-  tangent(t: tf.Scalar, xDot: tf.Tensor2D): tf.Tensor2D;
+  tangent(t: tf.Tensor, xDot: tf.Tensor2D): tf.Tensor2D;
   /** The layer's variables, by name within the layer. */
   readonly variables: Readonly<Record<string, tf.Variable>>;
 }
@@ -38,7 +38,7 @@ export function concatSquashLayer(dIn: number, dOut: number, rng: Rng): TimeLaye
     gateB: uniformInit(rng, [dOut], 1),
     biasW: uniformInit(rng, [1, dOut], 1),
   };
-  const gate = (t: tf.Scalar) => tf.sigmoid(tf.add(tf.mul(variables.gateW, t), variables.gateB));
+  const gate = (t: tf.Tensor) => tf.sigmoid(tf.add(tf.mul(variables.gateW, t), variables.gateB));
   return {
     variables,
     forward: (t, x) =>

@@ -27,8 +27,8 @@ export class VjpDynamics {
     return this.dynamics.params.map((p, i) => [`param${i}`, p]);
   }
 
-  forward(t: tf.Scalar, x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.dynamics.f(t, x));
+  forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.dynamics.f(t as tf.Scalar, x));
   }
 
   /** F and v_kᵀ J for every tangent v_k [K, B, dim] (one VJP each). */
