@@ -34,8 +34,12 @@ export type { CustomDynamics } from './nn/vjp_dynamics.js';
 export { CNF } from './flows/cnf.js';
 export type { LogProbOptions, LogProbTerms } from './flows/cnf.js';
 export type { CnfOptions, ResolvedCnfOptions } from './flows/cnf_options.js';
-export type { FitOptions, FitReport, IterationRecord, Objective, TrainingData } from './flows/fit.js';
+export type { FitOptions, FitReport, IterationRecord, Objective, TrainingData, TrainingState } from './flows/fit.js';
+export type { RngState } from './random.js';
 export type { Coupling } from './flows/flow_matching.js';
 export type { TraceMode, NoiseKind } from './flows/trace.js';
+
+export { toyData, TOY_DATASETS, TOY_ENTROPY } from './data/toy.js';
+export type { ToyDataset } from './data/toy.js';
 
 export { CnfkitError, OdeInputError, StepSizeError, MaxStepsError, ConvergenceError, NonFiniteError } from './errors.js';

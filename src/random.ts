@@ -7,11 +7,23 @@ import seedrandom from 'seedrandom';
 
 /** A seeded stream of random numbers. */
 export class Rng {
-  private readonly next: () => number;
+  private readonly prng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
 
-  /** @param seed - any number or string; equal seeds give equal streams */
-  constructor(seed: number | string) {
-    this.next = seedrandom(String(seed));
+  /**
+   * @param seed - any number or string; equal seeds give equal streams
+   * @param state - a state from {@link Rng.state} to continue from (the seed is then ignored)
+   */
+  constructor(seed: number | string, state?: RngState) {
+    this.prng = seedrandom(String(seed), { state: state ? (structuredClone(state) as seedrandom.State.Arc4) : true });
+  }
+
+  /** The generator's full state, plain JSON: a new Rng made with it continues the same stream. */
+  state(): RngState {
+    return this.prng.state() as unknown as RngState;
+  }
+
+  private next(): number {
+    return this.prng();
   }
 
   /** Uniform in [0, 1). */
@@ -53,3 +65,6 @@ export class Rng {
     return out;
   }
 }
+
+/** A serialisable generator state (seedrandom's ARC4 state). */
+export type RngState = { i: number; j: number; S: number[] };

@@ -215,6 +215,34 @@ export class CNF {
   }
 
   /**
+   * The path of latent points back to data space: the states at `frames` equally spaced times of
+   * each block, from the base (first) to the data (last).
+   * @param z - latent points [B, dim]
+   * @param frames - states per block, at least 2
+   * @returns the times (descending within each block) and the states [frames·blocks, B, dim]
+   */
+  trajectory(z: tf.Tensor2D, frames = 6): { times: number[]; states: tf.Tensor3D } {
+    this.checkPoints('CNF.trajectory', 'z', z);
+    if (!Number.isInteger(frames) || frames < 2) throw new OdeInputError('CNF.trajectory', 'frames', `must be an integer ≥ 2, but got ${frames}`);
+    const forward = this.forwardOptions();
+    const stats = createStats();
+    const times: number[] = [];
+    const states: tf.Tensor[] = [];
+    let y: tf.Tensor = z;
+    for (const block of [...this.blocks].reverse()) {
+      const T = block.sqrtT ? block.sqrtT.dataSync()[0] ** 2 : block.fixedT;
+      const ts = Array.from({ length: frames }, (_, k) => T * (1 - k / (frames - 1)));
+      const outputs = solveState(countedDynamics(flowDynamics(block.net), stats), [y], ts, forward, stats);
+      times.push(...ts);
+      states.push(...outputs.map((o) => o[0]));
+      y = outputs[frames - 1][0];
+    }
+    const stacked = tf.stack(states) as tf.Tensor3D;
+    tf.dispose(states);
+    return { times, states: stacked };
+  }
+
+  /**
    * n samples: z ~ N(0, I) drawn with `seed`, mapped by {@link fromLatent}.
    * @param n - how many
    * @param seed - the same seed gives the same samples

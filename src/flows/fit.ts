@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { OdeInputError } from '../errors.js';
 import { createStats } from '../ode/stats.js';
-import { Rng } from '../random.js';
+import { Rng, type RngState } from '../random.js';
 import type { CNF } from './cnf.js';
 import type { Coupling } from './flow_matching.js';
 
@@ -73,6 +73,30 @@ export interface FitOptions {
   coupling?: Coupling;
   /** Called after every iteration. */
   onProgress?: (record: IterationRecord) => void;
+  /** Stops training after the current iteration when aborted (e.g. on Ctrl-C); the report says so. */
+  signal?: AbortSignal;
+  /** Call `onCheckpoint` every this many iterations (and when stopped by `signal`). */
+  checkpointEvery?: number;
+  /** Receives the state to save; `fit` waits for it, so a checkpoint is complete before training goes on. */
+  onCheckpoint?: (state: TrainingState) => Promise<void> | void;
+  /** A state from `onCheckpoint` to continue from: the run then gives exactly the numbers of an uninterrupted one. */
+  resume?: TrainingState;
+}
+
+/**
+ * Everything needed to continue training exactly: the iteration reached, the random stream, the
+ * optimizer's moments (by variable position) and the history so far. The flow's weights are saved
+ * beside it.
+ */
+export interface TrainingState {
+  /** Iterations completed. */
+  iteration: number;
+  /** The state of the minibatch and noise generator. */
+  rng: RngState;
+  /** Adam's iteration count and moments, in the flow's variable order. */
+  optimizer: { shape: number[]; values: Float32Array }[];
+  /** The records of the iterations so far. */
+  history: IterationRecord[];
 }
 
 /** What `fit` minimises. */
@@ -80,15 +104,17 @@ export type Objective = 'maximum-likelihood' | 'flow-matching';
 
 /** What {@link CNF.fit} returns. */
 export interface FitReport {
-  /** One record per iteration. */
+  /** One record per iteration (including those before a resume). */
   history: IterationRecord[];
-  /** Wall-clock seconds of the whole run. */
+  /** Wall-clock seconds of this call. */
   seconds: number;
+  /** Whether `signal` stopped training before `iterations`. */
+  stopped: boolean;
 }
 
 export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions): Promise<FitReport> {
   const fn = 'CNF.fit';
-  const known = ['iterations', 'batchSize', 'learningRate', 'weightDecay', 'seed', 'objective', 'sigma', 'coupling', 'onProgress'];
+  const known = ['iterations', 'batchSize', 'learningRate', 'weightDecay', 'seed', 'objective', 'sigma', 'coupling', 'onProgress', 'signal', 'checkpointEvery', 'onCheckpoint', 'resume'];
   for (const key of Object.keys(options ?? {})) {
     if (!known.includes(key)) throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
   }
@@ -115,14 +141,24 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
     throw new OdeInputError(fn, 'data', `must be a tf.Tensor2D or a function (batchSize, iteration) => tf.Tensor2D, but got ${typeof data}`);
   }
 
-  const rng = new Rng(`fit:${seed}`);
+  const { resume, signal, checkpointEvery, onCheckpoint } = options;
+  const rng = new Rng(`fit:${seed}`, resume?.rng);
   const variables = flow.trainableVariables;
   const optimizer = tf.train.adam(learningRate);
+  if (resume) await restoreOptimizer(optimizer, resume, variables.length);
   const { kineticEnergy, jacobianNorm } = flow.options;
-  const history: IterationRecord[] = [];
+  const history: IterationRecord[] = resume ? [...resume.history] : [];
+  const offsetSeconds = history.length ? history[history.length - 1].seconds : 0;
   const started = performance.now();
+  const state = async (iteration: number): Promise<TrainingState> => ({
+    iteration,
+    rng: rng.state(),
+    optimizer: await optimizerState(optimizer),
+    history: [...history],
+  });
+  let stopped = false;
   try {
-    for (let iteration = 1; iteration <= iterations; iteration++) {
+    for (let iteration = (resume?.iteration ?? 0) + 1; iteration <= iterations; iteration++) {
       const batch = data instanceof tf.Tensor ? tf.tidy(() => tf.gather(data, tf.tensor1d(rng.integers(batchSize, data.shape[0]), 'int32'))) : data(batchSize, iteration);
       const stats = createStats();
       const backwardStats = createStats();
@@ -150,18 +186,41 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
         loss,
         nfeForward: stats.nfe,
         nfeBackward: backwardStats.nfe,
-        seconds: (performance.now() - started) / 1000,
+        seconds: offsetSeconds + (performance.now() - started) / 1000,
         endTimes: flow.endTimes(),
       };
       history.push(record);
       onProgress?.(record);
       // Let the event loop breathe (progress output, Ctrl-C) between iterations.
       await yieldToEventLoop();
+      stopped = signal?.aborted === true && iteration < iterations;
+      const due = checkpointEvery !== undefined && (iteration % checkpointEvery === 0 || iteration === iterations);
+      if (onCheckpoint && (due || stopped)) await onCheckpoint(await state(iteration));
+      if (stopped) break;
     }
   } finally {
     optimizer.dispose();
   }
-  return { history, seconds: (performance.now() - started) / 1000 };
+  return { history, seconds: (performance.now() - started) / 1000, stopped };
+}
+
+/** Puts Adam's iteration count and moments back, positionally (variable names differ between runs). */
+async function restoreOptimizer(optimizer: tf.AdamOptimizer, state: TrainingState, variableCount: number): Promise<void> {
+  if (state.optimizer.length !== 1 + 2 * variableCount) {
+    throw new OdeInputError('CNF.fit', 'options.resume', `holds optimizer state for ${(state.optimizer.length - 1) / 2} variables, but the flow has ${variableCount}`);
+  }
+  const names = ['iter', ...Array.from({ length: variableCount }, (_, i) => `v${i}/m`), ...Array.from({ length: variableCount }, (_, i) => `v${i}/v`)];
+  const tensors = state.optimizer.map((w) => tf.tensor(w.values, w.shape));
+  await optimizer.setWeights(tensors.map((tensor, i) => ({ name: names[i], tensor })));
+  tf.dispose(tensors); // the optimizer's variables hold their own references
+}
+
+/** Adam's iteration count and moments as host arrays. */
+async function optimizerState(optimizer: tf.AdamOptimizer): Promise<TrainingState['optimizer']> {
+  const weights = await optimizer.getWeights();
+  const out = await Promise.all(weights.map(async (w) => ({ shape: w.tensor.shape, values: Float32Array.from(await w.tensor.data()) })));
+  weights[0].tensor.dispose(); // getWeights makes a fresh tensor for the iteration count
+  return out;
 }
 
 /** setImmediate where it exists (Node), else a zero timeout (browsers). */

@@ -1,0 +1,98 @@
+/**
+ * The pictures of a trained flow: FFJORD's three panels (data, samples, density), particles flowing
+ * from the base to the data, and training curves.
+ */
+import { Axes, COLORS } from './axes.js';
+import { viridis } from './colormap.js';
+import { Raster, type Color } from './raster.js';
+
+/** Points as [x0, y0, x1, y1, …]. */
+export type Points = ArrayLike<number>;
+
+/** A density on a square grid: values[i * n + j] at (x_i, y_j), cell centres over [lo, hi]². */
+export interface GridDensity {
+  readonly n: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly values: ArrayLike<number>;
+}
+
+function scatterPanel(raster: Raster, left: number, top: number, size: number, lim: number, points: Points, title: string, color: Color): void {
+  const ax = new Axes(raster, left, top, size, size, [-lim, lim], [-lim, lim]);
+  raster.fillRect(left, top, size, size, [250, 250, 250]);
+  ax.frame({ title, grid: false });
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let i = 0; i + 1 < points.length; i += 2) {
+    xs.push(points[i]);
+    ys.push(points[i + 1]);
+  }
+  ax.scatter(xs, ys, [...color.slice(0, 3), 0.35] as unknown as Color, 1.3);
+}
+
+/**
+ * Data samples, model samples and the model density side by side, with a colour scale for the density.
+ * @param lim - every panel shows [−lim, lim]²
+ */
+export function threePanelFigure(data: Points, samples: Points, density: GridDensity, lim: number, title: string): Raster {
+  const size = 300;
+  const raster = new Raster(3 * size + 220, size + 110);
+  raster.text(20, 8, title, COLORS.black, 2);
+  scatterPanel(raster, 50, 60, size, lim, data, 'data', COLORS.blue);
+  scatterPanel(raster, 50 + size + 40, 60, size, lim, samples, 'samples', COLORS.orange);
+  const left = 50 + 2 * (size + 40);
+  const ax = new Axes(raster, left, 60, size, size, [density.lo, density.hi], [density.lo, density.hi]);
+  let max = 0;
+  for (let i = 0; i < density.values.length; i++) max = Math.max(max, density.values[i]);
+  const cell = size / density.n;
+  for (let i = 0; i < density.n; i++) {
+    for (let j = 0; j < density.n; j++) {
+      // Row j counts upwards in y; the raster's rows count downwards.
+      raster.fillRect(left + i * cell, 60 + size - (j + 1) * cell, cell + 0.5, cell + 0.5, viridis(density.values[i * density.n + j] / (max || 1)));
+    }
+  }
+  ax.frame({ title: 'density', grid: false });
+  // Colour scale: 0 … max density.
+  const barLeft = left + size + 15;
+  for (let y = 0; y < size; y++) raster.fillRect(barLeft, 60 + y, 14, 1, viridis(1 - y / (size - 1)));
+  raster.text(barLeft + 18, 57, max.toPrecision(2), COLORS.black);
+  raster.text(barLeft + 18, 60 + size - 7, '0', COLORS.black);
+  return raster;
+}
+
+/**
+ * Particles at several times: frames[k] are the points at times[k], drawn side by side.
+ */
+export function trajectoryFigure(frames: readonly Points[], times: readonly number[], lim: number, title: string): Raster {
+  const size = 200;
+  const gap = 25;
+  const raster = new Raster(frames.length * (size + gap) + 40, size + 90);
+  raster.text(20, 8, title, COLORS.black, 2);
+  frames.forEach((points, k) => {
+    const left = 30 + k * (size + gap);
+    const color = viridis(k / Math.max(1, frames.length - 1));
+    scatterPanel(raster, left, 55, size, lim, points, `t = ${times[k].toFixed(2)}`, color);
+  });
+  return raster;
+}
+
+/** Curves against a common x axis (e.g. loss per iteration, held-out NLL), each with a label. */
+export function curvesFigure(
+  curves: readonly { label: string; xs: readonly number[]; ys: readonly number[]; color: Color }[],
+  title: string,
+  xlabel: string,
+  ylabel: string,
+): Raster {
+  const finite = (v: number) => Number.isFinite(v);
+  const allX = curves.flatMap((c) => c.xs.filter(finite));
+  const allY = curves.flatMap((c) => c.ys.filter(finite));
+  const [x0, x1] = [Math.min(...allX), Math.max(...allX)];
+  const [y0, y1] = [Math.min(...allY), Math.max(...allY)];
+  const pad = (y1 - y0) * 0.05 || 1;
+  const raster = new Raster(720, 420);
+  const ax = new Axes(raster, 80, 50, 600, 320, [x0, x1 > x0 ? x1 : x0 + 1], [y0 - pad, y1 + pad]);
+  ax.frame({ title, xlabel, ylabel });
+  for (const c of curves) ax.line(c.xs, c.ys, c.color, 1.5);
+  ax.legend(curves.map((c) => ({ label: c.label, color: c.color })));
+  return raster;
+}
