@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode } from 'fast-png';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cnfkit-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const root = new URL('..', import.meta.url).pathname;
+
+/** Runs the CLI in-process, capturing what it prints. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void err.push(m));
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const code = await main(args, (l) => out.push(l));
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    spy.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+const TINY = ['--data', '8gaussians', '--hidden', '8,8', '--batch-size', '32', '--checkpoint-every', '5', '--seed', '3'];
+
+describe('cnfkit command line', () => {
+  it('prints help for every command (exit 0) and rejects bad arguments with a usage message (exit 2)', async () => {
+    expect((await cli('--help')).out).toMatch(/usage: cnfkit <command>[\s\S]*train[\s\S]*eval[\s\S]*sample[\s\S]*plot/);
+    for (const c of ['train', 'eval', 'sample', 'plot']) {
+      const r = await cli(c, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`usage: cnfkit ${c} \\[options\\]`));
+    }
+    const cases: [string[], RegExp][] = [
+      [['fly'], /unknown command 'fly'/],
+      [['train', '--data', 'spiral', '--out', tmp], /--data must be one of swissroll, circles, rings, moons, 8gaussians, pinwheel, 2spirals, checkerboard, but got 'spiral'/],
+      [['train', '--data', '8gaussians'], /--out is required/],
+      [['train', '--data', '8gaussians', '--out', tmp, '--iterations', '0'], /--iterations must be a positive integer, but got '0'/],
+      [['train', '--data', '8gaussians', '--out', tmp, '--lr'], /--lr needs a value/],
+      [['train', '--data', '8gaussians', '--out', tmp, '--colour', 'red'], /unknown option --colour/],
+      [['eval', '--model', join(tmp, 'nothing')], /--model .* holds no model/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(message);
+    }
+  });
+
+  it('trains, is interrupted by Ctrl-C with a checkpoint, and resumes to exactly the uninterrupted result', async () => {
+    const straight = join(tmp, 'straight');
+    expect((await cli('train', ...TINY, '--iterations', '40', '--out', straight)).code).toBe(0);
+
+    // The same run in a child process, interrupted once its first checkpoints exist.
+    const interrupted = join(tmp, 'interrupted');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', ...TINY, '--iterations', '40', '--out', interrupted], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(join(interrupted, 'checkpoint', 'config.json'))) {
+          clearInterval(poll);
+          child.kill('SIGINT');
+          resolve();
+        }
+      }, 50);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, output).toBe(130);
+    expect(output).toMatch(/interrupted at iteration \d+: checkpoint written to .*checkpoint; continue with --resume/);
+    const stoppedAt = JSON.parse(readFileSync(join(interrupted, 'checkpoint', 'config.json'), 'utf8')).iteration;
+    expect(stoppedAt).toBeLessThan(40);
+
+    expect((await cli('train', ...TINY, '--iterations', '40', '--out', interrupted)).code).toBe(2); // needs --resume
+    const resumed = await cli('train', ...TINY, '--iterations', '40', '--out', interrupted, '--resume');
+    expect(resumed.code).toBe(0);
+    expect(resumed.out).toMatch(new RegExp(`resuming from iteration ${stoppedAt}`));
+    // Bit-identical weights: same minibatches, same noise, same Adam moments.
+    expect(readFileSync(join(interrupted, 'model', 'weights.bin')).equals(readFileSync(join(straight, 'model', 'weights.bin')))).toBe(true);
+  });
+
+  it('evaluates, samples and plots a trained model', async () => {
+    const run = join(tmp, 'straight');
+    const ev = await cli('eval', '--model', run, '--n', '500');
+    expect(ev.code).toBe(0);
+    expect(ev.out).toMatch(/held-out NLL on 500 8gaussians points \(exact trace\): \d+\.\d{4} ± \d\.\d{4} nats; entropy bound 2\.8317/);
+    const csv = join(tmp, 'samples.csv');
+    expect((await cli('sample', '--model', run, '--n', '64', '--out', csv)).code).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('x,y');
+    expect(lines).toHaveLength(65);
+    expect(lines.slice(1).every((l) => l.split(',').map(Number).every(Number.isFinite))).toBe(true);
+    const pictures = join(tmp, 'pictures');
+    expect((await cli('plot', '--model', run, '--out', pictures)).code).toBe(0);
+    for (const name of ['figure.png', 'trajectories.png']) {
+      const png = decode(readFileSync(join(pictures, name)));
+      expect(png.width).toBeGreaterThan(500);
+      const distinct = new Set<number>();
+      for (let i = 0; i < png.data.length; i += 4 * 97) distinct.add((png.data[i] << 16) | (png.data[i + 1] << 8) | png.data[i + 2]);
+      expect(distinct.size, name).toBeGreaterThan(20); // not blank
+    }
+  });
+
+  it('refuses a corrupt checkpoint with a clear error and leaves it untouched', async () => {
+    const run = join(tmp, 'corrupt');
+    expect((await cli('train', ...TINY, '--iterations', '5', '--out', run)).code).toBe(0);
+    const weights = join(run, 'checkpoint', 'weights.bin');
+    writeFileSync(weights, new Uint8Array(12));
+    const r = await cli('train', ...TINY, '--iterations', '10', '--out', run, '--resume');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot resume: .*weights.bin holds 12 bytes, but config.json lists \d+/);
+    expect(readFileSync(weights)).toHaveLength(12);
+    const mismatched = await cli('train', ...TINY.map((a) => (a === '8,8' ? '8,8' : a === '3' ? '4' : a)), '--iterations', '10', '--out', join(tmp, 'straight'), '--resume');
+    expect(mismatched.code).toBe(1);
+    expect(mismatched.err).toMatch(/was made with --seed 3, but this run has 4/);
+  });
+});
