@@ -32,9 +32,9 @@ export type { LayerKind } from './nn/layers.js';
 export type { CustomDynamics } from './nn/vjp_dynamics.js';
 
 export { CNF } from './flows/cnf.js';
-export type { LogProbOptions, LogProbTerms } from './flows/cnf.js';
+export type { LogProbOptions, LogProbTerms, Trajectory } from './flows/cnf.js';
 export type { CnfOptions, ResolvedCnfOptions } from './flows/cnf_options.js';
-export type { FitOptions, FitReport, IterationRecord, Objective, TrainingData, TrainingState } from './flows/fit.js';
+export type { FitOptions, FitReport, IterationRecord, Objective, TrainingData, TrainingState, SavedTensor } from './flows/fit.js';
 export type { RngState } from './random.js';
 export type { Coupling } from './flows/flow_matching.js';
 export type { TraceMode, NoiseKind } from './flows/trace.js';

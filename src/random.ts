@@ -67,4 +67,11 @@ export class Rng {
 }
 
 /** A serialisable generator state (seedrandom's ARC4 state). */
-export type RngState = { i: number; j: number; S: number[] };
+export interface RngState {
+  /** ARC4 index i. */
+  i: number;
+  /** ARC4 index j. */
+  j: number;
+  /** ARC4 permutation of 0…255. */
+  S: number[];
+}

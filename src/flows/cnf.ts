@@ -50,6 +50,14 @@ export interface LogProbTerms {
   jacobian?: tf.Tensor1D;
 }
 
+/** States along the flow, from {@link CNF.trajectory}. */
+export interface Trajectory {
+  /** The time of each state (from T down to 0 within each block). */
+  times: number[];
+  /** The states, [times.length, B, dim]. */
+  states: tf.Tensor3D;
+}
+
 interface Block {
   readonly net: TangentDynamics;
   /** √T as a variable when T is trained, so T = s² stays positive. */
@@ -221,7 +229,7 @@ export class CNF {
    * @param frames - states per block, at least 2
    * @returns the times (descending within each block) and the states [frames·blocks, B, dim]
    */
-  trajectory(z: tf.Tensor2D, frames = 6): { times: number[]; states: tf.Tensor3D } {
+  trajectory(z: tf.Tensor2D, frames = 6): Trajectory {
     this.checkPoints('CNF.trajectory', 'z', z);
     if (!Number.isInteger(frames) || frames < 2) throw new OdeInputError('CNF.trajectory', 'frames', `must be an integer ≥ 2, but got ${frames}`);
     const forward = this.forwardOptions();

@@ -94,13 +94,21 @@ export interface TrainingState {
   /** The state of the minibatch and noise generator. */
   rng: RngState;
   /** Adam's iteration count and moments, in the flow's variable order. */
-  optimizer: { shape: number[]; values: Float32Array }[];
+  optimizer: SavedTensor[];
   /** The records of the iterations so far. */
   history: IterationRecord[];
 }
 
 /** What `fit` minimises. */
 export type Objective = 'maximum-likelihood' | 'flow-matching';
+
+/** A tensor's values on the host, with its shape. */
+export interface SavedTensor {
+  /** The tensor's shape. */
+  shape: number[];
+  /** Its values, row-major. */
+  values: Float32Array;
+}
 
 /** What {@link CNF.fit} returns. */
 export interface FitReport {
