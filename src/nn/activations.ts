@@ -15,7 +15,9 @@ export interface Activation {
 export type ActivationName = 'tanh' | 'softplus' | 'elu' | 'swish';
 
 export const ACTIVATIONS: Readonly<Record<ActivationName, Activation>> = {
-  tanh: { name: 'tanh', apply: (z) => tf.tanh(z), derivative: (_z, y) => tf.sub(1, tf.square(y)) },
+  // tanh(z) = 2σ(2z) − 1: tfjs's wasm tanh kernel is ~7x slower than its sigmoid (1156 µs against
+  // 156 µs for [1024, 64], four kernels included); the identity costs at most ~1e-7 absolute.
+  tanh: { name: 'tanh', apply: (z) => tf.sub(tf.mul(2, tf.sigmoid(tf.mul(2, z))), 1), derivative: (_z, y) => tf.sub(1, tf.square(y)) },
   softplus: { name: 'softplus', apply: (z) => tf.softplus(z), derivative: (z) => tf.sigmoid(z) },
   elu: { name: 'elu', apply: (z) => tf.elu(z), derivative: (z, y) => tf.where(tf.greater(z, 0), tf.onesLike(z), tf.add(y, 1)) },
   swish: {

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../random.js';
+import { addRow, mulRow } from './broadcast_ops.js';
 import { matMul } from './matmul.js';
 
 /** The layer kinds of FFJORD's tabular networks that cnfkit implements. */
@@ -38,12 +39,19 @@ export function concatSquashLayer(dIn: number, dOut: number, rng: Rng): TimeLaye
     gateB: uniformInit(rng, [dOut], 1),
     biasW: uniformInit(rng, [1, dOut], 1),
   };
-  const gate = (t: tf.Tensor) => tf.sigmoid(tf.add(tf.mul(variables.gateW, t), variables.gateB));
+  // A scalar t gives a [1, dOut] gate shared by every row; per-row times [B, 1] (flow matching)
+  // give a [B, dOut] gate. Row-vector operations reduce their gradients by matMul (broadcast_ops).
+  const gate = (t: tf.Tensor) =>
+    t.rank === 0
+      ? tf.sigmoid(tf.add(tf.mul(variables.gateW, t), variables.gateB))
+      : tf.sigmoid(addRow(matMul(t, variables.gateW), variables.gateB));
+  const timeBias = (t: tf.Tensor) => (t.rank === 0 ? tf.mul(variables.biasW, t) : matMul(t, variables.biasW));
+  const applyGate = (x: tf.Tensor2D, g: tf.Tensor) => (g.shape[0] === 1 && x.shape[0] !== 1 ? mulRow(x, g) : (tf.mul(x, g) as tf.Tensor2D));
+  const addTimeBias = (x: tf.Tensor2D, tb: tf.Tensor) => (tb.shape[0] === 1 && x.shape[0] !== 1 ? addRow(x, tb) : (tf.add(x, tb) as tf.Tensor2D));
   return {
     variables,
-    forward: (t, x) =>
-      tf.tidy(() => tf.add(tf.mul(tf.add(matMul(x, variables.W), variables.b), gate(t)), tf.mul(variables.biasW, t)) as tf.Tensor2D),
-    tangent: (t, xDot) => tf.tidy(() => tf.mul(matMul(xDot, variables.W), gate(t)) as tf.Tensor2D),
+    forward: (t, x) => tf.tidy(() => addTimeBias(applyGate(addRow(matMul(x, variables.W), variables.b), gate(t)), timeBias(t))),
+    tangent: (t, xDot) => tf.tidy(() => applyGate(matMul(xDot, variables.W), gate(t))),
   };
 }
 
@@ -56,7 +64,11 @@ export function concatLayer(dIn: number, dOut: number, rng: Rng): TimeLayer {
   };
   return {
     variables,
-    forward: (t, x) => tf.tidy(() => tf.add(tf.add(matMul(x, variables.W), tf.mul(variables.tW, t)), variables.b) as tf.Tensor2D),
+    forward: (t, x) =>
+      tf.tidy(() => {
+        const timeTerm = t.rank === 0 ? tf.add(tf.mul(variables.tW, t), variables.b) : addRow(matMul(t, variables.tW), variables.b);
+        return timeTerm.shape[0] === 1 && x.shape[0] !== 1 ? addRow(matMul(x, variables.W), timeTerm) : (tf.add(matMul(x, variables.W), timeTerm) as tf.Tensor2D);
+      }),
     tangent: (_t, xDot) => matMul(xDot, variables.W),
   };
 }
