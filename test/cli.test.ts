@@ -53,7 +53,10 @@ describe('cnfkit command line', () => {
 
   it('trains, is interrupted by Ctrl-C with a checkpoint, and resumes to exactly the uninterrupted result', async () => {
     const straight = join(tmp, 'straight');
-    expect((await cli('train', ...TINY, '--iterations', '40', '--out', straight)).code).toBe(0);
+    const first = await cli('train', ...TINY, '--iterations', '40', '--out', straight, '--eval-every', '20');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/held-out NLL at iteration 40: \d+\.\d{4}/);
+    expect(existsSync(join(straight, 'curves.png'))).toBe(true);
 
     // The same run in a child process, interrupted once its first checkpoints exist.
     const interrupted = join(tmp, 'interrupted');

@@ -29,6 +29,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'coupling', kind: 'string', choices: ['independent', 'ot'], default: 'independent', help: 'flow matching: noise-data pairing' },
   { name: 'seed', kind: 'number', default: 0, help: 'seed of weights, data and noise' },
   { name: 'checkpoint-every', kind: 'integer', default: 100, help: 'iterations between checkpoints' },
+  { name: 'eval-every', kind: 'integer', help: 'held-out NLL (1000 points, exact trace) every this many iterations, for the curves' },
   { name: 'resume', kind: 'flag', help: 'continue from <out>/checkpoint' },
   { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' },
 ];
@@ -72,6 +73,13 @@ export async function train(o: ParsedOptions, log: (line: string) => void): Prom
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   const progress = new ProgressPrinter(iterations, resume?.iteration ?? 0);
+  const evalEvery = o['eval-every'] as number | undefined;
+  const heldOutData = evalEvery ? toyData(name, 1000, 12345) : undefined;
+  const heldOut: { iteration: number; nll: number }[] = [];
+  const evaluateHeldOut = (iteration: number) => {
+    if (!heldOutData || iteration % evalEvery! !== 0) return;
+    heldOut.push({ iteration, nll: tf.tidy(() => -tf.mean(flow.logProb(heldOutData)).dataSync()[0]) });
+  };
   let report;
   try {
     report = await flow.fit(sampler, {
@@ -87,7 +95,10 @@ export async function train(o: ParsedOptions, log: (line: string) => void): Prom
       signal: controller.signal,
       checkpointEvery: o['checkpoint-every'] as number,
       onCheckpoint: (state) => writeCheckpoint(out, flow, state, settings),
-      onProgress: (r) => progress.update(r),
+      onProgress: (r) => {
+        progress.update(r);
+        evaluateHeldOut(r.iteration);
+      },
     });
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -105,9 +116,12 @@ export async function train(o: ParsedOptions, log: (line: string) => void): Prom
     data,
     title: `${name}, ${o.objective}`,
     losses: report.history.map((r) => r.loss),
+    heldOut,
     lossLabel: o.objective === 'flow-matching' ? 'flow-matching loss' : 'NLL (nats)',
   });
   data.dispose();
+  heldOutData?.dispose();
+  if (heldOut.length) log(`held-out NLL at iteration ${heldOut[heldOut.length - 1].iteration}: ${heldOut[heldOut.length - 1].nll.toFixed(4)}`);
   const last = report.history[report.history.length - 1];
   log(`trained ${iterations} iterations in ${last.seconds.toFixed(1)} s; model in ${join(out, 'model')}; pictures: ${pictures.join(', ')}`);
   flow.dispose();

@@ -76,23 +76,32 @@ export function trajectoryFigure(frames: readonly Points[], times: readonly numb
   return raster;
 }
 
-/** Curves against a common x axis (e.g. loss per iteration, held-out NLL), each with a label. */
-export function curvesFigure(
-  curves: readonly { label: string; xs: readonly number[]; ys: readonly number[]; color: Color }[],
-  title: string,
-  xlabel: string,
-  ylabel: string,
-): Raster {
-  const finite = (v: number) => Number.isFinite(v);
-  const allX = curves.flatMap((c) => c.xs.filter(finite));
-  const allY = curves.flatMap((c) => c.ys.filter(finite));
-  const [x0, x1] = [Math.min(...allX), Math.max(...allX)];
-  const [y0, y1] = [Math.min(...allY), Math.max(...allY)];
-  const pad = (y1 - y0) * 0.05 || 1;
-  const raster = new Raster(720, 420);
-  const ax = new Axes(raster, 80, 50, 600, 320, [x0, x1 > x0 ? x1 : x0 + 1], [y0 - pad, y1 + pad]);
-  ax.frame({ title, xlabel, ylabel });
-  for (const c of curves) ax.line(c.xs, c.ys, c.color, 1.5);
-  ax.legend(curves.map((c) => ({ label: c.label, color: c.color })));
+/** One panel of {@link curvesFigure}: curves sharing axes. */
+export interface CurvePanel {
+  readonly title: string;
+  readonly xlabel: string;
+  readonly ylabel: string;
+  readonly curves: readonly { label: string; xs: readonly number[]; ys: readonly number[]; color: Color }[];
+}
+
+/** Panels of curves side by side (e.g. the training loss, and the held-out NLL on its own scale). */
+export function curvesFigure(panels: readonly CurvePanel[]): Raster {
+  const width = 620;
+  const raster = new Raster(panels.length * (width + 60) + 40, 420);
+  panels.forEach((panel, k) => {
+    const finite = (v: number) => Number.isFinite(v);
+    const allX = panel.curves.flatMap((c) => c.xs.filter(finite));
+    const allY = panel.curves.flatMap((c) => c.ys.filter(finite));
+    const [x0, x1] = [Math.min(...allX), Math.max(...allX)];
+    const [y0, y1] = [Math.min(...allY), Math.max(...allY)];
+    const pad = (y1 - y0) * 0.05 || 1;
+    const ax = new Axes(raster, 80 + k * (width + 60), 50, width - 60, 320, [x0, x1 > x0 ? x1 : x0 + 1], [y0 - pad, y1 + pad]);
+    ax.frame({ title: panel.title, xlabel: panel.xlabel, ylabel: panel.ylabel });
+    for (const c of panel.curves) {
+      ax.line(c.xs, c.ys, c.color, 1.5);
+      if (c.xs.length < 40) ax.scatter(c.xs, c.ys, c.color, 3);
+    }
+    ax.legend(panel.curves.map((c) => ({ label: c.label, color: c.color })));
+  });
   return raster;
 }

@@ -5,8 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CNF } from '../flows/cnf.js';
 import { COLORS } from './axes.js';
-import type { Color } from './raster.js';
-import { curvesFigure, threePanelFigure, trajectoryFigure, type GridDensity } from './figures.js';
+import { curvesFigure, threePanelFigure, trajectoryFigure, type CurvePanel, type GridDensity } from './figures.js';
 import { writePng } from './png.js';
 
 /** exp(logProb) on an n×n grid over [−lim, lim]², in batches (exact trace). */
@@ -62,12 +61,24 @@ export function writeFlowPictures(dir: string, inputs: FlowPictureInputs): strin
   writePng(written[1], trajectoryFigure(frames, times, lim, `${title}: from the base (t = T) to the data (t = 0)`));
   tf.dispose([samples, z, states]);
   if (inputs.losses && inputs.losses.length > 1) {
-    const curves: { label: string; xs: number[]; ys: number[]; color: Color }[] = [{ label: 'training loss', xs: inputs.losses.map((_, i) => i + 1), ys: [...inputs.losses], color: COLORS.blue }];
+    const panels: CurvePanel[] = [
+      {
+        title: 'training loss',
+        xlabel: 'iteration',
+        ylabel: inputs.lossLabel ?? 'loss',
+        curves: [{ label: 'per iteration', xs: inputs.losses.map((_, i) => i + 1), ys: [...inputs.losses], color: COLORS.blue }],
+      },
+    ];
     if (inputs.heldOut?.length) {
-      curves.push({ label: 'held-out NLL', xs: inputs.heldOut.map((h) => h.iteration), ys: inputs.heldOut.map((h) => h.nll), color: COLORS.red });
+      panels.push({
+        title: 'held-out NLL',
+        xlabel: 'iteration',
+        ylabel: 'nats',
+        curves: [{ label: 'exact trace', xs: inputs.heldOut.map((h) => h.iteration), ys: inputs.heldOut.map((h) => h.nll), color: COLORS.red }],
+      });
     }
     written.push(`${dir}/curves.png`);
-    writePng(written[2], curvesFigure(curves, title, 'iteration', inputs.lossLabel ?? 'loss'));
+    writePng(written[2], curvesFigure(panels));
   }
   return written;
 }
