@@ -18,7 +18,7 @@ import { Rng } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { resolveCnfOptions, type CnfOptions, type ResolvedCnfOptions } from './cnf_options.js';
 import { fitCnf, type FitOptions, type FitReport, type TrainingData } from './fit.js';
-import { flowMatchingLoss, type Coupling } from './flow_matching.js';
+import { flowMatchingGradients, flowMatchingLoss, type Coupling } from './flow_matching.js';
 import { flowDynamics, jointDynamics } from './joint_dynamics.js';
 import { traceTangents, type TraceMode } from './trace.js';
 
@@ -182,6 +182,16 @@ export class CNF {
   flowMatchingLoss(x: tf.Tensor2D, sigma: number, coupling: Coupling, rng: Rng): tf.Scalar {
     this.checkPoints('CNF.fit', 'data', x);
     return flowMatchingLoss(this.blocks[0].net, x, this.endTimes()[0], sigma, coupling, rng);
+  }
+
+  /**
+   * The flow-matching loss and gradients by the network's tape-free backward pass, when it has one
+   * (internal to `fit`).
+   * @internal
+   */
+  flowMatchingGradients(x: tf.Tensor2D, sigma: number, coupling: Coupling, rng: Rng): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } | undefined {
+    this.checkPoints('CNF.fit', 'data', x);
+    return flowMatchingGradients(this.blocks[0].net, x, this.endTimes()[0], sigma, coupling, rng);
   }
 
   /** One block's joint solve, differentiable by the adjoint; returns the state at T, component-wise. */

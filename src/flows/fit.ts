@@ -1,5 +1,5 @@
 /**
- * Maximum-likelihood training of a CNF: Adam (with L2 weight decay, as PyTorch's Adam applies it) on
+ * Maximum-likelihood training of a CNF: Adam (with L2 weight decay and ε = 1e-8, as PyTorch's Adam) on
  * −mean log p(batch) + RNODE's regularisers, gradients by the adjoint method, seeded minibatches and
  * Hutchinson noise.
  */
@@ -9,6 +9,7 @@ import { createStats } from '../ode/stats.js';
 import { Rng, type RngState } from '../random.js';
 import type { CNF } from './cnf.js';
 import type { Coupling } from './flow_matching.js';
+import { FlatAdam } from '../train/flat_adam.js';
 
 /** Training data: a fixed set of points [N, dim] (minibatches drawn with replacement), or a sampler. */
 export type TrainingData = tf.Tensor2D | ((batchSize: number, iteration: number) => tf.Tensor2D);
@@ -93,7 +94,7 @@ export interface TrainingState {
   iteration: number;
   /** The state of the minibatch and noise generator. */
   rng: RngState;
-  /** Adam's iteration count and moments, in the flow's variable order. */
+  /** Adam's step count and its flat first and second moments (over the flow's variables, in order). */
   optimizer: SavedTensor[];
   /** The records of the iterations so far. */
   history: IterationRecord[];
@@ -152,8 +153,8 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
   const { resume, signal, checkpointEvery, onCheckpoint } = options;
   const rng = new Rng(`fit:${seed}`, resume?.rng);
   const variables = flow.trainableVariables;
-  const optimizer = tf.train.adam(learningRate);
-  if (resume) await restoreOptimizer(optimizer, resume, variables.length);
+  const optimizer = new FlatAdam(variables, learningRate, weightDecay);
+  if (resume) restoreOptimizer(optimizer, resume);
   const { kineticEnergy, jacobianNorm } = flow.options;
   const history: IterationRecord[] = resume ? [...resume.history] : [];
   const offsetSeconds = history.length ? history[history.length - 1].seconds : 0;
@@ -161,7 +162,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
   const state = async (iteration: number): Promise<TrainingState> => ({
     iteration,
     rng: rng.state(),
-    optimizer: await optimizerState(optimizer),
+    optimizer: optimizerState(optimizer),
     history: [...history],
   });
   let stopped = false;
@@ -170,7 +171,8 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
       const batch = data instanceof tf.Tensor ? tf.tidy(() => tf.gather(data, tf.tensor1d(rng.integers(batchSize, data.shape[0]), 'int32'))) : data(batchSize, iteration);
       const stats = createStats();
       const backwardStats = createStats();
-      const { value, grads } = tf.variableGrads(() => {
+      const manual = objective === 'flow-matching' ? flow.flowMatchingGradients(batch as tf.Tensor2D, sigma, coupling, rng) : undefined;
+      const { value, grads } = manual ? { value: manual.loss, grads: manual.grads } : tf.variableGrads(() => {
         if (objective === 'flow-matching') return flow.flowMatchingLoss(batch as tf.Tensor2D, sigma, coupling, rng);
         const terms = flow.logProbTerms(batch as tf.Tensor2D, { stats, backwardStats }, rng, true);
         let loss = tf.neg(tf.mean(terms.logProb));
@@ -178,14 +180,10 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
         if (terms.jacobian) loss = tf.add(loss, tf.mul(jacobianNorm, tf.mean(terms.jacobian)));
         return loss as tf.Scalar;
       }, variables);
-      // Flow matching leaves T without a gradient: update what has one.
-      const decayed = variables.filter((v) => grads[v.name]).map((v) => ({
-        name: v.name,
-        tensor: tf.tidy(() => (weightDecay > 0 ? tf.add(grads[v.name], tf.mul(weightDecay, v)) : grads[v.name].clone())),
-      }));
-      optimizer.applyGradients(decayed);
+      // Flow matching leaves T without a gradient: the optimizer updates what has one.
+      optimizer.apply(grads);
       const loss = value.dataSync()[0];
-      tf.dispose([value, batch, ...Object.values(grads), ...decayed.map((d) => d.tensor)]);
+      tf.dispose([value, batch, ...Object.values(grads)]);
       if (!Number.isFinite(loss)) {
         throw new OdeInputError(fn, 'options.learningRate', `training diverged at iteration ${iteration} (loss ${loss}); lower the learning rate`);
       }
@@ -212,23 +210,25 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
   return { history, seconds: (performance.now() - started) / 1000, stopped };
 }
 
-/** Puts Adam's iteration count and moments back, positionally (variable names differ between runs). */
-async function restoreOptimizer(optimizer: tf.AdamOptimizer, state: TrainingState, variableCount: number): Promise<void> {
-  if (state.optimizer.length !== 1 + 2 * variableCount) {
-    throw new OdeInputError('CNF.fit', 'options.resume', `holds optimizer state for ${(state.optimizer.length - 1) / 2} variables, but the flow has ${variableCount}`);
+/** Puts Adam's step count and moments back (saved as [step], m, v). */
+function restoreOptimizer(optimizer: FlatAdam, state: TrainingState): void {
+  const [step, m, v] = state.optimizer;
+  try {
+    if (!step || !m || !v || state.optimizer.length !== 3) throw new Error(`expected 3 optimizer tensors, got ${state.optimizer.length}`);
+    optimizer.restore({ step: step.values[0], m: m.values, v: v.values });
+  } catch (e) {
+    throw new OdeInputError('CNF.fit', 'options.resume', `does not fit this flow: ${(e as Error).message}`);
   }
-  const names = ['iter', ...Array.from({ length: variableCount }, (_, i) => `v${i}/m`), ...Array.from({ length: variableCount }, (_, i) => `v${i}/v`)];
-  const tensors = state.optimizer.map((w) => tf.tensor(w.values, w.shape));
-  await optimizer.setWeights(tensors.map((tensor, i) => ({ name: names[i], tensor })));
-  tf.dispose(tensors); // the optimizer's variables hold their own references
 }
 
-/** Adam's iteration count and moments as host arrays. */
-async function optimizerState(optimizer: tf.AdamOptimizer): Promise<TrainingState['optimizer']> {
-  const weights = await optimizer.getWeights();
-  const out = await Promise.all(weights.map(async (w) => ({ shape: w.tensor.shape, values: Float32Array.from(await w.tensor.data()) })));
-  weights[0].tensor.dispose(); // getWeights makes a fresh tensor for the iteration count
-  return out;
+/** Adam's step count and moments as host arrays. */
+function optimizerState(optimizer: FlatAdam): TrainingState['optimizer'] {
+  const { step, m, v } = optimizer.state();
+  return [
+    { shape: [1], values: Float32Array.of(step) },
+    { shape: [m.length], values: m },
+    { shape: [v.length], values: v },
+  ];
 }
 
 /** setImmediate where it exists (Node), else a zero timeout (browsers). */

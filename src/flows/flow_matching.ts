@@ -14,8 +14,8 @@ import { hungarian, squaredDistances } from './ot_coupling.js';
 /** How data and noise are paired in a minibatch. */
 export type Coupling = 'independent' | 'ot';
 
-/** The flow-matching loss of one minibatch (a scalar tensor, differentiable w.r.t. the network). */
-export function flowMatchingLoss(net: TangentDynamics, x: tf.Tensor2D, T: number, sigma: number, coupling: Coupling, rng: Rng): tf.Scalar {
+/** One minibatch's regression problem: times s [B, 1], points x_s [B, d] and target velocities [B, d]. */
+function regressionProblem(x: tf.Tensor2D, T: number, sigma: number, coupling: Coupling, rng: Rng): { s: tf.Tensor2D; xs: tf.Tensor2D; target: tf.Tensor2D } {
   const [rows, dim] = x.shape;
   let noise = rng.normals(rows * dim);
   if (coupling === 'ot') noise = permuteRows(noise, hungarian(squaredDistances(x.dataSync(), noise, rows, dim), rows), dim);
@@ -26,10 +26,34 @@ export function flowMatchingLoss(net: TangentDynamics, x: tf.Tensor2D, T: number
     const rCol = tf.tensor2d(r, [rows, 1]);
     let xs = tf.add(tf.mul(tf.sub(1, rCol), x), tf.mul(rCol, z));
     if (jitter) xs = tf.add(xs, tf.mul(sigma, tf.tensor2d(jitter, [rows, dim])));
-    const target = tf.div(tf.sub(z, x), T);
-    const predicted = net.forward(tf.mul(rCol, T), xs as tf.Tensor2D);
-    return tf.mean(tf.sum(tf.square(tf.sub(predicted, target)), 1)) as tf.Scalar;
+    return { s: tf.mul(rCol, T) as tf.Tensor2D, xs: xs as tf.Tensor2D, target: tf.div(tf.sub(z, x), T) as tf.Tensor2D };
   });
+}
+
+/** The flow-matching loss of one minibatch (a scalar tensor, differentiable w.r.t. the network by autodiff). */
+export function flowMatchingLoss(net: TangentDynamics, x: tf.Tensor2D, T: number, sigma: number, coupling: Coupling, rng: Rng): tf.Scalar {
+  // No tidy of its own: under tf.variableGrads the gradient's scope disposes the intermediates.
+  const { s, xs, target } = regressionProblem(x, T, sigma, coupling, rng);
+  return tf.mean(tf.sum(tf.square(tf.sub(net.forward(s, xs), target)), 1)) as tf.Scalar;
+}
+
+/**
+ * The same loss and its gradients by the network's hand-derived backward pass (no tape), or
+ * undefined when the network has none. Draws the same random numbers as {@link flowMatchingLoss}.
+ */
+export function flowMatchingGradients(
+  net: TangentDynamics,
+  x: tf.Tensor2D,
+  T: number,
+  sigma: number,
+  coupling: Coupling,
+  rng: Rng,
+): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } | undefined {
+  if (!net.regressionGradients) return undefined;
+  const { s, xs, target } = regressionProblem(x, T, sigma, coupling, rng);
+  const result = net.regressionGradients(s, xs, target);
+  tf.dispose([s, xs, target]);
+  return result;
 }
 
 /** Rows of a [n, d] array reordered so that row i becomes row assignment[i] of the input. */

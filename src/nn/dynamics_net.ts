@@ -19,6 +19,8 @@ export interface DynamicsNetConfig {
 /** What a CNF block needs of its dynamics: F, and F with Jacobian–vector products. */
 export interface TangentDynamics {
   readonly supportsTraining: boolean;
+  /** The flow-matching loss and gradients without a tape, when the network provides them. */
+  regressionGradients?(t: tf.Tensor2D, x: tf.Tensor2D, target: tf.Tensor2D): { loss: tf.Scalar; grads: Record<string, tf.Tensor> };
   namedVariables(): [string, tf.Variable][];
   forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D;
   forwardWithTangents(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D): { f: tf.Tensor2D; jv: tf.Tensor3D };
@@ -79,6 +81,45 @@ export class DynamicsNet implements TangentDynamics {
         }
       });
       return { f: h, jv: hDot.reshape([k, b, -1]) as tf.Tensor3D };
+    });
+  }
+
+  /**
+   * The regression loss mean_b ‖F(t_b, x_b) − target_b‖² for per-row times t [B, 1], and its
+   * gradient for every variable, by a hand-derived backward pass (no tape): the flow-matching step.
+   * @returns the loss and the gradients keyed by variable name (tf.Variable.name)
+   */
+  regressionGradients(t: tf.Tensor2D, x: tf.Tensor2D, target: tf.Tensor2D): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+    return tf.tidy(() => {
+      const act = ACTIVATIONS[this.config.activation];
+      const rows = x.shape[0];
+      const ones = tf.ones([1, rows]) as tf.Tensor2D;
+      const tOnes = tf.concat([tf.transpose(t), ones]) as tf.Tensor2D;
+      const caches: tf.Tensor[][] = [];
+      const pre: tf.Tensor[] = [];
+      const post: tf.Tensor[] = [];
+      let h = x;
+      this.layers.forEach((layer, i) => {
+        const { y, cache } = layer.forwardCached(t, h, ones);
+        caches.push(cache);
+        if (i < this.layers.length - 1) {
+          pre.push(y);
+          h = act.apply(y) as tf.Tensor2D;
+          post.push(h);
+        } else {
+          h = y;
+        }
+      });
+      const diff = tf.sub(h, target);
+      const loss = tf.div(tf.sum(tf.square(diff)), rows) as tf.Scalar;
+      let dy = tf.mul(diff, 2 / rows) as tf.Tensor2D;
+      const grads: Record<string, tf.Tensor> = {};
+      for (let i = this.layers.length - 1; i >= 0; i--) {
+        const { grads: layerGrads, dx } = this.layers[i].backward(caches[i], dy, tOnes, ones, i > 0);
+        for (const [name, g] of Object.entries(layerGrads)) grads[this.layers[i].variables[name].name] = g;
+        if (i > 0) dy = tf.mul(dx!, act.derivative(pre[i - 1], post[i - 1])) as tf.Tensor2D;
+      }
+      return { loss, grads };
     });
   }
 

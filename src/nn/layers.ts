@@ -18,6 +18,16 @@ export interface TimeLayer {
   tangent(t: tf.Tensor, xDot: tf.Tensor2D): tf.Tensor2D;
   /** The layer's variables, by name within the layer. */
   readonly variables: Readonly<Record<string, tf.Variable>>;
+  /**
+   * Tape-free backward pass for per-row times t [B, 1] (flow matching): the output and what the
+   * backward pass needs.
+   */
+  forwardCached(t: tf.Tensor2D, x: tf.Tensor2D, ones: tf.Tensor2D): { y: tf.Tensor2D; cache: tf.Tensor[] };
+  /**
+   * Gradients of the variables (by name) and, when `inputGrad`, of x, given dL/dy. `tOnes` is
+   * [tᵀ; 1ᵀ] [2, B] and `ones` is 1ᵀ [1, B], shared by all layers.
+   */
+  backward(cache: tf.Tensor[], dy: tf.Tensor2D, tOnes: tf.Tensor2D, ones: tf.Tensor2D, inputGrad: boolean): { grads: Record<string, tf.Tensor>; dx?: tf.Tensor2D };
 }
 
 /** U(−1/√fanIn, 1/√fanIn), PyTorch's default Linear initialisation, which FFJORD uses. */
@@ -52,6 +62,31 @@ export function concatSquashLayer(dIn: number, dOut: number, rng: Rng): TimeLaye
     variables,
     forward: (t, x) => tf.tidy(() => addTimeBias(applyGate(addRow(matMul(x, variables.W), variables.b), gate(t)), timeBias(t))),
     tangent: (t, xDot) => tf.tidy(() => applyGate(matMul(xDot, variables.W), gate(t))),
+    // y = lin ⊙ g + t W_b with lin = x W + b, g = σ(t W_g + b_g).
+    forwardCached: (t, x) => {
+      const lin = tf.add(tf.matMul(x, variables.W), variables.b) as tf.Tensor2D;
+      const g = tf.sigmoid(tf.add(tf.matMul(t, variables.gateW), variables.gateB)) as tf.Tensor2D;
+      const y = tf.add(tf.mul(lin, g), tf.matMul(t, variables.biasW)) as tf.Tensor2D;
+      return { y, cache: [x, lin, g] };
+    },
+    // dlin = dy ⊙ g; dW = xᵀ dlin; db = Σ dlin; dgpre = dy ⊙ lin ⊙ g(1 − g); [dW_g; db_g] = [t 1]ᵀ dgpre;
+    // dW_b = tᵀ dy; dx = dlin Wᵀ.
+    backward: ([x, lin, g], dy, tOnes, ones, inputGrad) => {
+      const dlin = tf.mul(dy, g) as tf.Tensor2D;
+      const dgpre = tf.mul(tf.mul(dy, lin), tf.mul(g, tf.sub(1, g))) as tf.Tensor2D;
+      const gate = tf.matMul(tOnes, dgpre);
+      const n = dy.shape[1];
+      return {
+        grads: {
+          W: tf.matMul(tf.transpose(x), dlin),
+          b: tf.matMul(ones, dlin).reshape([n]),
+          gateW: gate.slice([0, 0], [1, n]),
+          gateB: gate.slice([1, 0], [1, n]).reshape([n]),
+          biasW: tf.matMul(tOnes.slice([0, 0], [1, -1]), dy),
+        },
+        dx: inputGrad ? (tf.matMul(dlin, tf.transpose(variables.W)) as tf.Tensor2D) : undefined,
+      };
+    },
   };
 }
 
@@ -70,6 +105,18 @@ export function concatLayer(dIn: number, dOut: number, rng: Rng): TimeLayer {
         return timeTerm.shape[0] === 1 && x.shape[0] !== 1 ? addRow(matMul(x, variables.W), timeTerm) : (tf.add(matMul(x, variables.W), timeTerm) as tf.Tensor2D);
       }),
     tangent: (_t, xDot) => matMul(xDot, variables.W),
+    // y = x W + t W_t + b.
+    forwardCached: (t, x) => {
+      const y = tf.add(tf.add(tf.matMul(x, variables.W), tf.matMul(t, variables.tW)), variables.b) as tf.Tensor2D;
+      return { y, cache: [x] };
+    },
+    backward: ([x], dy, tOnes, ones, inputGrad) => {
+      const n = dy.shape[1];
+      return {
+        grads: { W: tf.matMul(tf.transpose(x), dy), tW: tf.matMul(tOnes.slice([0, 0], [1, -1]), dy), b: tf.matMul(ones, dy).reshape([n]) },
+        dx: inputGrad ? (tf.matMul(dy, tf.transpose(variables.W)) as tf.Tensor2D) : undefined,
+      };
+    },
   };
 }
 
