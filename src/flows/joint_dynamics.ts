@@ -17,7 +17,7 @@ export interface JointTerms {
 
 /** The joint dynamics for fixed tangents v [K, B, d] (basis or noise, drawn once per solve). */
 export function jointDynamics(net: TangentDynamics, v: tf.Tensor3D, terms: JointTerms): ListDynamics {
-  return (t, [x]) => {
+  const dynamics: ListDynamics = (t, [x]) => {
     const { f, jv } = net.forwardWithTangents(t, x as tf.Tensor2D, v);
     const out: tf.Tensor[] = [f, tf.neg(traceFromTangents(v, jv))];
     if (terms.kinetic) out.push(tf.sum(tf.square(f), 1));
@@ -25,6 +25,15 @@ export function jointDynamics(net: TangentDynamics, v: tf.Tensor3D, terms: Joint
     if (terms.jacobian) out.push(tf.sum(tf.square(jv), [0, 2]));
     return out;
   };
+  if (net.hasJointVjp && net.jointValueAndVjp) {
+    // Only x feeds the dynamics: the other components' gradients are zero.
+    dynamics.vjp = (t, y, cotangents) => {
+      const r = net.jointValueAndVjp!(t, y[0] as tf.Tensor2D, v, terms, cotangents);
+      if (!r) throw new Error('jointValueAndVjp unavailable');
+      return { value: r.value, gradY: [r.gradX, ...y.slice(1).map((c) => tf.zerosLike(c))], gradParams: r.gradParams, gradT: r.gradT };
+    };
+  }
+  return dynamics;
 }
 
 /** The dynamics of x alone, for the flow map and sampling. */

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../random.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
+import { jointValueAndVjp, type JointOutputs, type SquashWeights } from './joint_vjp.js';
 import { LAYERS, type LayerKind, type TimeLayer } from './layers.js';
 
 /** The shape of a dynamics network. */
@@ -19,6 +20,16 @@ export interface DynamicsNetConfig {
 /** What a CNF block needs of its dynamics: F, and F with Jacobian–vector products. */
 export interface TangentDynamics {
   readonly supportsTraining: boolean;
+  /** Whether {@link TangentDynamics.jointValueAndVjp} is available. */
+  readonly hasJointVjp?: boolean;
+  /** The joint dynamics' value and VJP without a tape, when the network provides them (see joint_vjp.ts). */
+  jointValueAndVjp?(
+    t: tf.Scalar,
+    x: tf.Tensor2D,
+    v: tf.Tensor3D,
+    outputs: JointOutputs,
+    cotangents: readonly tf.Tensor[],
+  ): { value: tf.Tensor[]; gradX: tf.Tensor2D; gradParams: tf.Tensor[]; gradT: tf.Scalar } | undefined;
   /** The flow-matching loss and gradients without a tape, when the network provides them. */
   regressionGradients?(t: tf.Tensor2D, x: tf.Tensor2D, target: tf.Tensor2D): { loss: tf.Scalar; grads: Record<string, tf.Tensor> };
   namedVariables(): [string, tf.Variable][];
@@ -82,6 +93,16 @@ export class DynamicsNet implements TangentDynamics {
       });
       return { f: h, jv: hDot.reshape([k, b, -1]) as tf.Tensor3D };
     });
+  }
+
+  get hasJointVjp(): boolean {
+    return this.config.layer === 'concatsquash';
+  }
+
+  /** See {@link jointValueAndVjp}; ConcatSquash layers only (others return undefined: use the tape). */
+  jointValueAndVjp(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D, outputs: JointOutputs, cotangents: readonly tf.Tensor[]) {
+    if (this.config.layer !== 'concatsquash') return undefined;
+    return jointValueAndVjp(this.layers.map((l) => l.variables as unknown as SquashWeights), ACTIVATIONS[this.config.activation], t, x, v, outputs, cotangents);
   }
 
   /**

@@ -10,8 +10,15 @@ import { disposeStates, type State, type StateDynamics } from './state.js';
 import { resetStats, type OdeStats } from './stats.js';
 import { firstOrderGradients } from './vjp.js';
 
-/** Dynamics over a list of tensors, with time as a scalar tensor (so ∂f/∂t can be taken). */
-export type ListDynamics = (t: tf.Scalar, y: State) => State;
+/**
+ * Dynamics over a list of tensors, with time as a scalar tensor (so ∂f/∂t can be taken). It may
+ * carry its own VJP (value and cotangentᵀ ∂f/∂(y, params, t)), which the adjoint then uses instead
+ * of recording f on a tape.
+ */
+export type ListDynamics = ((t: tf.Scalar, y: State) => State) & { vjp?: DynamicsVjp };
+
+/** f's value and the products of `cotangents` with its Jacobians w.r.t. y, the params and t. */
+export type DynamicsVjp = (t: tf.Scalar, y: State, cotangents: State) => { value: State; gradY: State; gradParams: tf.Tensor[]; gradT: tf.Scalar };
 
 /** What the backward solve needs, resolved once. */
 export interface BackwardSettings extends ResolvedOdeintOptions {
@@ -133,6 +140,10 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
       const z = y.slice(0, m);
       const a = y.slice(m, 2 * m);
       const tScalar = tf.scalar(t);
+      if (f.vjp) {
+        const r = f.vjp(tScalar, z, a.map((c) => tf.neg(c)));
+        return [...r.value, ...r.gradY, ...r.gradParams, ...(wantTimes ? [r.gradT] : [])];
+      }
       let value: State = [];
       const xs = [...z, ...params, ...(wantTimes ? [tScalar] : [])];
       const { grads } = firstOrderGradients(() => {
