@@ -1,0 +1,85 @@
+/**
+ * FFJORD's toy experiment with FFJORD's protocol (shared/reference/ffjord_toy): concatsquash
+ * 64-64-64, tanh, T = 0.5 (trained), dopri5 rtol = atol = 1e-5, exact trace, batch 100, Adam 1e-3,
+ * weight decay 1e-5, fresh samples every iteration; held-out NLL on 5000 points (seed 12345, exact
+ * trace) every 250 iterations against cumulative training seconds (evaluation excluded); evaluations
+ * per iteration; peak tensor memory.
+ *
+ *   taskset -c 0 npx tsx bench/train_toy.ts [--data 8gaussians] [--iterations 1500] [--batch 100]
+ *                                            [--trace exact|hutchinson] [--objective maximum-likelihood|flow-matching]
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { CNF, TOY_ENTROPY, ready, tf, toyData, type Objective, type ToyDataset, type TraceMode } from '../src/index.js';
+import { toyPoints } from '../src/data/toy.js';
+import { Rng } from '../src/random.js';
+import { machineLine } from './machine.js';
+import { withPeakBytes } from './peak_memory.js';
+
+const arg = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : fallback;
+};
+const data = arg('data', '8gaussians') as ToyDataset;
+const iterations = Number(arg('iterations', '1500'));
+const batchSize = Number(arg('batch', '100'));
+const trace = arg('trace', 'exact') as TraceMode;
+const objective = arg('objective', 'maximum-likelihood') as Objective;
+
+await ready();
+console.log(`bench/train_toy.ts: ${machineLine()}`);
+console.log(`${data}, ${objective}, ${trace} trace, batch ${batchSize}, ${iterations} iterations\n`);
+
+const heldOut = toyData(data, 5000, 12345);
+const flow = new CNF({ dim: 2, seed: 0, trace });
+const evals: { iteration: number; nll: number; seconds: number }[] = [];
+let evalSeconds = 0;
+const evaluate = (iteration: number, seconds: number) => {
+  const started = performance.now();
+  const nll = tf.tidy(() => -tf.mean(flow.logProb(heldOut)).dataSync()[0]);
+  evalSeconds += (performance.now() - started) / 1000;
+  evals.push({ iteration, nll, seconds });
+  console.log(`  iteration ${String(iteration).padStart(5)}  held-out NLL ${nll.toFixed(3)}  training ${seconds.toFixed(1)} s  T ${flow.endTimes()[0].toFixed(3)}`);
+};
+evaluate(0, 0);
+const sampler = (n: number, iteration: number) => tf.tensor2d(toyPoints(data, n, new Rng(`bench:${data}:${iteration}`)), [n, 2]);
+let report!: Awaited<ReturnType<CNF['fit']>>;
+const { peakBytes } = await (async () => {
+  let peak = 0;
+  report = await flow.fit(sampler, {
+    iterations,
+    batchSize,
+    objective,
+    learningRate: objective === 'flow-matching' ? 3e-3 : 1e-3,
+    onProgress: (r) => {
+      if (r.iteration % 250 === 0 || r.iteration === iterations) evaluate(r.iteration, r.seconds - evalSeconds);
+    },
+  });
+  // Peak memory of one more training iteration, measured on its own.
+  peak = withPeakBytes(() => {
+    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(flow.logProb(sampler(batchSize, 0)))) as tf.Scalar, flow.trainableVariables);
+    tf.dispose([value, ...Object.values(grads)]);
+  }).peakBytes;
+  return { peakBytes: peak };
+})();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const last = report.history.slice(-500);
+const perIteration = last.slice(1).map((r, i) => r.seconds - last[i].seconds);
+console.log(`\nmedian over the last ${last.length} iterations: ${median(perIteration).toFixed(3)} s/iteration, NFE ${median(last.map((r) => r.nfeForward))}/${median(last.map((r) => r.nfeBackward))}`);
+console.log(`peak tensor memory of one iteration: ${(peakBytes / 2 ** 20).toFixed(1)} MiB; entropy bound ${TOY_ENTROPY[data]?.toFixed(4) ?? 'none'}`);
+
+const referencePath = new URL('../../shared/reference/ffjord_toy/results.json', import.meta.url);
+const tag = `${data}_b${batchSize}_${trace === 'exact' ? 'exact' : 'hutchinson'}`;
+if (objective === 'maximum-likelihood' && existsSync(referencePath)) {
+  const run = JSON.parse(readFileSync(referencePath, 'utf8')).runs[tag];
+  if (run) {
+    console.log(`\nbeside FFJORD (${tag}, shared/reference/ffjord_toy): iteration: cnfkit NLL (s) | FFJORD NLL (s)`);
+    for (const e of evals) {
+      const r = run.evals.find((x: { iter: number }) => x.iter === e.iteration);
+      if (r) console.log(`  ${String(e.iteration).padStart(5)}: ${e.nll.toFixed(3)} (${e.seconds.toFixed(0)} s) | ${r.nll.toFixed(3)} (${r.cum_train_s.toFixed(0)} s)`);
+    }
+    console.log(`  s/iteration, last 500: ${median(perIteration).toFixed(3)} | ${run.median_s_per_iter_last500.toFixed(3)}; NFE ${median(last.map((r) => r.nfeForward))}/${median(last.map((r) => r.nfeBackward))} | ${run.median_nfe_f_last500}/${run.median_nfe_b_last500}`);
+  }
+}
+heldOut.dispose();
+flow.dispose();
