@@ -80,8 +80,7 @@ export class DynamicsNet implements TangentDynamics {
       let h = x;
       let hDot = v.reshape([k * b, v.shape[2]]) as tf.Tensor2D;
       this.layers.forEach((layer, i) => {
-        const z = layer.forward(t, h);
-        const zDot = layer.tangent(t, hDot);
+        const { y: z, yDot: zDot } = layer.forwardWithTangent(t, h, hDot);
         if (i < this.layers.length - 1) {
           h = act.apply(z) as tf.Tensor2D;
           const slope = act.derivative(z, h);

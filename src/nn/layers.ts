@@ -16,6 +16,8 @@ export interface TimeLayer {
   forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D;
   /** ∂y/∂x · ẋ for tangents ẋ [K·B, dIn] (the layer is affine in x, so this needs no x). */
   tangent(t: tf.Tensor, xDot: tf.Tensor2D): tf.Tensor2D;
+  /** y and ẏ together, sharing the time terms (the gate) between them. */
+  forwardWithTangent(t: tf.Tensor, x: tf.Tensor2D, xDot: tf.Tensor2D): { y: tf.Tensor2D; yDot: tf.Tensor2D };
   /** The layer's variables, by name within the layer. */
   readonly variables: Readonly<Record<string, tf.Variable>>;
   /**
@@ -62,6 +64,14 @@ export function concatSquashLayer(dIn: number, dOut: number, rng: Rng): TimeLaye
     variables,
     forward: (t, x) => tf.tidy(() => addTimeBias(applyGate(addRow(matMul(x, variables.W), variables.b), gate(t)), timeBias(t))),
     tangent: (t, xDot) => tf.tidy(() => applyGate(matMul(xDot, variables.W), gate(t))),
+    forwardWithTangent: (t, x, xDot) =>
+      tf.tidy(() => {
+        const g = gate(t);
+        return {
+          y: addTimeBias(applyGate(addRow(matMul(x, variables.W), variables.b), g), timeBias(t)),
+          yDot: applyGate(matMul(xDot, variables.W), g),
+        };
+      }),
     // y = lin ⊙ g + t W_b with lin = x W + b, g = σ(t W_g + b_g).
     forwardCached: (t, x) => {
       const lin = tf.add(tf.matMul(x, variables.W), variables.b) as tf.Tensor2D;
@@ -105,6 +115,9 @@ export function concatLayer(dIn: number, dOut: number, rng: Rng): TimeLayer {
         return timeTerm.shape[0] === 1 && x.shape[0] !== 1 ? addRow(matMul(x, variables.W), timeTerm) : (tf.add(matMul(x, variables.W), timeTerm) as tf.Tensor2D);
       }),
     tangent: (_t, xDot) => matMul(xDot, variables.W),
+    forwardWithTangent(t, x, xDot) {
+      return { y: this.forward(t, x), yDot: this.tangent(t, xDot) };
+    },
     // y = x W + t W_t + b.
     forwardCached: (t, x) => {
       const y = tf.add(tf.add(tf.matMul(x, variables.W), tf.matMul(t, variables.tW)), variables.b) as tf.Tensor2D;
