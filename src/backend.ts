@@ -105,6 +105,11 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
  * Which tfjs backend runs and why.
  * @returns the info recorded by the last {@link ready}, or the bare tfjs backend name when `ready`
  *   was not called
+ * @example
+ * ```ts
+ * await ready();
+ * const { name, reason } = backendInfo();   // 'wasm', 'default: wasm (SIMD) backend'
+ * ```
  */
 export function backendInfo(): BackendInfo {
   if (current && tf.getBackend() === current.name) return { ...current };

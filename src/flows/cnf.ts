@@ -123,6 +123,15 @@ export class CNF {
    * @param options - the trace (exact by default) and statistics; see {@link LogProbOptions}
    * @returns [B]
    * @throws OdeInputError when x is not a finite float32 [B, dim] tensor
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const x = tf.tensor2d([[0, 1], [2, -1]]);
+   * const exact = flow.logProb(x);                                       // [2]
+   * const estimate = flow.logProb(x, { trace: 'hutchinson', seed: 3 }); // unbiased, noisier
+   * flow.dispose();
+   * ```
+   * @see Chen et al. 2018, Theorem 1 (instantaneous change of variables)
    */
   logProb(x: tf.Tensor2D, options: LogProbOptions = {}): tf.Tensor1D {
     const terms = this.logProbTerms(x, { ...options, trace: options.trace ?? 'exact' }, new Rng(options.seed ?? 0), false);
@@ -216,6 +225,14 @@ export class CNF {
    * The flow map: x at t = 0 to z at t = T through every block (no trace).
    * @param x - points [B, dim]
    * @returns z [B, dim]
+   * @throws OdeInputError when x is not a finite float32 [B, dim] tensor
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const x = tf.tensor2d([[0.5, -1]]);
+   * const back = flow.fromLatent(flow.toLatent(x));   // ≈ x, up to the solver tolerance
+   * flow.dispose();
+   * ```
    */
   toLatent(x: tf.Tensor2D): tf.Tensor2D {
     this.checkPoints('CNF.toLatent', 'x', x);
@@ -226,6 +243,7 @@ export class CNF {
    * The inverse flow map: z at t = T back to x at t = 0 through every block, in reverse.
    * @param z - latent points [B, dim]
    * @returns x [B, dim]
+   * @throws OdeInputError when z is not a finite float32 [B, dim] tensor
    */
   fromLatent(z: tf.Tensor2D): tf.Tensor2D {
     this.checkPoints('CNF.fromLatent', 'z', z);
@@ -238,6 +256,14 @@ export class CNF {
    * @param z - latent points [B, dim]
    * @param frames - states per block, at least 2
    * @returns the times (descending within each block) and the states [frames·blocks, B, dim]
+   * @throws OdeInputError for bad points or frames < 2
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const { times, states } = flow.trajectory(tf.randomNormal([100, 2]) as tf.Tensor2D, 5);
+   * console.log(times, states.shape);   // [0.5, 0.375, 0.25, 0.125, 0], [5, 100, 2]
+   * flow.dispose();
+   * ```
    */
   trajectory(z: tf.Tensor2D, frames = 6): Trajectory {
     this.checkPoints('CNF.trajectory', 'z', z);
@@ -265,6 +291,14 @@ export class CNF {
    * @param n - how many
    * @param seed - the same seed gives the same samples
    * @returns [n, dim]
+   * @throws OdeInputError when n is not a positive integer
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const a = flow.sample(100, 1);
+   * const b = flow.sample(100, 1);   // identical to a
+   * flow.dispose();
+   * ```
    */
   sample(n: number, seed = 0): tf.Tensor2D {
     if (!Number.isInteger(n) || n < 1) throw new OdeInputError('CNF.sample', 'n', `must be a positive integer, but got ${n}`);
@@ -276,8 +310,22 @@ export class CNF {
 
   /**
    * Trains by maximum likelihood: Adam on −mean log p(batch) (plus RNODE's regularisers when set),
-   * gradients by the adjoint method. See {@link FitOptions}.
+   * gradients by the adjoint method; or by flow matching (`objective: 'flow-matching'`). See
+   * {@link FitOptions}.
+   * @param data - points [N, dim], or a sampler (batchSize, iteration) => points
+   * @param options - iterations, batch size, learning rate, objective, checkpoints; see {@link FitOptions}
    * @returns the loss, evaluations and time of every iteration
+   * @throws OdeInputError for bad data or options, or when training diverges
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [16] });
+   * const data = toyData('moons', 2000, 0);
+   * const ml = await flow.fit(data, { iterations: 2, batchSize: 64 });   // maximum likelihood
+   * const fm = await flow.fit(data, { iterations: 5, objective: 'flow-matching', coupling: 'ot' });
+   * console.log(ml.history[1].nfeForward, fm.history.length);
+   * flow.dispose();
+   * ```
+   * @see Grathwohl et al. 2019 (FFJORD); Lipman et al. 2023 and Tong et al. 2023 (flow matching)
    */
   async fit(data: TrainingData, options: FitOptions): Promise<FitReport> {
     if (!this.blocks.every((b) => b.net.supportsTraining)) {
@@ -290,6 +338,16 @@ export class CNF {
    * Saves the flow to the folder `dir` (`config.json` with the options, `weights.bin`), atomically:
    * a crash never leaves a half-written model, and an existing model is replaced only when the new
    * one is complete. Node only.
+   * @param dir - the folder to write (created if needed)
+   * @throws CnfkitError for a flow with custom dynamics
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * await flow.save('runs/doc-model');
+   * const loaded = await CNF.load('runs/doc-model');    // same logProb, bit for bit
+   * flow.dispose();
+   * loaded.dispose();
+   * ```
    */
   async save(dir: string): Promise<void> {
     if (this.options.dynamics) throw new CnfkitError('CNF.save: a flow with custom dynamics cannot be saved (its function is code, not data)');
@@ -301,6 +359,8 @@ export class CNF {
 
   /**
    * Loads a flow saved by {@link CNF.save}; it gives the same `logProb` to the last bit.
+   * @param dir - a folder written by {@link CNF.save}
+   * @returns the flow
    * @throws CnfkitError naming the folder when it is missing, corrupt or not a CNF
    */
   static async load(dir: string): Promise<CNF> {

@@ -18,10 +18,17 @@ const matMulWithTransposedGrads = tf.customGrad((...args: (tf.Tensor | tf.GradSa
 });
 
 /**
- * a·b for 2-D tensors, with a backward pass of plain matMuls on explicit transposes.
+ * a·b for 2-D tensors, with a backward pass of plain matMuls on explicit transposes. Use it in your
+ * own dynamics on the wasm backend.
  * @param a - [m, k]
  * @param b - [k, n]
  * @returns [m, n]
+ * @example
+ * ```ts
+ * const W = tf.variable(tf.randomNormal([2, 16]));
+ * const f = (t: tf.Scalar, y: tf.Tensor) => tf.tanh(matMul(y, W));   // y [B, 2] -> [B, 16]
+ * const g = tf.variableGrads(() => tf.sum(f(tf.scalar(0), tf.ones([4, 2]))) as tf.Scalar, [W]);
+ * ```
  */
 export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return matMulWithTransposedGrads(a, b) as tf.Tensor2D;

@@ -17,7 +17,16 @@ export interface OdeStats {
   implicitIterations: number;
 }
 
-/** A zeroed {@link OdeStats}, to pass as `options.stats`. */
+/**
+ * A zeroed {@link OdeStats}, to pass as `options.stats`.
+ * @returns `{ nfe: 0, acceptedSteps: 0, rejectedSteps: 0, implicitIterations: 0 }`
+ * @example
+ * ```ts
+ * const stats = createStats();
+ * odeint((t, y) => tf.neg(y), tf.ones([2]), [0, 1], { stats });
+ * console.log(stats.nfe, stats.acceptedSteps);
+ * ```
+ */
 export function createStats(): OdeStats {
   return { nfe: 0, acceptedSteps: 0, rejectedSteps: 0, implicitIterations: 0 };
 }
