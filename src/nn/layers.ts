@@ -14,9 +14,10 @@ export type LayerKind = 'concatsquash' | 'concat';
 export interface TimeLayer {
   /** y for the batch x [B, dIn] at time t: a scalar, or one time per row as [B, 1] (flow matching). */
   forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D;
-  /** ∂y/∂x · ẋ for tangents ẋ [K·B, dIn] (the layer is affine in x, so this needs no x). */
-  tangent(t: tf.Tensor, xDot: tf.Tensor2D): tf.Tensor2D;
-  /** y and ẏ together, sharing the time terms (the gate) between them. */
+  /**
+   * y and ẏ = ∂y/∂x · ẋ for tangents ẋ [K·B, dIn] together (the layer is affine in x, so ẏ needs no
+   * x), sharing the time terms (the gate) between them.
+   */
   forwardWithTangent(t: tf.Tensor, x: tf.Tensor2D, xDot: tf.Tensor2D): { y: tf.Tensor2D; yDot: tf.Tensor2D };
   /** The layer's variables, by name within the layer. */
   readonly variables: Readonly<Record<string, tf.Variable>>;
@@ -63,7 +64,6 @@ export function concatSquashLayer(dIn: number, dOut: number, rng: Rng): TimeLaye
   return {
     variables,
     forward: (t, x) => tf.tidy(() => addTimeBias(applyGate(addRow(matMul(x, variables.W), variables.b), gate(t)), timeBias(t))),
-    tangent: (t, xDot) => tf.tidy(() => applyGate(matMul(xDot, variables.W), gate(t))),
     forwardWithTangent: (t, x, xDot) =>
       tf.tidy(() => {
         const g = gate(t);
@@ -114,9 +114,8 @@ export function concatLayer(dIn: number, dOut: number, rng: Rng): TimeLayer {
         const timeTerm = t.rank === 0 ? tf.add(tf.mul(variables.tW, t), variables.b) : addRow(matMul(t, variables.tW), variables.b);
         return timeTerm.shape[0] === 1 && x.shape[0] !== 1 ? addRow(matMul(x, variables.W), timeTerm) : (tf.add(matMul(x, variables.W), timeTerm) as tf.Tensor2D);
       }),
-    tangent: (_t, xDot) => matMul(xDot, variables.W),
     forwardWithTangent(t, x, xDot) {
-      return { y: this.forward(t, x), yDot: this.tangent(t, xDot) };
+      return { y: this.forward(t, x), yDot: matMul(xDot, variables.W) };
     },
     // y = x W + t W_t + b.
     forwardCached: (t, x) => {
