@@ -7,19 +7,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnfkitError, OdeInputError } from '../errors.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
-import { DynamicsNet, type TangentDynamics } from '../nn/dynamics_net.js';
+import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
-import { adjointSolve, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
-import { solveState } from '../ode/odeint.js';
+import type { BackwardSettings } from '../ode/adjoint_core.js';
 import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
-import { disposeStates } from '../ode/state.js';
 import { createStats, type OdeStats } from '../ode/stats.js';
 import { Rng } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
+import { CnfBlock } from './block.js';
+import { checkPoints } from './check_points.js';
 import { resolveCnfOptions, type CnfOptions, type ResolvedCnfOptions } from './cnf_options.js';
 import { fitCnf, type FitOptions, type FitReport, type TrainingData } from './fit.js';
 import { flowMatchingGradients, flowMatchingLoss, type Coupling } from './flow_matching.js';
-import { flowDynamics, jointDynamics } from './joint_dynamics.js';
 import { traceTangents, type TraceMode } from './trace.js';
 
 /** Options of {@link CNF.logProb}. */
@@ -58,13 +57,6 @@ export interface Trajectory {
   states: tf.Tensor3D;
 }
 
-interface Block {
-  readonly net: TangentDynamics;
-  /** √T as a variable when T is trained, so T = s² stays positive. */
-  readonly sqrtT?: tf.Variable;
-  readonly fixedT: number;
-}
-
 /**
  * A continuous normalizing flow on `dim`-dimensional data with a standard normal base.
  *
@@ -81,7 +73,7 @@ interface Block {
 export class CNF {
   /** The resolved options (every default filled in). */
   readonly options: ResolvedCnfOptions;
-  private readonly blocks: Block[];
+  private readonly blocks: CnfBlock[];
 
   /**
    * @param options - the flow's shape, trace and solver; see {@link CnfOptions}
@@ -91,19 +83,15 @@ export class CNF {
     this.options = resolveCnfOptions(options);
     const o = this.options;
     const rng = new Rng(o.seed);
-    this.blocks = Array.from({ length: o.blocks }, () => ({
-      net: o.dynamics ? new VjpDynamics(o.dynamics) : new DynamicsNet({ dim: o.dim, hiddenDims: o.hiddenDims, activation: o.activation, layer: o.layer }, rng),
-      sqrtT: o.trainT ? tf.variable(tf.scalar(Math.sqrt(o.T))) : undefined,
-      fixedT: o.T,
-    }));
+    this.blocks = Array.from({ length: o.blocks }, () => {
+      const net = o.dynamics ? new VjpDynamics(o.dynamics) : new DynamicsNet({ dim: o.dim, hiddenDims: o.hiddenDims, activation: o.activation, layer: o.layer }, rng);
+      return new CnfBlock(net, o.T, o.trainT);
+    });
   }
 
   /** Every trainable variable, with a stable name (`block0.layer1.W`, `block0.sqrtT`, …). */
   namedVariables(): [string, tf.Variable][] {
-    return this.blocks.flatMap((b, i) => [
-      ...b.net.namedVariables().map(([n, v]) => [`block${i}.${n}`, v] as [string, tf.Variable]),
-      ...(b.sqrtT ? [[`block${i}.sqrtT`, b.sqrtT] as [string, tf.Variable]] : []),
-    ]);
+    return this.blocks.flatMap((b, i) => b.namedVariables(`block${i}`));
   }
 
   /** Every trainable variable (network weights, and √T of each block when T is trained). */
@@ -113,7 +101,7 @@ export class CNF {
 
   /** The integration time T of each block. */
   endTimes(): number[] {
-    return this.blocks.map((b) => (b.sqrtT ? b.sqrtT.dataSync()[0] ** 2 : b.fixedT));
+    return this.blocks.map((b) => b.endTime());
   }
 
   /**
@@ -143,7 +131,7 @@ export class CNF {
    * @internal
    */
   logProbTerms(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
-    this.checkPoints('CNF.logProb', 'x', x);
+    checkPoints('CNF.logProb', 'x', x, this.options.dim);
     return tf.tidy(() => this.integrateLogProb(x, options, rng, withRegularisers) as unknown as tf.TensorContainer) as unknown as LogProbTerms;
   }
 
@@ -162,14 +150,8 @@ export class CNF {
     const backward: BackwardSettings = { ...forward, stats: backwardStats, seminorm: true };
     for (const block of this.blocks) {
       const v = traceTangents(mode, this.options.noise, rows, dim, rng);
-      const y0 = [z, tf.zeros([rows]), ...(terms.kinetic ? [tf.zeros([rows])] : []), ...(terms.jacobian ? [tf.zeros([rows])] : [])];
-      const T = block.sqrtT ? tf.square(block.sqrtT) : undefined;
-      const ts = T ? tf.stack([tf.scalar(0), T]) : undefined;
-      const times = [0, T ? T.dataSync()[0] : block.fixedT];
       const blockStats = createStats();
-      const parts = block.net.supportsTraining
-        ? this.solveWithAdjoint(block, y0, v, terms, times, ts, forward, backward, blockStats)
-        : solveState(countedDynamics(jointDynamics(block.net, v, terms), blockStats), y0, times, forward, blockStats)[1];
+      const parts = block.integrateJoint(z as tf.Tensor2D, v, terms, forward, backward, blockStats);
       for (const key of Object.keys(stats) as (keyof OdeStats)[]) stats[key] += blockStats[key];
       z = parts[0].reshape([rows, dim]);
       deltas.push(parts[1]);
@@ -189,7 +171,7 @@ export class CNF {
    * @internal
    */
   flowMatchingLoss(x: tf.Tensor2D, sigma: number, coupling: Coupling, rng: Rng): tf.Scalar {
-    this.checkPoints('CNF.fit', 'data', x);
+    checkPoints('CNF.fit', 'data', x, this.options.dim);
     return flowMatchingLoss(this.blocks[0].net, x, this.endTimes()[0], sigma, coupling, rng);
   }
 
@@ -199,26 +181,8 @@ export class CNF {
    * @internal
    */
   flowMatchingGradients(x: tf.Tensor2D, sigma: number, coupling: Coupling, rng: Rng): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } | undefined {
-    this.checkPoints('CNF.fit', 'data', x);
+    checkPoints('CNF.fit', 'data', x, this.options.dim);
     return flowMatchingGradients(this.blocks[0].net, x, this.endTimes()[0], sigma, coupling, rng);
-  }
-
-  /** One block's joint solve, differentiable by the adjoint; returns the state at T, component-wise. */
-  private solveWithAdjoint(
-    block: Block,
-    y0: tf.Tensor[],
-    v: tf.Tensor3D,
-    terms: { kinetic: boolean; jacobian: boolean },
-    times: number[],
-    ts: tf.Tensor | undefined,
-    forward: ResolvedOdeintOptions,
-    backward: BackwardSettings,
-    stats: OdeStats,
-  ): tf.Tensor[] {
-    const params = block.net.namedVariables().map(([, p]) => p);
-    const packed = adjointSolve(y0, ([tangents]) => jointDynamics(block.net, tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, stats);
-    const last = packed.slice([1, 0], [1, -1]).reshape([-1]);
-    return tf.split(last, y0.map((c) => c.size)).map((part, i) => part.reshape(y0[i].shape));
   }
 
   /**
@@ -235,7 +199,7 @@ export class CNF {
    * ```
    */
   toLatent(x: tf.Tensor2D): tf.Tensor2D {
-    this.checkPoints('CNF.toLatent', 'x', x);
+    checkPoints('CNF.toLatent', 'x', x, this.options.dim);
     return this.transport(x, false);
   }
 
@@ -246,7 +210,7 @@ export class CNF {
    * @throws OdeInputError when z is not a finite float32 [B, dim] tensor
    */
   fromLatent(z: tf.Tensor2D): tf.Tensor2D {
-    this.checkPoints('CNF.fromLatent', 'z', z);
+    checkPoints('CNF.fromLatent', 'z', z, this.options.dim);
     return this.transport(z, true);
   }
 
@@ -266,20 +230,18 @@ export class CNF {
    * ```
    */
   trajectory(z: tf.Tensor2D, frames = 6): Trajectory {
-    this.checkPoints('CNF.trajectory', 'z', z);
+    checkPoints('CNF.trajectory', 'z', z, this.options.dim);
     if (!Number.isInteger(frames) || frames < 2) throw new OdeInputError('CNF.trajectory', 'frames', `must be an integer ≥ 2, but got ${frames}`);
     const forward = this.forwardOptions();
     const stats = createStats();
     const times: number[] = [];
     const states: tf.Tensor[] = [];
-    let y: tf.Tensor = z;
+    let y: tf.Tensor2D = z;
     for (const block of [...this.blocks].reverse()) {
-      const T = block.sqrtT ? block.sqrtT.dataSync()[0] ** 2 : block.fixedT;
-      const ts = Array.from({ length: frames }, (_, k) => T * (1 - k / (frames - 1)));
-      const outputs = solveState(countedDynamics(flowDynamics(block.net), stats), [y], ts, forward, stats);
-      times.push(...ts);
-      states.push(...outputs.map((o) => o[0]));
-      y = outputs[frames - 1][0];
+      const path = block.path(y, frames, forward, stats);
+      times.push(...path.times);
+      states.push(...path.states);
+      y = path.states[frames - 1];
     }
     const stacked = tf.stack(states) as tf.Tensor3D;
     tf.dispose(states);
@@ -392,26 +354,19 @@ export class CNF {
 
   /** Frees every variable the flow created (not those of custom dynamics, which the caller owns). */
   dispose(): void {
-    if (this.options.dynamics) {
-      this.blocks.forEach((b) => b.sqrtT?.dispose());
-      return;
-    }
-    for (const [, v] of this.namedVariables()) v.dispose();
+    for (const block of this.blocks) block.dispose();
   }
 
   private transport(x: tf.Tensor2D, inverse: boolean): tf.Tensor2D {
     const forward = this.forwardOptions();
     const stats = createStats();
-    let y: tf.Tensor = x;
-    const order = inverse ? [...this.blocks].reverse() : this.blocks;
-    for (const block of order) {
-      const T = block.sqrtT ? block.sqrtT.dataSync()[0] ** 2 : block.fixedT;
-      const outputs = solveState(countedDynamics(flowDynamics(block.net), stats), [y], inverse ? [T, 0] : [0, T], forward, stats);
+    let y = x;
+    for (const block of inverse ? [...this.blocks].reverse() : this.blocks) {
+      const next = block.transport(y, inverse, forward, stats);
       if (y !== x) y.dispose();
-      y = outputs[1][0];
-      disposeStates(outputs[0]);
+      y = next;
     }
-    return y as tf.Tensor2D;
+    return y;
   }
 
   private forwardOptions(): ResolvedOdeintOptions {
@@ -419,16 +374,4 @@ export class CNF {
     return resolveOdeintOptions('CNF', { method, rtol, atol, ...(stepSize !== undefined ? { stepSize } : {}) });
   }
 
-  private checkPoints(fn: string, name: string, x: unknown): void {
-    if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== this.options.dim) {
-      const got = x instanceof tf.Tensor ? `shape [${x.shape}]` : typeof x;
-      throw new OdeInputError(fn, name, `must be a tf.Tensor2D of shape [B, ${this.options.dim}], but got ${got}`);
-    }
-    if (x.dtype !== 'float32') throw new OdeInputError(fn, name, `must have dtype float32, but has ${x.dtype}`);
-    if (x.shape[0] === 0) throw new OdeInputError(fn, name, 'must hold at least one point');
-    const finite = tf.tidy(() => tf.all(tf.isFinite(x)));
-    const ok = finite.dataSync()[0] === 1;
-    finite.dispose();
-    if (!ok) throw new OdeInputError(fn, name, 'must be finite, but contains NaN or Inf');
-  }
 }

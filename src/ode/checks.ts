@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { NonFiniteError, OdeInputError } from '../errors.js';
-import type { State, StateDynamics } from './state.js';
+import type { StateDynamics } from './state.js';
 import type { OdeStats } from './stats.js';
 
 /** User dynamics: dy/dt = f(t, y), returning a tensor of y's shape. */

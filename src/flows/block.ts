@@ -1,0 +1,88 @@
+/**
+ * One CNF block: a dynamics network F(t, x) integrated over [0, T], with T fixed or trained (as
+ * T = s², so it stays positive). The flow composes blocks; each knows how to carry points and their
+ * log-density change across its time span.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TangentDynamics } from '../nn/dynamics_net.js';
+import { adjointSolve, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
+import { solveState } from '../ode/odeint.js';
+import type { ResolvedOdeintOptions } from '../ode/options.js';
+import { disposeStates } from '../ode/state.js';
+import type { OdeStats } from '../ode/stats.js';
+import { flowDynamics, jointDynamics, type JointTerms } from './joint_dynamics.js';
+
+export class CnfBlock {
+  /** √T as a variable when T is trained. */
+  private readonly sqrtT?: tf.Variable;
+
+  constructor(
+    readonly net: TangentDynamics,
+    private readonly fixedT: number,
+    trainT: boolean,
+  ) {
+    this.sqrtT = trainT ? tf.variable(tf.scalar(Math.sqrt(fixedT))) : undefined;
+  }
+
+  /** The block's variables with stable names under `prefix` (`block0.layer1.W`, `block0.sqrtT`). */
+  namedVariables(prefix: string): [string, tf.Variable][] {
+    return [
+      ...this.net.namedVariables().map(([n, v]) => [`${prefix}.${n}`, v] as [string, tf.Variable]),
+      ...(this.sqrtT ? [[`${prefix}.sqrtT`, this.sqrtT] as [string, tf.Variable]] : []),
+    ];
+  }
+
+  /** The integration time T (one host read when trained). */
+  endTime(): number {
+    return this.sqrtT ? this.sqrtT.dataSync()[0] ** 2 : this.fixedT;
+  }
+
+  /**
+   * Integrates the joint state [x, ℓ, k?, j?] from 0 to T for the tangents v (see joint_dynamics.ts)
+   * and returns it at T, component by component. Differentiable by the adjoint (w.r.t. x, the
+   * network and T) when the network supports training.
+   */
+  integrateJoint(
+    x: tf.Tensor2D,
+    v: tf.Tensor3D,
+    terms: JointTerms,
+    forward: ResolvedOdeintOptions,
+    backward: BackwardSettings,
+    stats: OdeStats,
+  ): tf.Tensor[] {
+    const rows = x.shape[0];
+    const y0 = [x, tf.zeros([rows]), ...(terms.kinetic ? [tf.zeros([rows])] : []), ...(terms.jacobian ? [tf.zeros([rows])] : [])];
+    const T = this.sqrtT ? tf.square(this.sqrtT) : undefined;
+    const times = [0, T ? T.dataSync()[0] : this.fixedT];
+    if (!this.net.supportsTraining) {
+      return solveState(countedDynamics(jointDynamics(this.net, v, terms), stats), y0, times, forward, stats)[1];
+    }
+    const ts = T ? tf.stack([tf.scalar(0), T]) : undefined;
+    const params = this.net.namedVariables().map(([, p]) => p);
+    const packed = adjointSolve(y0, ([tangents]) => jointDynamics(this.net, tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, stats);
+    const last = packed.slice([1, 0], [1, -1]).reshape([-1]);
+    return tf.split(last, y0.map((c) => c.size)).map((part, i) => part.reshape(y0[i].shape));
+  }
+
+  /** x at t = 0 to t = T (or back when `inverse`), without the trace. */
+  transport(x: tf.Tensor2D, inverse: boolean, forward: ResolvedOdeintOptions, stats: OdeStats): tf.Tensor2D {
+    const T = this.endTime();
+    const outputs = solveState(countedDynamics(flowDynamics(this.net), stats), [x], inverse ? [T, 0] : [0, T], forward, stats);
+    disposeStates(outputs[0]);
+    return outputs[1][0] as tf.Tensor2D;
+  }
+
+  /** The states at `frames` equally spaced times from T down to 0, starting from z at T. */
+  path(z: tf.Tensor2D, frames: number, forward: ResolvedOdeintOptions, stats: OdeStats): { times: number[]; states: tf.Tensor2D[] } {
+    const T = this.endTime();
+    const times = Array.from({ length: frames }, (_, k) => T * (1 - k / (frames - 1)));
+    const outputs = solveState(countedDynamics(flowDynamics(this.net), stats), [z], times, forward, stats);
+    return { times, states: outputs.map((o) => o[0] as tf.Tensor2D) };
+  }
+
+  /** Frees the block's variables (a custom network's variables belong to the caller). */
+  dispose(): void {
+    this.sqrtT?.dispose();
+    if (this.net.supportsTraining) this.net.dispose();
+  }
+}
