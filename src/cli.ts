@@ -2,6 +2,8 @@
 /**
  * The `cnfkit` command line: train, eval, sample, plot.
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { ready, type BackendChoice } from './backend.js';
 import { CnfkitError } from './errors.js';
 import { UsageError, parseOptions, usage, type OptionSpec, type ParsedOptions } from './cli/args.js';
@@ -60,8 +62,15 @@ export async function main(argv: readonly string[], log: (line: string) => void 
   }
 }
 
-// Run when executed directly (not when imported by the tests).
-const invoked = process.argv[1] ?? '';
-if (/cli\.(ts|js)$/.test(invoked)) {
+/** Whether this module is the program (run directly or through the `cnfkit` bin link), not imported by the tests. */
+function isProgram(): boolean {
+  try {
+    return process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }
