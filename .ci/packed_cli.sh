@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Smoke test of the package as a user installs it: pack, install into an empty project, run the
+# `cnfkit` bin and import the library.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+tarball="$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -1)"
+cd "$work"
+npm init -y >/dev/null
+npm install --no-audit --no-fund "$work/$tarball" >/dev/null
+./node_modules/.bin/cnfkit --help | grep -q 'usage: cnfkit <command>'
+cat > smoke.mjs <<'JS'
+import { ready, odeint, tf } from 'cnfkit';
+await ready({ verbose: false });
+const y = odeint((t, y) => tf.neg(y), tf.ones([1]), [0, 1]).dataSync()[1];
+if (Math.abs(y - Math.exp(-1)) > 1e-5) throw new Error(`installed cnfkit: y(1) = ${y}`);
+console.log('packed cnfkit: bin and import work');
+JS
+node smoke.mjs
