@@ -11,7 +11,13 @@ import { CnfkitError } from './errors.js';
 /** A backend to ask for. `auto` is wasm, falling back to cpu. */
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';
 
-/** Every value {@link ready} accepts for `backend` (and the env variable `CNFKIT_BACKEND`). */
+/**
+ * Every value {@link ready} accepts for `backend` (and the env variable `CNFKIT_BACKEND`).
+ * @example
+ * ```ts
+ * console.log(BACKEND_CHOICES.join(' | '));   // auto | wasm | cpu | tensorflow | tensorflow-gpu | webgpu
+ * ```
+ */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'];
 
 /** Which backend runs, and how it was chosen. */

@@ -3,7 +3,18 @@
  * what was expected, and how to fix it.
  */
 
-/** Base class of every error cnfkit throws on purpose; `instanceof CnfkitError` catches them all. */
+/**
+ * Base class of every error cnfkit throws on purpose; `instanceof CnfkitError` catches them all.
+ * @example
+ * ```ts
+ * try {
+ *   odeint((t, y) => y, tf.ones([1]), [0, 0]);
+ * } catch (e) {
+ *   if (!(e instanceof CnfkitError)) throw e;
+ *   console.log(e.name, e.message);   // OdeInputError odeint: 'ts' must be strictly …
+ * }
+ * ```
+ */
 export class CnfkitError extends Error {
   constructor(message: string) {
     super(message);
@@ -14,6 +25,14 @@ export class CnfkitError extends Error {
 /**
  * An argument of a public function is invalid (shape, dtype, NaN/Inf, non-monotonic times,
  * tolerances ≤ 0, unknown method or option, dynamics returning the wrong shape).
+ * @example
+ * ```ts
+ * try {
+ *   odeint((t, y) => y, tf.ones([1]), [0, 1], { rtol: 0 });
+ * } catch (e) {
+ *   console.log((e as OdeInputError).argument);   // options.rtol
+ * }
+ * ```
  */
 export class OdeInputError extends CnfkitError {
   /**
@@ -32,7 +51,17 @@ export class OdeInputError extends CnfkitError {
   }
 }
 
-/** The adaptive step size fell below what float64 time can resolve: a blow-up, stiffness, or NaN. */
+/**
+ * The adaptive step size fell below what float64 time can resolve: a blow-up, stiffness, or NaN.
+ * @example
+ * ```ts
+ * try {
+ *   odeint((t, y) => tf.square(y), tf.ones([1]), [0, 2]);   // y' = y² blows up at t = 1
+ * } catch (e) {
+ *   console.log(e instanceof StepSizeError, (e as StepSizeError).t);   // true ~1
+ * }
+ * ```
+ */
 export class StepSizeError extends CnfkitError {
   constructor(
     /** The time the solve reached. */
@@ -45,7 +74,17 @@ export class StepSizeError extends CnfkitError {
   }
 }
 
-/** The solve needed more steps than `maxSteps` allows. */
+/**
+ * The solve needed more steps than `maxSteps` allows.
+ * @example
+ * ```ts
+ * try {
+ *   odeint((t, y) => tf.neg(y), tf.ones([1]), [0, 100], { method: 'rk4', stepSize: 0.01, maxSteps: 50 });
+ * } catch (e) {
+ *   console.log(e instanceof MaxStepsError, (e as MaxStepsError).t);   // true 0.5
+ * }
+ * ```
+ */
 export class MaxStepsError extends CnfkitError {
   constructor(
     /** The limit that was reached. */
@@ -62,7 +101,18 @@ export class MaxStepsError extends CnfkitError {
   }
 }
 
-/** The nonlinear iteration of an implicit method did not converge within its iteration limit. */
+/**
+ * The nonlinear iteration of an implicit method did not converge within its iteration limit.
+ * @example
+ * ```ts
+ * try {
+ *   const stiff = (t: tf.Scalar, y: tf.Tensor) => tf.mul(-100, y);
+ *   odeint(stiff, tf.ones([1]), [0, 1], { method: 'implicit_euler', stepSize: 0.1, implicitSolver: 'fixed-point' });
+ * } catch (e) {
+ *   console.log(e instanceof ConvergenceError);   // true: use implicitSolver 'newton'
+ * }
+ * ```
+ */
 export class ConvergenceError extends CnfkitError {
   constructor(
     /** The implicit method. */
@@ -78,7 +128,17 @@ export class ConvergenceError extends CnfkitError {
   }
 }
 
-/** The dynamics produced NaN or Inf during a solve. */
+/**
+ * The dynamics produced NaN or Inf during a solve.
+ * @example
+ * ```ts
+ * try {
+ *   odeint((t, y) => tf.pow(y, 4), tf.ones([1]), [0, 1, 2, 3], { method: 'euler', stepSize: 0.5 });
+ * } catch (e) {
+ *   console.log(e instanceof NonFiniteError, (e as NonFiniteError).t);   // true 3
+ * }
+ * ```
+ */
 export class NonFiniteError extends CnfkitError {
   constructor(
     /** The time at which NaN or Inf was found. */

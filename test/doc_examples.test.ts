@@ -67,3 +67,19 @@ describe('documentation examples run as written', () => {
     }
   });
 });
+
+describe('documentation coverage', () => {
+  it('gives every exported function, class and constant a runnable @example', () => {
+    const program = ts.createProgram([join(root, 'src/index.ts')], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022 });
+    const checker = program.getTypeChecker();
+    const module = checker.getSymbolAtLocation(program.getSourceFile(join(root, 'src/index.ts'))!)!;
+    const missing = checker
+      .getExportsOfModule(module)
+      .filter((s) => s.name !== 'tf') // the tfjs namespace itself
+      .map((s) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s))
+      .filter((s) => s.flags & (ts.SymbolFlags.Function | ts.SymbolFlags.Class | ts.SymbolFlags.Variable))
+      .filter((s) => !s.getJsDocTags(checker).some((t) => t.name === 'example'))
+      .map((s) => s.name);
+    expect(missing).toEqual([]);
+  });
+});

@@ -9,13 +9,23 @@ import { Rng } from '../random.js';
 /** The names {@link toyData} accepts. */
 export type ToyDataset = 'swissroll' | 'circles' | 'rings' | 'moons' | '8gaussians' | 'pinwheel' | '2spirals' | 'checkerboard';
 
-/** Every toy data set, in FFJORD's order. */
+/**
+ * Every toy data set, in FFJORD's order.
+ * @example
+ * ```ts
+ * for (const name of TOY_DATASETS) toyData(name, 10, 0).dispose();
+ * ```
+ */
 export const TOY_DATASETS: readonly ToyDataset[] = ['swissroll', 'circles', 'rings', 'moons', '8gaussians', 'pinwheel', '2spirals', 'checkerboard'];
 
 /**
  * The differential entropy (nats) of the data sets whose density is known: the lowest expected NLL
  * any model can reach. 8gaussians: Monte Carlo with the exact mixture density (1e6 samples, standard
  * error 0.001; shared/reference/ffjord_toy); checkerboard: log of its support's area, log 32.
+ * @example
+ * ```ts
+ * console.log(TOY_ENTROPY['8gaussians'], TOY_ENTROPY.checkerboard, TOY_ENTROPY.moons);   // 2.8317 3.4657 undefined
+ * ```
  */
 export const TOY_ENTROPY: Readonly<Partial<Record<ToyDataset, number>>> = { '8gaussians': 2.8317, checkerboard: Math.log(32) };
 

@@ -60,10 +60,26 @@ const SOLVER_TABLE: Readonly<Record<MethodName, SolverEntry>> = {
   tsit5: adaptive(TABLEAUS.tsit5),
 };
 
-/** Every method `odeint` accepts, by name, with its order and kind. */
+/**
+ * Every method `odeint` accepts, by name, with its order and kind.
+ * @example
+ * ```ts
+ * const adaptive = METHODS.filter((m) => SOLVERS[m].adaptive);   // ['bosh3', 'dopri5', 'tsit5']
+ * console.log(SOLVERS.rk4.order, SOLVERS.trapezoid.implicit);      // 4 true
+ * ```
+ */
 export const SOLVERS: Readonly<Record<MethodName, SolverInfo>> = Object.freeze(SOLVER_TABLE);
 
-/** Every method name `odeint` accepts, fixed-step first, then adaptive. */
+/**
+ * Every method name `odeint` accepts, fixed-step first, then adaptive.
+ * @example
+ * ```ts
+ * for (const method of METHODS) {
+ *   const options = SOLVERS[method].adaptive ? {} : { stepSize: 0.1 };
+ *   odeint((t, y) => tf.neg(y), tf.ones([1]), [0, 1], { method, ...options }).dispose();
+ * }
+ * ```
+ */
 export const METHODS: readonly MethodName[] = Object.freeze(Object.keys(SOLVERS) as MethodName[]);
 
 /** A fresh stepper for a fixed-step method (undefined for adaptive methods). */

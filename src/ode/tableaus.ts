@@ -128,7 +128,14 @@ const tsit5: ButcherTableau = {
 /** The methods that are explicit Runge–Kutta tableaus. */
 export type TableauName = 'euler' | 'midpoint' | 'rk4' | 'bosh3' | 'dopri5' | 'tsit5';
 
-/** Every explicit Runge–Kutta tableau, by method name. */
+/**
+ * Every explicit Runge–Kutta tableau, by method name.
+ * @example
+ * ```ts
+ * const { c, b, bErr } = TABLEAUS.dopri5;
+ * console.log(c.length, b.reduce((s, x) => s + x, 0), bErr!.reduce((s, x) => s + x, 0));   // 7 1 ~0
+ * ```
+ */
 export const TABLEAUS: Readonly<Record<TableauName, ButcherTableau>> = Object.freeze({ euler, midpoint, rk4, bosh3, dopri5, tsit5 });
 
 /** First same as last: the last stage is evaluated at (t1, y1), so it is the next step's first. */
