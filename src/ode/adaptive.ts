@@ -21,7 +21,12 @@ export interface AdaptiveSettings {
   readonly controller: ControllerSettings;
   /** Components that steer the step size (all when omitted): the seminorm leaves some out. */
   readonly normMask?: readonly boolean[];
+  /** Sees the state after every accepted step (the driver owns it: clone what you keep). */
+  readonly onStep?: StepObserver;
 }
+
+/** Called with the time and state after each step of a solve. */
+export type StepObserver = (t: number, y: State) => void;
 
 /**
  * Integrates from ts[0] through every ts[i] with an embedded Runge–Kutta pair.
@@ -79,6 +84,7 @@ export function integrateAdaptive(
       }
 
       stats.acceptedSteps++;
+      settings.onStep?.(tNew, step.y1);
       const f1 = step.f1 ?? f(tNew, step.y1);
       while (next < ts.length && (ts[next] - tNew) * direction <= 0) {
         const tOut = ts[next];

@@ -39,9 +39,17 @@ export interface OdeintAdjointOptions extends OdeintOptions {
   adjointNorm?: 'seminorm' | 'full';
   /** An object the backward solves fill with their statistics, summed over intervals. */
   backwardStats?: OdeStats;
+  /**
+   * Keep the state after every forward step and start each backward segment from it, instead of
+   * reconstructing z backwards between output times. For dynamics that are unstable backwards in
+   * time (stiff decay forwards), where that reconstruction goes wrong; memory then grows with the
+   * number of forward steps (states only, no stages).
+   * @defaultValue `false`
+   */
+  adjointCheckpoints?: boolean;
 }
 
-const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointNorm', 'backwardStats'];
+const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointNorm', 'backwardStats', 'adjointCheckpoints'];
 
 /**
  * Solves dy/dt = f(t, y) like {@link odeint}; gradients of anything computed from the result reach
@@ -157,5 +165,8 @@ function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: Res
   if (options.backwardStats !== undefined && (typeof options.backwardStats !== 'object' || options.backwardStats === null)) {
     throw new OdeInputError(fn, 'options.backwardStats', 'must be an object to fill in (see createStats())');
   }
-  return { ...resolved, stats: options.backwardStats ?? createStats(), seminorm: norm === 'seminorm' };
+  if (options.adjointCheckpoints !== undefined && typeof options.adjointCheckpoints !== 'boolean') {
+    throw new OdeInputError(fn, 'options.adjointCheckpoints', `must be a boolean, but got ${String(options.adjointCheckpoints)}`);
+  }
+  return { ...resolved, stats: options.backwardStats ?? createStats(), seminorm: norm === 'seminorm', checkpoints: options.adjointCheckpoints ?? false };
 }

@@ -24,6 +24,11 @@ export type DynamicsVjp = (t: tf.Scalar, y: State, cotangents: State) => { value
 export interface BackwardSettings extends ResolvedOdeintOptions {
   stats: OdeStats;
   seminorm: boolean;
+  /**
+   * Keep the state after every forward step and restart the backward solve from each, instead of
+   * reconstructing z backwards between output times (memory grows with the steps; exact z).
+   */
+  checkpoints?: boolean;
 }
 
 /**
@@ -51,17 +56,32 @@ export function adjointSolve(
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const forwardDynamics = checkedForward ?? countedDynamics(makeDynamics(extras), stats);
-    const outputs = solveState(forwardDynamics, y0, times, forward, stats);
-    const value = tf.tidy(() => tf.stack(outputs.map((o) => tf.concat(o.map((c) => c.reshape([-1]))))));
-    disposeStates(...outputs);
-    save([value, ...extras]);
+    const steps: { t: number; y: State }[] = [];
+    const onStep = backward.checkpoints ? (t: number, y: State) => void steps.push({ t, y: y.map((c) => c.clone()) }) : undefined;
+    const outputs = solveState(forwardDynamics, y0, times, forward, stats, undefined, onStep);
+    const pack = (states: State[]) => tf.tidy(() => tf.stack(states.map((o) => tf.concat(o.map((c) => c.reshape([-1]))))));
+    const value = pack(outputs);
+    // The backward grid: the output times, plus every forward step when checkpointing.
+    const grid = backward.checkpoints ? mergeGrid(times, outputs, steps) : { times: [...times], states: outputs, outputAt: times.map((_, i) => i) };
+    const gridPacked = backward.checkpoints ? pack(grid.states) : undefined;
+    disposeStates(...outputs, ...steps.map((s) => s.y));
+    save([value, ...(gridPacked ? [gridPacked] : []), ...extras]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         resetStats(backward.stats);
-        const f = makeDynamics(saved.slice(1));
-        const grads = backwardSweep(f, unpack(saved[0], shapes), unpack(dy, shapes), times, params, tsTensor !== undefined, backward);
-        return [...grads.y0, ...(grads.ts ? [grads.ts] : []), ...grads.params];
+        const f = makeDynamics(saved.slice(gridPacked ? 2 : 1));
+        const zAt = unpack(gridPacked ? saved[1] : saved[0], shapes);
+        const dyOut = unpack(dy, shapes);
+        const isOutput = grid.times.map(() => false);
+        grid.outputAt.forEach((g) => (isOutput[g] = true));
+        const dyAt = grid.times.map((_, g) => {
+          const k = grid.outputAt.indexOf(g);
+          return k >= 0 ? dyOut[k] : dyOut[0].map((c) => tf.zerosLike(c));
+        });
+        const grads = backwardSweep(f, zAt, dyAt, grid.times, params, tsTensor !== undefined, backward, isOutput);
+        const tsGrad = grads.timeGrads ? tf.tensor1d(grid.outputAt.map((g) => grads.timeGrads![g])) : undefined;
+        return [...grads.y0, ...(tsGrad ? [tsGrad] : []), ...grads.params];
       },
     };
   });
@@ -76,7 +96,27 @@ export function unpack(packed: tf.Tensor, shapes: readonly number[][]): State[] 
   });
 }
 
-/** The backward sweep: returns dL/dy0 (per component), dL/dts (when wanted) and dL/dθ. */
+/**
+ * Merges the output times with the forward steps' times (in the direction of the solve), skipping
+ * steps that land on an output time. Owns nothing: the states are those passed in.
+ */
+function mergeGrid(times: readonly number[], outputs: State[], steps: { t: number; y: State }[]): { times: number[]; states: State[]; outputAt: number[] } {
+  const direction = Math.sign(times[times.length - 1] - times[0]) || 1;
+  const tolerance = 1e-12 * Math.max(1, Math.abs(times[times.length - 1] - times[0]));
+  const merged: { t: number; y: State; output?: number }[] = times.map((t, i) => ({ t, y: outputs[i], output: i }));
+  for (const s of steps) if (times.every((t) => Math.abs(t - s.t) > tolerance)) merged.push(s);
+  merged.sort((a, b) => (a.t - b.t) * direction);
+  const outputAt: number[] = [];
+  merged.forEach((m, g) => {
+    if (m.output !== undefined) outputAt[m.output] = g;
+  });
+  return { times: merged.map((m) => m.t), states: merged.map((m) => m.y), outputAt };
+}
+
+/**
+ * The backward sweep over the grid `ts`: returns dL/dy0 (per component), dL/dt at every grid time
+ * (when wanted) and dL/dθ. `isOutput` marks the grid times where the loss looks at the state.
+ */
 function backwardSweep(
   f: ListDynamics,
   zAt: State[],
@@ -85,7 +125,8 @@ function backwardSweep(
   params: readonly tf.Variable[],
   wantTimes: boolean,
   settings: BackwardSettings,
-): { y0: tf.Tensor[]; ts?: tf.Tensor; params: tf.Tensor[] } {
+  isOutput: readonly boolean[],
+): { y0: tf.Tensor[]; timeGrads?: number[]; params: tf.Tensor[] } {
   const n = ts.length;
   const m = zAt[0].length;
   const augmented = augmentedDynamics(f, m, params, wantTimes, settings.stats);
@@ -100,7 +141,7 @@ function backwardSweep(
   const timeGrads = new Array<number>(n).fill(0);
   const timeIndex = 2 * m + params.length;
   for (let i = n - 1; i >= 1; i--) {
-    if (wantTimes) {
+    if (wantTimes && isOutput[i]) {
       // dL/dt_i through z(t_i) alone: ∂L/∂z(t_i) · f(t_i, z(t_i)); the same term leaves a_t.
       const direct = tf.tidy(() => {
         const fz = f(tf.scalar(ts[i]), zAt[i]);
@@ -126,7 +167,7 @@ function backwardSweep(
   if (wantTimes) timeGrads[0] = state[timeIndex].dataSync()[0];
   disposeStates(...zAt, ...dyAt, state.slice(0, m));
   if (wantTimes) state[timeIndex].dispose();
-  return { y0: state.slice(m, 2 * m), ts: wantTimes ? tf.tensor1d(timeGrads) : undefined, params: state.slice(2 * m, 2 * m + params.length) };
+  return { y0: state.slice(m, 2 * m), timeGrads: wantTimes ? timeGrads : undefined, params: state.slice(2 * m, 2 * m + params.length) };
 }
 
 /**

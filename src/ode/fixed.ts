@@ -5,6 +5,7 @@
 import { MaxStepsError } from '../errors.js';
 import { disposeStates, type State, type StateDynamics } from './state.js';
 import type { OdeStats } from './stats.js';
+import type { StepObserver } from './adaptive.js';
 import type { FixedStepper } from './stepper.js';
 
 /**
@@ -20,6 +21,7 @@ export function integrateFixed(
   stepSize: number | undefined,
   maxSteps: number,
   stats: OdeStats,
+  onStep?: StepObserver,
 ): State[] {
   const outputs: State[] = [y0.map((c) => c.clone())];
   let y = outputs[0];
@@ -45,6 +47,7 @@ export function integrateFixed(
       if (stats.acceptedSteps >= maxSteps) throw new MaxStepsError(maxSteps, ts[i] + k * h, ts[ts.length - 1]);
       const next = stepper.step(f, ts[i] + k * h, y, h, stats);
       stats.acceptedSteps++;
+      onStep?.(k + 1 === n ? ts[i + 1] : ts[i] + (k + 1) * h, next);
       if (k > 0) for (const c of y) c.dispose();
       y = next;
     }

@@ -2,7 +2,7 @@
  * `odeint`: solve an initial value problem and return the solution at the requested times.
  */
 import * as tf from '@tensorflow/tfjs';
-import { integrateAdaptive } from './adaptive.js';
+import { integrateAdaptive, type StepObserver } from './adaptive.js';
 import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { integrateFixed } from './fixed.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
@@ -60,6 +60,7 @@ export function solveState(
   options: ResolvedOdeintOptions,
   stats: OdeStats,
   normMask?: readonly boolean[],
+  onStep?: StepObserver,
 ): State[] {
   const solver = SOLVERS[options.method];
   if (solver.adaptive) {
@@ -69,6 +70,7 @@ export function solveState(
       firstStep: options.firstStep,
       maxSteps: options.maxSteps,
       normMask,
+      onStep,
       controller: {
         kind: options.controller,
         safety: options.safety,
@@ -83,5 +85,5 @@ export function solveState(
     maxIterations: options.implicitMaxIterations,
     tol: options.implicitTol,
   })!;
-  return integrateFixed(stepper, f, y0, ts, options.stepSize, options.maxSteps, stats);
+  return integrateFixed(stepper, f, y0, ts, options.stepSize, options.maxSteps, stats, onStep);
 }
