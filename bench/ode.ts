@@ -48,7 +48,7 @@ for (const p of NONSTIFF_PROBLEMS) {
 }
 
 console.log('\nsummary against torchdiffeq (geometric means over problems and tolerances where both succeeded):');
-for (const method of ['bosh3', 'dopri5', 'tsit5']) {
+for (const method of ['bosh3', 'dopri5', 'tsit5', 'dopri8']) {
   const pairs = ours
     .filter((r) => r.method === method)
     .map((r) => [r, torch.runs.find((t) => t.problem === r.problem && t.method === method && t.tol === r.tol)] as const)

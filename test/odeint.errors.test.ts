@@ -39,7 +39,7 @@ describe('odeint rejects bad input with a typed error naming the argument', () =
     ['ts repeated', () => odeint(decay, y0, [0, 1, 1]), /ts\[2\]=1 follows ts\[1\]=1/],
     ['ts 2-D tensor', () => odeint(decay, y0, bad.ts2d as never), /'ts' must be a 1-D tensor, but has shape \[1,2\]/],
     ['unknown option', () => odeint(decay, y0, [0, 1], { rtl: 1e-3 } as never), /'options.rtl' is not an option; known options are method, rtol/],
-    ['unknown method', () => odeint(decay, y0, [0, 1], { method: 'rk45' as never }), /'options.method' must be one of euler, midpoint, rk4, implicit_euler, trapezoid, nystrom2, bosh3, dopri5, tsit5, but got "rk45"/],
+    ['unknown method', () => odeint(decay, y0, [0, 1], { method: 'rk45' as never }), /'options.method' must be one of euler, midpoint, rk4, implicit_euler, trapezoid, nystrom2, bosh3, dopri5, tsit5, dopri8, but got "rk45"/],
     ['rtol = 0', () => odeint(decay, y0, [0, 1], { rtol: 0 }), /'options.rtol' must be a positive finite number, but got 0/],
     ['atol < 0', () => odeint(decay, y0, [0, 1], { atol: -1e-6 }), /'options.atol' must be a positive finite number, but got -0.000001/],
     ['stepSize with an adaptive method', () => odeint(decay, y0, [0, 1], { method: 'dopri5', stepSize: 0.1 }), /'options.stepSize' applies to fixed-step methods only; 'dopri5' is adaptive/],

@@ -17,6 +17,7 @@ const SETTINGS: Record<MethodName, { options: object; bound: number }> = {
   bosh3: { options: { rtol: 1e-6, atol: 1e-6 }, bound: 2e-5 },
   dopri5: { options: { rtol: 1e-6, atol: 1e-6 }, bound: 1e-5 },
   tsit5: { options: { rtol: 1e-6, atol: 1e-6 }, bound: 1e-5 },
+  dopri8: { options: { rtol: 1e-6, atol: 1e-6 }, bound: 1e-5 },
 };
 
 describe.each(METHODS)('odeint with %s', (method) => {

@@ -40,7 +40,7 @@ def main():
     runs = []
     for problem in fixture["problems"]:
         f = DYNAMICS[problem["name"]]
-        for method in ["bosh3", "dopri5", "tsit5"]:
+        for method in ["bosh3", "dopri5", "tsit5", "dopri8"]:
             for tol in TOLERANCES:
                 nfe = [0]
 

@@ -26,7 +26,7 @@ interface SolverEntry extends SolverInfo {
 }
 
 /** The name of a method `odeint` accepts. */
-export type MethodName = 'euler' | 'midpoint' | 'rk4' | 'implicit_euler' | 'trapezoid' | 'nystrom2' | 'bosh3' | 'dopri5' | 'tsit5';
+export type MethodName = 'euler' | 'midpoint' | 'rk4' | 'implicit_euler' | 'trapezoid' | 'nystrom2' | 'bosh3' | 'dopri5' | 'tsit5' | 'dopri8';
 
 const explicitFixed = (tableau: ButcherTableau): SolverEntry => ({
   order: tableau.order,
@@ -58,6 +58,7 @@ const SOLVER_TABLE: Readonly<Record<MethodName, SolverEntry>> = {
   bosh3: adaptive(TABLEAUS.bosh3),
   dopri5: adaptive(TABLEAUS.dopri5),
   tsit5: adaptive(TABLEAUS.tsit5),
+  dopri8: adaptive(TABLEAUS.dopri8),
 };
 
 /**
