@@ -18,7 +18,9 @@ export class ProgressPrinter {
     const rate = (r.iteration - this.startIteration) / Math.max(1e-9, (performance.now() - this.started) / 1000);
     const eta = (this.total - r.iteration) / Math.max(rate, 1e-9);
     const line =
-      `iteration ${r.iteration}/${this.total}  loss ${r.loss.toFixed(4)}  nfe ${r.nfeForward}/${r.nfeBackward}  ` +
+      `iteration ${r.iteration}/${this.total}  loss ${r.loss.toFixed(4)}  ` +
+      // Flow matching solves no ODE while training: no evaluations to show.
+      (r.nfeForward + r.nfeBackward > 0 ? `nfe ${r.nfeForward}/${r.nfeBackward}  ` : '') +
       `${rate.toFixed(1)} it/s  ETA ${formatSeconds(eta)}  T ${r.endTimes.map((t) => t.toFixed(3)).join(',')}`;
     if (this.stream.isTTY) {
       this.stream.write(`\r\x1b[K${line}`);
