@@ -307,3 +307,17 @@ describe('stacked blocks and RNODE regularisers', () => {
     flow.dispose();
   });
 });
+
+describe('training that diverges', () => {
+  it('stops with a typed error naming the learning rate and keeps the last finite weights', async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [8] });
+    const data = tf.randomNormal([64, 2], 0, 1, 'float32', 1) as tf.Tensor2D;
+    // A learning rate of 1e38 overflows float32 within a step or two.
+    await expect(flow.fit(data, { iterations: 10, batchSize: 32, learningRate: 1e38, objective: 'flow-matching' })).rejects.toThrow(
+      /CNF.fit: 'options.learningRate' training diverged at iteration \d+ \(loss \S+\); lower the learning rate/,
+    );
+    data.dispose();
+    for (const v of flow.trainableVariables) expect(tf.all(tf.isFinite(v)).dataSync()[0]).toBe(1);
+    flow.dispose();
+  });
+});

@@ -44,4 +44,15 @@ describe('FlatAdam', () => {
     opt.dispose();
     copy.dispose();
   });
+
+  it('refuses an update that would overflow a weight, changing nothing', () => {
+    const w = tf.variable(tf.tensor1d([1e38, 1]));
+    const opt = new FlatAdam([w], 1e38);
+    const g = tf.tensor1d([-1, 1]);
+    expect(opt.apply({ [w.name]: g })).toBe(false);
+    expect(Array.from(w.dataSync())).toEqual([1e38, 1].map(Math.fround));
+    expect(opt.state().step).toBe(0);
+    tf.dispose([w, g]);
+    opt.dispose();
+  });
 });

@@ -180,11 +180,12 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
         if (terms.jacobian) loss = tf.add(loss, tf.mul(jacobianNorm, tf.mean(terms.jacobian)));
         return loss as tf.Scalar;
       }, variables);
-      // Flow matching leaves T without a gradient: the optimizer updates what has one.
-      optimizer.apply(grads);
       const loss = value.dataSync()[0];
+      // A non-finite loss, or an update that would overflow a weight, stops training with the last
+      // good weights in place. (Flow matching leaves T without a gradient: it is not updated.)
+      const applied = Number.isFinite(loss) && optimizer.apply(grads);
       tf.dispose([value, batch, ...Object.values(grads)]);
-      if (!Number.isFinite(loss)) {
+      if (!applied) {
         throw new OdeInputError(fn, 'options.learningRate', `training diverged at iteration ${iteration} (loss ${loss}); lower the learning rate`);
       }
       const record: IterationRecord = {

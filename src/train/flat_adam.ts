@@ -36,12 +36,12 @@ export class FlatAdam {
   /**
    * One update from gradients keyed by variable name; variables without a gradient (e.g. T under
    * flow matching) are left as they are, and their moments too.
+   * @returns false, changing nothing, when the update would make a weight NaN or Inf
    */
-  apply(grads: Readonly<Record<string, tf.Tensor>>): void {
-    this.step++;
-    const t = this.step;
+  apply(grads: Readonly<Record<string, tf.Tensor>>): boolean {
+    const t = this.step + 1;
     const present = this.variables.map((v) => grads[v.name] !== undefined);
-    const [m, v, updated] = tf.tidy(() => {
+    const [m, v, next, finite] = tf.tidy(() => {
       const flat = (parts: tf.Tensor[]) => tf.concat(parts.map((p) => p.reshape([-1]))) as tf.Tensor1D;
       let g = flat(this.variables.map((v, i) => (present[i] ? grads[v.name] : tf.zeros([this.sizes[i]]))));
       const p = flat(this.variables.map((v) => v));
@@ -57,18 +57,28 @@ export class FlatAdam {
       const denominator = tf.add(tf.sqrt(tf.div(v, 1 - this.beta2 ** t)), this.epsilon);
       let delta = tf.mul(tf.div(m, denominator), -stepSize);
       if (mask) delta = tf.mul(delta, mask);
-      return [m, v, tf.split(tf.add(p, delta), this.sizes)];
-    }) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor[]];
+      const next = tf.add(p, delta);
+      return [m, v, next, tf.all(tf.isFinite(next))];
+    }) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor];
+    const ok = finite.dataSync()[0] === 1;
+    finite.dispose();
+    if (!ok) {
+      tf.dispose([m, v, next]);
+      return false;
+    }
+    this.step = t;
     tf.dispose([this.m, this.v]);
     this.m = m;
     this.v = v;
+    const parts = tf.split(next, this.sizes);
     this.variables.forEach((variable, i) => {
       if (!present[i]) return;
-      const value = updated[i].reshape(variable.shape);
+      const value = parts[i].reshape(variable.shape);
       variable.assign(value);
       value.dispose();
     });
-    tf.dispose(updated);
+    tf.dispose([next, ...parts]);
+    return true;
   }
 
   /** The state, for checkpoints. */
