@@ -1,7 +1,8 @@
 /**
  * The adjoint method over a state of several tensors: a tf.customGrad whose forward pass is a plain
- * solve and whose backward pass integrates [z…, a…, a_θ…, a_t] backwards, interval by interval.
- * `odeintAdjoint` uses it with one tensor; the CNF with [x, log-det, regularisers…].
+ * solve and whose backward pass integrates [z…, a…, a_θ, a_t] backwards, interval by interval.
+ * `odeintAdjoint` uses it with one tensor; the CNF with [x, log-det, regularisers…]. The parameter
+ * adjoints travel as one flat component.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedOdeintOptions } from './options.js';
@@ -130,16 +131,19 @@ function backwardSweep(
   const n = ts.length;
   const m = zAt[0].length;
   const augmented = augmentedDynamics(f, m, params, wantTimes, settings.stats);
-  // State: [z…, a…, a_θ…, a_t?]; only z and a steer the step size under the seminorm.
+  const paramSize = params.reduce((n, p) => n + p.size, 0);
+  // State: [z…, a…, a_θ (flat), a_t?]; only z and a steer the step size under the seminorm.
   let state: State = [
     ...zAt[n - 1].map((c) => c.clone()),
     ...dyAt[n - 1].map((c) => c.clone()),
-    ...params.map((p) => tf.zerosLike(p)),
+    // All parameter adjoints travel as one flat component: the solver's per-component work (stage
+    // sums, norms) then costs a few kernels, not a few per parameter tensor.
+    ...(params.length ? [tf.zeros([paramSize])] : []),
     ...(wantTimes ? [tf.scalar(0)] : []),
   ];
   const mask = state.map((_, i) => !settings.seminorm || i < 2 * m);
   const timeGrads = new Array<number>(n).fill(0);
-  const timeIndex = 2 * m + params.length;
+  const timeIndex = 2 * m + (params.length ? 1 : 0);
   for (let i = n - 1; i >= 1; i--) {
     if (wantTimes && isOutput[i]) {
       // dL/dt_i through z(t_i) alone: ∂L/∂z(t_i) · f(t_i, z(t_i)); the same term leaves a_t.
@@ -167,11 +171,13 @@ function backwardSweep(
   if (wantTimes) timeGrads[0] = state[timeIndex].dataSync()[0];
   disposeStates(...zAt, ...dyAt, state.slice(0, m));
   if (wantTimes) state[timeIndex].dispose();
-  return { y0: state.slice(m, 2 * m), timeGrads: wantTimes ? timeGrads : undefined, params: state.slice(2 * m, 2 * m + params.length) };
+  const paramGrads = params.length ? tf.split(state[2 * m], params.map((p) => p.size)).map((g, i) => g.reshape(params[i].shape)) : [];
+  if (params.length) state[2 * m].dispose();
+  return { y0: state.slice(m, 2 * m), timeGrads: wantTimes ? timeGrads : undefined, params: paramGrads };
 }
 
 /**
- * The augmented dynamics over [z…, a…, a_θ…, a_t?]: [f, −aᵀ∂f/∂z, −aᵀ∂f/∂θ…, −aᵀ∂f/∂t], from one
+ * The augmented dynamics over [z…, a…, a_θ (flat), a_t?]: [f, −aᵀ∂f/∂z, −aᵀ∂f/∂θ (flat), −aᵀ∂f/∂t], from one
  * evaluation of f and one VJP (of Σ_c ⟨f_c, −a_c⟩, which is that product).
  */
 function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Variable[], wantTimes: boolean, stats: OdeStats): StateDynamics {
@@ -183,7 +189,7 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
       const tScalar = tf.scalar(t);
       if (f.vjp) {
         const r = f.vjp(tScalar, z, a.map((c) => tf.neg(c)));
-        return [...r.value, ...r.gradY, ...r.gradParams, ...(wantTimes ? [r.gradT] : [])];
+        return [...r.value, ...r.gradY, ...flatParams(r.gradParams), ...(wantTimes ? [r.gradT] : [])];
       }
       let value: State = [];
       const xs = [...z, ...params, ...(wantTimes ? [tScalar] : [])];
@@ -192,9 +198,14 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
         const terms = value.map((c, k) => tf.sum(tf.mul(c, a[k])));
         return tf.neg(terms.length === 1 ? terms[0] : tf.addN(terms));
       }, xs);
-      return [...value, ...grads];
+      return [...value, ...grads.slice(0, m), ...flatParams(grads.slice(m, m + params.length)), ...grads.slice(m + params.length)];
     });
   };
+}
+
+/** Parameter gradients as the one flat state component (none when there are no parameters). */
+function flatParams(grads: readonly tf.Tensor[]): tf.Tensor[] {
+  return grads.length ? [tf.concat(grads.map((g) => g.reshape([-1])))] : [];
 }
 
 /** The solvers' form of list dynamics: host time, evaluations counted in `stats.nfe`. */

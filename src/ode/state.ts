@@ -1,6 +1,6 @@
 /**
  * The solvers' internal state: a list of tensors advanced together. `odeint` passes one tensor; the
- * adjoint passes [z, a, a_θ…, a_t], so no concatenation is ever needed.
+ * adjoint passes [z, a, a_θ, a_t], so the state needs no concatenation.
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -1,0 +1,83 @@
+/**
+ * Where the time goes: tfjs kernels and milliseconds per dynamics evaluation (forward with the exact
+ * trace's tangents, and the adjoint's backward VJP), per flow-matching step, and the split of one
+ * maximum-likelihood iteration into forward solve, backward solve and optimizer.
+ *
+ *   taskset -c 0 npx tsx bench/profile.ts
+ */
+import { CNF, createStats, ready, tf, toyData } from '../src/index.js';
+import { jointDynamics } from '../src/flows/joint_dynamics.js';
+import { traceTangents } from '../src/flows/trace.js';
+import type { DynamicsNet } from '../src/nn/dynamics_net.js';
+import { Rng } from '../src/random.js';
+import { FlatAdam } from '../src/train/flat_adam.js';
+import { machineLine } from './machine.js';
+
+await ready();
+console.log(`bench/profile.ts: ${machineLine()}\n`);
+
+/** Median milliseconds of `fn` over `n` runs after warm-up, and its kernel count. */
+async function measure(label: string, fn: () => void, n = 50): Promise<void> {
+  for (let i = 0; i < 5; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    fn();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  const info = await tf.profile(() => {
+    fn();
+    return [];
+  });
+  console.log(`${label.padEnd(58)} ${times[n >> 1].toFixed(2).padStart(7)} ms  ${String(info.kernels.length).padStart(5)} kernels`);
+}
+
+const flow = new CNF({ dim: 2, seed: 0 });
+const net = (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
+const params = net.namedVariables().map(([, v]) => v);
+for (const rows of [100, 1000]) {
+  const x = toyData('8gaussians', rows, 0);
+  const v = traceTangents('exact', 'gaussian', rows, 2, new Rng(0));
+  const f = jointDynamics(net, v, { kinetic: false, jacobian: false });
+  const t = tf.scalar(0.2);
+  const cot = [tf.onesLike(x), tf.ones([rows])];
+  await measure(`joint evaluation F, −tr J (exact), B=${rows}`, () => tf.tidy(() => void f(t, [x])));
+  await measure(`adjoint backward evaluation (hand-derived VJP), B=${rows}`, () => tf.tidy(() => void f.vjp!(t, [x, tf.zeros([rows])], cot)));
+  tf.dispose([x, v, t, ...cot]);
+}
+for (const rows of [256, 1024]) {
+  const x = toyData('8gaussians', rows, 0);
+  const adam = new FlatAdam(params, 1e-3, 1e-5);
+  // Not in a tidy: the optimizer keeps its moments across steps.
+  await measure(`flow-matching step (loss, backward, Adam), B=${rows}`, () => {
+    const r = flow.flowMatchingGradients(x, 0.1, 'independent', new Rng(1))!;
+    adam.apply(r.grads);
+    tf.dispose([r.loss, ...Object.values(r.grads)]);
+  });
+  adam.dispose();
+  x.dispose();
+}
+
+// One maximum-likelihood iteration of FFJORD's configuration (B=100), split.
+const batch = toyData('8gaussians', 100, 3);
+const stats = createStats();
+const backwardStats = createStats();
+const repeat = 10;
+let forwardMs = 0;
+let totalMs = 0;
+for (let i = 0; i < repeat; i++) {
+  let start = performance.now();
+  tf.tidy(() => flow.logProb(batch, { stats }).dataSync());
+  forwardMs += performance.now() - start;
+  start = performance.now();
+  const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(flow.logProb(batch, { stats, backwardStats }))) as tf.Scalar, flow.trainableVariables);
+  totalMs += performance.now() - start;
+  tf.dispose([value, ...Object.values(grads)]);
+}
+console.log(
+  `\nmaximum-likelihood iteration, B=100 (NFE ${stats.nfe}/${backwardStats.nfe}): forward solve ${(forwardMs / repeat).toFixed(1)} ms, ` +
+    `backward solve ${((totalMs - forwardMs) / repeat).toFixed(1)} ms (forward + backward ${(totalMs / repeat).toFixed(1)} ms)`,
+);
+batch.dispose();
+flow.dispose();
