@@ -107,5 +107,4 @@ export class Raster {
     return Math.max(0, w - 1) * scale;
   }
 
-  static readonly textHeight = FONT.lineHeight;
 }
