@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { CnfkitError } from './errors.js';
+import { loadWasmKernels, setWasmKernels, wasmKernelsStatus } from './native/wasm_kernels.js';
 
 /** A backend to ask for. `auto` is wasm, falling back to cpu. */
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';
@@ -34,6 +35,12 @@ export interface BackendInfo {
   simd?: boolean;
   /** wasm only: whether threads are in use (never in Node). */
   threads?: boolean;
+  /**
+   * cnfkit's own WebAssembly kernels for the built-in ConcatSquash/tanh network (flow-matching
+   * steps, the exact-trace evaluations and their VJPs), used on the host backends (wasm, cpu):
+   * `'in use'`, or why not.
+   */
+  kernels: string;
 }
 
 /** Options of {@link ready}. */
@@ -43,6 +50,12 @@ export interface ReadyOptions {
    * @defaultValue `process.env.CNFKIT_BACKEND`, else `'auto'`
    */
   backend?: BackendChoice;
+  /**
+   * Use cnfkit's own WebAssembly kernels where they apply (false: tfjs's kernels everywhere, e.g. to
+   * compare). Overrides the env variable `CNFKIT_WASM_KERNELS` (`0` turns them off).
+   * @defaultValue `true`
+   */
+  wasmKernels?: boolean;
   /**
    * Print fallbacks to the console.
    * @defaultValue `true`
@@ -85,7 +98,10 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
       `ready: backend ${JSON.stringify(requested)} (from ${source}) is not one of ${BACKEND_CHOICES.join(', ')}`,
     );
   }
-  if (current && current.requested === requested && tf.getBackend() === current.name) return current;
+  const envKernels = typeof process !== 'undefined' ? process.env?.CNFKIT_WASM_KERNELS : undefined;
+  setWasmKernels(options.wasmKernels ?? envKernels !== '0');
+  await loadWasmKernels();
+  if (current && current.requested === requested && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine() };
   const verbose = options.verbose ?? true;
 
   let reason = requested === 'auto' ? 'default: wasm (SIMD) backend' : `requested ${requested}`;
@@ -118,13 +134,20 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
  * ```
  */
 export function backendInfo(): BackendInfo {
-  if (current && tf.getBackend() === current.name) return { ...current };
-  return { name: tf.getBackend() ?? 'none', requested: 'auto', source: 'default', reason: 'chosen by tfjs (cnfkit.ready() not called)' };
+  if (current && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine() };
+  return { name: tf.getBackend() ?? 'none', requested: 'auto', source: 'default', reason: 'chosen by tfjs (cnfkit.ready() not called)', kernels: kernelsLine() };
 }
 
-function record(info: Omit<BackendInfo, 'name'>): BackendInfo {
+/** The kernels' status for {@link BackendInfo.kernels}. */
+function kernelsLine(): string {
+  const status = wasmKernelsStatus();
+  if (status !== 'in use') return status;
+  return tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu' ? status : `not used on the ${tf.getBackend()} backend (tensors off the host)`;
+}
+
+function record(info: Omit<BackendInfo, 'name' | 'kernels'>): BackendInfo {
   const name = tf.getBackend();
-  current = { name, ...info };
+  current = { name, ...info, kernels: kernelsLine() };
   if (name === 'wasm') {
     current.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     current.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');

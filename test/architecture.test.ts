@@ -11,7 +11,7 @@ const filesIn = (dir: string) => readdirSync(join(src, dir)).filter((f) => f.end
 const staticImports = (file: string) => [...readFileSync(join(src, file), 'utf8').matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1]);
 
 describe('architecture', () => {
-  it.each(['ode', 'nn', 'flows', 'data', 'train'])('src/%s has no static node: imports (it must run in a browser)', (dir) => {
+  it.each(['ode', 'nn', 'flows', 'data', 'train', 'native'])('src/%s has no static node: imports (it must run in a browser)', (dir) => {
     for (const file of filesIn(dir)) expect(staticImports(file).filter((i) => i.startsWith('node:')), file).toEqual([]);
   });
 

@@ -9,6 +9,8 @@ import { CnfkitError, OdeInputError } from '../errors.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
+import { WasmFlowMatching, type AdamSettings } from '../native/flow_matching_step.js';
+import { kernelsSupport } from '../native/squash_network.js';
 import type { BackwardSettings } from '../ode/adjoint_core.js';
 import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
 import { createStats, type OdeStats } from '../ode/stats.js';
@@ -183,6 +185,16 @@ export class CNF {
   flowMatchingGradients(x: tf.Tensor2D, sigma: number, coupling: Coupling, rng: Rng): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } | undefined {
     checkPoints('CNF.fit', 'data', x, this.options.dim);
     return flowMatchingGradients(this.blocks[0].net, x, this.endTimes()[0], sigma, coupling, rng);
+  }
+
+  /**
+   * The whole flow-matching step (loss, backward pass, Adam) on cnfkit's wasm kernels, when they can
+   * run this flow's network (internal to `fit`).
+   * @internal
+   */
+  flowMatchingKernels(maxRows: number, adam: AdamSettings): WasmFlowMatching | undefined {
+    const net = this.blocks[0].net;
+    return net instanceof DynamicsNet && kernelsSupport(net) ? new WasmFlowMatching(net, this.trainableVariables, maxRows, adam) : undefined;
   }
 
   /**

@@ -5,11 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OdeInputError } from '../errors.js';
-import { createStats } from '../ode/stats.js';
+import { createStats, type OdeStats } from '../ode/stats.js';
 import { Rng, type RngState } from '../random.js';
 import type { CNF } from './cnf.js';
-import type { Coupling } from './flow_matching.js';
-import { FlatAdam } from '../train/flat_adam.js';
+import { hostPoints } from './check_points.js';
+import { drawRegressionProblem, type Coupling } from './flow_matching.js';
+import { FlatAdam, type FlatAdamState } from '../train/flat_adam.js';
 
 /** Training data: a fixed set of points [N, dim] (minibatches drawn with replacement), or a sampler. */
 export type TrainingData = tf.Tensor2D | ((batchSize: number, iteration: number) => tf.Tensor2D);
@@ -153,38 +154,76 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
   const { resume, signal, checkpointEvery, onCheckpoint } = options;
   const rng = new Rng(`fit:${seed}`, resume?.rng);
   const variables = flow.trainableVariables;
-  const optimizer = new FlatAdam(variables, learningRate, weightDecay);
-  if (resume) restoreOptimizer(optimizer, resume);
+  // Flow matching runs whole steps on cnfkit's wasm kernels when they can run the network.
+  const kernels = objective === 'flow-matching' ? flow.flowMatchingKernels(batchSize, { learningRate, weightDecay }) : undefined;
+  const optimizer = kernels ? undefined : new FlatAdam(variables, learningRate, weightDecay);
+  const optimizerHost = { state: () => (kernels ? kernels.optimizerState() : optimizer!.state()), restore: (s: FlatAdamState) => (kernels ? kernels.restoreOptimizer(s) : optimizer!.restore(s)) };
+  if (resume) restoreOptimizer(optimizerHost, resume);
   const { kineticEnergy, jacobianNorm } = flow.options;
+  const dim = flow.options.dim;
+  const endTime = objective === 'flow-matching' ? flow.endTimes()[0] : 0; // flow matching does not train T
+  const hostData = kernels && data instanceof tf.Tensor ? (data.dataSync() as Float32Array) : undefined;
   const history: IterationRecord[] = resume ? [...resume.history] : [];
   const offsetSeconds = history.length ? history[history.length - 1].seconds : 0;
   const started = performance.now();
   const state = async (iteration: number): Promise<TrainingState> => ({
     iteration,
     rng: rng.state(),
-    optimizer: optimizerState(optimizer),
+    optimizer: optimizerState(optimizerHost.state()),
     history: [...history],
   });
+
+  /** One flow-matching step on the kernels: the loss, and whether the update was applied. */
+  const kernelIteration = (iteration: number): { loss: number; applied: boolean } => {
+    let x: Float32Array;
+    if (hostData) {
+      const rows = rng.integers(batchSize, hostData.length / dim);
+      x = new Float32Array(batchSize * dim);
+      rows.forEach((row, i) => x.set(hostData.subarray(row * dim, (row + 1) * dim), i * dim));
+    } else {
+      const batch = (data as (b: number, i: number) => tf.Tensor2D)(batchSize, iteration);
+      try {
+        x = hostPoints(fn, 'data', batch, dim);
+      } finally {
+        if (batch instanceof tf.Tensor) batch.dispose();
+      }
+      if (x.length > batchSize * dim) throw new OdeInputError(fn, 'data', `sampler returned ${x.length / dim} points, more than batchSize ${batchSize}`);
+    }
+    const rows = x.length / dim;
+    const problem = drawRegressionProblem(x, rows, dim, endTime, sigma, coupling, rng);
+    const loss = kernels!.lossAndGradients(problem.s, problem.xs, problem.target, rows);
+    const applied = Number.isFinite(loss) && kernels!.applyAdam();
+    if (applied) kernels!.writeVariables();
+    return { loss, applied };
+  };
+
+  /** One iteration on tfjs: the loss, and whether the update was applied. */
+  const tensorIteration = (iteration: number, stats: OdeStats, backwardStats: OdeStats): { loss: number; applied: boolean } => {
+    const batch = data instanceof tf.Tensor ? tf.tidy(() => tf.gather(data, tf.tensor1d(rng.integers(batchSize, data.shape[0]), 'int32'))) : data(batchSize, iteration);
+    const manual = objective === 'flow-matching' ? flow.flowMatchingGradients(batch as tf.Tensor2D, sigma, coupling, rng) : undefined;
+    const { value, grads } = manual ? { value: manual.loss, grads: manual.grads } : tf.variableGrads(() => {
+      if (objective === 'flow-matching') return flow.flowMatchingLoss(batch as tf.Tensor2D, sigma, coupling, rng);
+      const terms = flow.logProbTerms(batch as tf.Tensor2D, { stats, backwardStats }, rng, true);
+      let loss = tf.neg(tf.mean(terms.logProb));
+      if (terms.kinetic) loss = tf.add(loss, tf.mul(kineticEnergy, tf.mean(terms.kinetic)));
+      if (terms.jacobian) loss = tf.add(loss, tf.mul(jacobianNorm, tf.mean(terms.jacobian)));
+      return loss as tf.Scalar;
+    }, variables);
+    const loss = value.dataSync()[0];
+    // Flow matching leaves T without a gradient: it is not updated.
+    const applied = Number.isFinite(loss) && optimizer!.apply(grads);
+    tf.dispose([value, batch, ...Object.values(grads)]);
+    return { loss, applied };
+  };
+
   let stopped = false;
   try {
     for (let iteration = (resume?.iteration ?? 0) + 1; iteration <= iterations; iteration++) {
-      const batch = data instanceof tf.Tensor ? tf.tidy(() => tf.gather(data, tf.tensor1d(rng.integers(batchSize, data.shape[0]), 'int32'))) : data(batchSize, iteration);
       const stats = createStats();
       const backwardStats = createStats();
-      const manual = objective === 'flow-matching' ? flow.flowMatchingGradients(batch as tf.Tensor2D, sigma, coupling, rng) : undefined;
-      const { value, grads } = manual ? { value: manual.loss, grads: manual.grads } : tf.variableGrads(() => {
-        if (objective === 'flow-matching') return flow.flowMatchingLoss(batch as tf.Tensor2D, sigma, coupling, rng);
-        const terms = flow.logProbTerms(batch as tf.Tensor2D, { stats, backwardStats }, rng, true);
-        let loss = tf.neg(tf.mean(terms.logProb));
-        if (terms.kinetic) loss = tf.add(loss, tf.mul(kineticEnergy, tf.mean(terms.kinetic)));
-        if (terms.jacobian) loss = tf.add(loss, tf.mul(jacobianNorm, tf.mean(terms.jacobian)));
-        return loss as tf.Scalar;
-      }, variables);
-      const loss = value.dataSync()[0];
+      const { loss, applied } = kernels ? kernelIteration(iteration) : tensorIteration(iteration, stats, backwardStats);
       // A non-finite loss, or an update that would overflow a weight, stops training with the last
-      // good weights in place. (Flow matching leaves T without a gradient: it is not updated.)
-      const applied = Number.isFinite(loss) && optimizer.apply(grads);
-      tf.dispose([value, batch, ...Object.values(grads)]);
+      // good weights in place.
       if (!applied) {
         throw new OdeInputError(fn, 'options.learningRate', `training diverged at iteration ${iteration} (loss ${loss}); lower the learning rate`);
       }
@@ -194,7 +233,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
         nfeForward: stats.nfe,
         nfeBackward: backwardStats.nfe,
         seconds: offsetSeconds + (performance.now() - started) / 1000,
-        endTimes: flow.endTimes(),
+        endTimes: kernels ? [endTime] : flow.endTimes(),
       };
       history.push(record);
       onProgress?.(record);
@@ -206,13 +245,13 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
       if (stopped) break;
     }
   } finally {
-    optimizer.dispose();
+    optimizer?.dispose();
   }
   return { history, seconds: (performance.now() - started) / 1000, stopped };
 }
 
 /** Puts Adam's step count and moments back (saved as [step], m, v). */
-function restoreOptimizer(optimizer: FlatAdam, state: TrainingState): void {
+function restoreOptimizer(optimizer: { restore(state: FlatAdamState): void }, state: TrainingState): void {
   const [step, m, v] = state.optimizer;
   try {
     if (!step || !m || !v || state.optimizer.length !== 3) throw new Error(`expected 3 optimizer tensors, got ${state.optimizer.length}`);
@@ -222,9 +261,8 @@ function restoreOptimizer(optimizer: FlatAdam, state: TrainingState): void {
   }
 }
 
-/** Adam's step count and moments as host arrays. */
-function optimizerState(optimizer: FlatAdam): TrainingState['optimizer'] {
-  const { step, m, v } = optimizer.state();
+/** Adam's step count and moments as saved tensors. */
+function optimizerState({ step, m, v }: FlatAdamState): TrainingState['optimizer'] {
   return [
     { shape: [1], values: Float32Array.of(step) },
     { shape: [m.length], values: m },

@@ -14,20 +14,41 @@ import { hungarian, squaredDistances } from './ot_coupling.js';
 /** How data and noise are paired in a minibatch. */
 export type Coupling = 'independent' | 'ot';
 
-/** One minibatch's regression problem: times s [B, 1], points x_s [B, d] and target velocities [B, d]. */
-function regressionProblem(x: tf.Tensor2D, T: number, sigma: number, coupling: Coupling, rng: Rng): { s: tf.Tensor2D; xs: tf.Tensor2D; target: tf.Tensor2D } {
-  const [rows, dim] = x.shape;
+/** One minibatch's regression problem on the host: times s [B], points x_s [B, d], targets [B, d]. */
+export interface RegressionProblem {
+  s: Float32Array;
+  xs: Float32Array;
+  target: Float32Array;
+}
+
+/**
+ * Draws the regression problem of a minibatch x [rows, dim] (row-major values): noise, its
+ * coupling to x, times and jitter, in a fixed order of random draws.
+ */
+export function drawRegressionProblem(x: Float32Array, rows: number, dim: number, T: number, sigma: number, coupling: Coupling, rng: Rng): RegressionProblem {
   let noise = rng.normals(rows * dim);
-  if (coupling === 'ot') noise = permuteRows(noise, hungarian(squaredDistances(x.dataSync(), noise, rows, dim), rows), dim);
+  if (coupling === 'ot') noise = permuteRows(noise, hungarian(squaredDistances(x, noise, rows, dim), rows), dim);
   const r = rng.uniforms(rows);
   const jitter = sigma > 0 ? rng.normals(rows * dim) : undefined;
-  return tf.tidy(() => {
-    const z = tf.tensor2d(noise, [rows, dim]);
-    const rCol = tf.tensor2d(r, [rows, 1]);
-    let xs = tf.add(tf.mul(tf.sub(1, rCol), x), tf.mul(rCol, z));
-    if (jitter) xs = tf.add(xs, tf.mul(sigma, tf.tensor2d(jitter, [rows, dim])));
-    return { s: tf.mul(rCol, T) as tf.Tensor2D, xs: xs as tf.Tensor2D, target: tf.div(tf.sub(z, x), T) as tf.Tensor2D };
-  });
+  const s = new Float32Array(rows);
+  const xs = new Float32Array(rows * dim);
+  const target = new Float32Array(rows * dim);
+  for (let i = 0; i < rows; i++) {
+    s[i] = r[i] * T;
+    for (let j = 0; j < dim; j++) {
+      const at = i * dim + j;
+      xs[at] = (1 - r[i]) * x[at] + r[i] * noise[at] + (jitter ? sigma * jitter[at] : 0);
+      target[at] = (noise[at] - x[at]) / T;
+    }
+  }
+  return { s, xs, target };
+}
+
+/** The regression problem as tensors: s [B, 1], x_s [B, d], target [B, d]. */
+function regressionProblem(x: tf.Tensor2D, T: number, sigma: number, coupling: Coupling, rng: Rng): { s: tf.Tensor2D; xs: tf.Tensor2D; target: tf.Tensor2D } {
+  const [rows, dim] = x.shape;
+  const { s, xs, target } = drawRegressionProblem(x.dataSync() as Float32Array, rows, dim, T, sigma, coupling, rng);
+  return { s: tf.tensor2d(s, [rows, 1]), xs: tf.tensor2d(xs, [rows, dim]), target: tf.tensor2d(target, [rows, dim]) };
 }
 
 /** The flow-matching loss of one minibatch (a scalar tensor, differentiable w.r.t. the network by autodiff). */

@@ -1,0 +1,458 @@
+// AssemblyScript, compiled to WebAssembly with SIMD by scripts/build_native.mjs (not TypeScript:
+// usize, v128 and load<f32> are AssemblyScript's). Every pointer is a byte offset into this module's
+// memory, which the JavaScript side (src/native/) lays out; every matrix is float32, row-major.
+//
+// Why: on tfjs's wasm backend each kernel costs ~12-20 µs of engine overhead, and products that
+// reduce over the batch (xᵀ·dy) need a transpose that costs as much as the product. These kernels
+// fuse a ConcatSquash layer's elementwise work into one pass and reduce over rows directly.
+
+// ---------------------------------------------------------------------------------------------
+// Elementary functions on 4 lanes (Cephes' single-precision expf and tanhf, ~1-2 ulp).
+
+// @ts-ignore: decorator
+@inline function exp4(x: v128): v128 {
+  // exp(x) = 2^n · exp(r), n = round(x / ln 2), |r| ≤ ln(2)/2; clamped so that 2^n stays normal.
+  // pmin/pmax (not min/max, whose NaN rules cost ~8 instructions each on x64); rounding by the
+  // 1.5·2^23 trick, which also leaves n in the low bits; Estrin's scheme for a shorter chain.
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.33654)), f32x4.splat(88.0));
+  const magic = f32x4.splat(12582912.0);
+  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), magic);
+  const fx = f32x4.sub(shifted, magic);
+  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const r2 = f32x4.mul(r, r);
+  const a = f32x4.add(f32x4.mul(f32x4.splat(1.6666665459e-1), r), f32x4.splat(5.0000001201e-1));
+  const b = f32x4.add(f32x4.mul(f32x4.splat(8.3334519073e-3), r), f32x4.splat(4.1665795894e-2));
+  const c = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r), f32x4.splat(1.3981999507e-3));
+  const p = f32x4.add(a, f32x4.mul(r2, f32x4.add(b, f32x4.mul(r2, c))));
+  const y = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1));
+  const pow2n = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2n);
+}
+
+// @ts-ignore: decorator
+@inline function sigmoid4(x: v128): v128 {
+  const one = f32x4.splat(1);
+  return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))));
+}
+
+// @ts-ignore: decorator
+@inline function tanh4(x: v128): v128 {
+  // Small |x|: an odd polynomial (no cancellation near 0); else 1 − 2/(e^{2|x|} + 1) with x's sign.
+  const ax = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  const e = exp4(f32x4.add(ax, ax));
+  const largeAbs = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+  const signBit = v128.and(x, i32x4.splat(0x80000000));
+  const large = v128.or(largeAbs, signBit);
+  return v128.bitselect(small, large, f32x4.lt(ax, f32x4.splat(0.625)));
+}
+
+// Scalar versions through lane 0, so that remainders agree with the vector path bit for bit.
+// @ts-ignore: decorator
+@inline function sigmoid1(x: f32): f32 {
+  return f32x4.extract_lane(sigmoid4(f32x4.splat(x)), 0);
+}
+// @ts-ignore: decorator
+@inline function tanh1(x: f32): f32 {
+  return f32x4.extract_lane(tanh4(f32x4.splat(x)), 0);
+}
+
+/** dst[i] = σ(src[i]) for n values. */
+export function sigmoidArray(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  // Four independent vectors per iteration: the polynomial chains are latency-bound.
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const a = sigmoid4(v128.load(src + o));
+    const b = sigmoid4(v128.load(src + o, 16));
+    const c = sigmoid4(v128.load(src + o, 32));
+    const d = sigmoid4(v128.load(src + o, 48));
+    v128.store(dst + o, a);
+    v128.store(dst + o, b, 16);
+    v128.store(dst + o, c, 32);
+    v128.store(dst + o, d, 48);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), sigmoid4(v128.load(src + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), sigmoid1(load<f32>(src + (<usize>i << 2))));
+}
+
+/** dst[i] = tanh(src[i]) for n values. */
+export function tanhArray(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const a = tanh4(v128.load(src + o));
+    const b = tanh4(v128.load(src + o, 16));
+    const c = tanh4(v128.load(src + o, 32));
+    const d = tanh4(v128.load(src + o, 48));
+    v128.store(dst + o, a);
+    v128.store(dst + o, b, 16);
+    v128.store(dst + o, c, 32);
+    v128.store(dst + o, d, 48);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), tanh4(v128.load(src + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), tanh1(load<f32>(src + (<usize>i << 2))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products. Blocks of 4 rows × 8 columns keep 8 accumulators in registers; remainders fall back to
+// 1-row blocks and scalar columns.
+
+/** C[m, n] = A[m, k] · B[k, n] (accumulate: C += A · B). */
+export function mmNN(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: bool): void {
+  const kb = <usize>k << 2;
+  const nb = <usize>n << 2;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a + <usize>i * kb;
+    const a1 = a0 + kb;
+    const a2 = a1 + kb;
+    const a3 = a2 + kb;
+    const c0 = c + <usize>i * nb;
+    let j = 0;
+    for (; j + 8 <= n; j += 8) {
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+      let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+      let bp = b + (<usize>j << 2);
+      for (let p = 0; p < k; p++) {
+        const off = <usize>p << 2;
+        const b0 = v128.load(bp);
+        const b1 = v128.load(bp, 16);
+        let av = v128.load32_splat(a0 + off);
+        s00 = f32x4.add(s00, f32x4.mul(av, b0));
+        s01 = f32x4.add(s01, f32x4.mul(av, b1));
+        av = v128.load32_splat(a1 + off);
+        s10 = f32x4.add(s10, f32x4.mul(av, b0));
+        s11 = f32x4.add(s11, f32x4.mul(av, b1));
+        av = v128.load32_splat(a2 + off);
+        s20 = f32x4.add(s20, f32x4.mul(av, b0));
+        s21 = f32x4.add(s21, f32x4.mul(av, b1));
+        av = v128.load32_splat(a3 + off);
+        s30 = f32x4.add(s30, f32x4.mul(av, b0));
+        s31 = f32x4.add(s31, f32x4.mul(av, b1));
+        bp += nb;
+      }
+      const o = c0 + (<usize>j << 2);
+      store8(o, s00, s01, accumulate);
+      store8(o + nb, s10, s11, accumulate);
+      store8(o + 2 * nb, s20, s21, accumulate);
+      store8(o + 3 * nb, s30, s31, accumulate);
+    }
+    for (let r = 0; r < 4; r++) rowTail(a0 + <usize>r * kb, b, c0 + <usize>r * nb, k, n, j, accumulate);
+  }
+  for (; i < m; i++) rowTail(a + <usize>i * kb, b, c + <usize>i * nb, k, n, 0, accumulate);
+}
+
+// @ts-ignore: decorator
+@inline function store8(o: usize, lo: v128, hi: v128, accumulate: bool): void {
+  if (accumulate) {
+    lo = f32x4.add(lo, v128.load(o));
+    hi = f32x4.add(hi, v128.load(o, 16));
+  }
+  v128.store(o, lo);
+  v128.store(o, hi, 16);
+}
+
+/** One row of mmNN from column j on: 4-column vectors, then scalars. */
+function rowTail(arow: usize, b: usize, crow: usize, k: i32, n: i32, j: i32, accumulate: bool): void {
+  const nb = <usize>n << 2;
+  for (; j + 4 <= n; j += 4) {
+    let s = f32x4.splat(0);
+    let bp = b + (<usize>j << 2);
+    for (let p = 0; p < k; p++) {
+      s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(arow + (<usize>p << 2))), v128.load(bp)));
+      bp += nb;
+    }
+    const o = crow + (<usize>j << 2);
+    if (accumulate) s = f32x4.add(s, v128.load(o));
+    v128.store(o, s);
+  }
+  for (; j < n; j++) {
+    let s: f32 = 0;
+    for (let p = 0; p < k; p++) s += load<f32>(arow + (<usize>p << 2)) * load<f32>(b + ((<usize>p * <usize>n + <usize>j) << 2));
+    const o = crow + (<usize>j << 2);
+    store<f32>(o, accumulate ? load<f32>(o) + s : s);
+  }
+}
+
+/** C[m, n] = A[m, k] · Btᵀ for Bt [n, k]: dot products along k, for narrow outputs (small n). */
+export function mmNT(a: usize, bt: usize, c: usize, m: i32, k: i32, n: i32): void {
+  const kb = <usize>k << 2;
+  for (let i = 0; i < m; i++) {
+    const arow = a + <usize>i * kb;
+    for (let j = 0; j < n; j++) {
+      const brow = bt + <usize>j * kb;
+      let s4 = f32x4.splat(0);
+      let p = 0;
+      for (; p + 4 <= k; p += 4) s4 = f32x4.add(s4, f32x4.mul(v128.load(arow + (<usize>p << 2)), v128.load(brow + (<usize>p << 2))));
+      let s = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + (f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3));
+      for (; p < k; p++) s += load<f32>(arow + (<usize>p << 2)) * load<f32>(brow + (<usize>p << 2));
+      store<f32>(c + ((<usize>i * <usize>n + <usize>j) << 2), s);
+    }
+  }
+}
+
+/** C[k, n] = A[m, k]ᵀ · D[m, n] (accumulate: C += …): a reduction over the m rows, no transpose. */
+export function mmTN(a: usize, d: usize, c: usize, m: i32, k: i32, n: i32, accumulate: bool): void {
+  const kb = <usize>k << 2;
+  const nb = <usize>n << 2;
+  let i = 0;
+  for (; i + 4 <= k; i += 4) {
+    let j = 0;
+    for (; j + 8 <= n; j += 8) {
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+      let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+      let ap = a + (<usize>i << 2);
+      let dp = d + (<usize>j << 2);
+      for (let r = 0; r < m; r++) {
+        const d0 = v128.load(dp);
+        const d1 = v128.load(dp, 16);
+        let av = f32x4.splat(load<f32>(ap));
+        s00 = f32x4.add(s00, f32x4.mul(av, d0));
+        s01 = f32x4.add(s01, f32x4.mul(av, d1));
+        av = f32x4.splat(load<f32>(ap, 4));
+        s10 = f32x4.add(s10, f32x4.mul(av, d0));
+        s11 = f32x4.add(s11, f32x4.mul(av, d1));
+        av = f32x4.splat(load<f32>(ap, 8));
+        s20 = f32x4.add(s20, f32x4.mul(av, d0));
+        s21 = f32x4.add(s21, f32x4.mul(av, d1));
+        av = f32x4.splat(load<f32>(ap, 12));
+        s30 = f32x4.add(s30, f32x4.mul(av, d0));
+        s31 = f32x4.add(s31, f32x4.mul(av, d1));
+        ap += kb;
+        dp += nb;
+      }
+      const o = c + <usize>i * nb + (<usize>j << 2);
+      store8(o, s00, s01, accumulate);
+      store8(o + nb, s10, s11, accumulate);
+      store8(o + 2 * nb, s20, s21, accumulate);
+      store8(o + 3 * nb, s30, s31, accumulate);
+    }
+    for (let q = 0; q < 4; q++) reductionTail(a, d, c, m, k, n, i + q, j, accumulate);
+  }
+  for (; i < k; i++) reductionTail(a, d, c, m, k, n, i, 0, accumulate);
+}
+
+/** Row i of mmTN's output from column j on. */
+function reductionTail(a: usize, d: usize, c: usize, m: i32, k: i32, n: i32, i: i32, j: i32, accumulate: bool): void {
+  const kb = <usize>k << 2;
+  const nb = <usize>n << 2;
+  for (; j + 4 <= n; j += 4) {
+    let s = f32x4.splat(0);
+    let ap = a + (<usize>i << 2);
+    let dp = d + (<usize>j << 2);
+    for (let r = 0; r < m; r++) {
+      s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(ap)), v128.load(dp)));
+      ap += kb;
+      dp += nb;
+    }
+    const o = c + <usize>i * nb + (<usize>j << 2);
+    if (accumulate) s = f32x4.add(s, v128.load(o));
+    v128.store(o, s);
+  }
+  for (; j < n; j++) {
+    let s: f32 = 0;
+    for (let r = 0; r < m; r++) s += load<f32>(a + ((<usize>r * <usize>k + <usize>i) << 2)) * load<f32>(d + ((<usize>r * <usize>n + <usize>j) << 2));
+    const o = c + <usize>i * nb + (<usize>j << 2);
+    store<f32>(o, accumulate ? load<f32>(o) + s : s);
+  }
+}
+
+/** dst[cols, rows] = src[rows, cols]ᵀ. */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      store<f32>(dst + ((<usize>j * <usize>rows + <usize>i) << 2), load<f32>(src + ((<usize>i * <usize>cols + <usize>j) << 2)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A ConcatSquash layer, y = lin ⊙ g + t w_b with lin = x W + b and g = σ(t w_g + b_g), for one time
+// per row (flow matching). x W comes from mmNN; these fuse everything after it and before the next
+// product into one pass.
+
+// @ts-ignore: decorator
+@inline function squashForward4(z: usize, g: usize, out: usize, tv: v128, b: usize, gw: usize, gb: usize, bw: usize, activate: bool): void {
+  const lin = f32x4.add(v128.load(z), v128.load(b));
+  const gate = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw)), v128.load(gb)));
+  const y = f32x4.add(f32x4.mul(lin, gate), f32x4.mul(tv, v128.load(bw)));
+  v128.store(z, lin);
+  v128.store(g, gate);
+  v128.store(out, activate ? tanh4(y) : y);
+}
+
+/**
+ * On entry z [m, n] holds x W; on exit it holds lin = x W + b, g [m, n] the gates and out [m, n]
+ * tanh(y) (activate) or y, for the per-row times t [m].
+ */
+export function squashForwardRows(z: usize, g: usize, out: usize, t: usize, b: usize, gw: usize, gb: usize, bw: usize, m: i32, n: i32, activate: bool): void {
+  for (let r = 0; r < m; r++) {
+    const tr = load<f32>(t + (<usize>r << 2));
+    const tv = f32x4.splat(tr);
+    const row = <usize>r * (<usize>n << 2);
+    let j = 0;
+    for (; j + 16 <= n; j += 16) {
+      // Four vectors at a time, each stage on all four before the next: the sigmoid and tanh
+      // polynomial chains are latency-bound, and independent chains overlap.
+      const c = <usize>j << 2;
+      const zr = z + row + c;
+      const lin0 = f32x4.add(v128.load(zr), v128.load(b + c));
+      const lin1 = f32x4.add(v128.load(zr, 16), v128.load(b + c, 16));
+      const lin2 = f32x4.add(v128.load(zr, 32), v128.load(b + c, 32));
+      const lin3 = f32x4.add(v128.load(zr, 48), v128.load(b + c, 48));
+      const g0 = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw + c)), v128.load(gb + c)));
+      const g1 = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw + c, 16)), v128.load(gb + c, 16)));
+      const g2 = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw + c, 32)), v128.load(gb + c, 32)));
+      const g3 = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw + c, 48)), v128.load(gb + c, 48)));
+      v128.store(zr, lin0);
+      v128.store(zr, lin1, 16);
+      v128.store(zr, lin2, 32);
+      v128.store(zr, lin3, 48);
+      const gr = g + row + c;
+      v128.store(gr, g0);
+      v128.store(gr, g1, 16);
+      v128.store(gr, g2, 32);
+      v128.store(gr, g3, 48);
+      let y0 = f32x4.add(f32x4.mul(lin0, g0), f32x4.mul(tv, v128.load(bw + c)));
+      let y1 = f32x4.add(f32x4.mul(lin1, g1), f32x4.mul(tv, v128.load(bw + c, 16)));
+      let y2 = f32x4.add(f32x4.mul(lin2, g2), f32x4.mul(tv, v128.load(bw + c, 32)));
+      let y3 = f32x4.add(f32x4.mul(lin3, g3), f32x4.mul(tv, v128.load(bw + c, 48)));
+      if (activate) {
+        y0 = tanh4(y0);
+        y1 = tanh4(y1);
+        y2 = tanh4(y2);
+        y3 = tanh4(y3);
+      }
+      const or = out + row + c;
+      v128.store(or, y0);
+      v128.store(or, y1, 16);
+      v128.store(or, y2, 32);
+      v128.store(or, y3, 48);
+    }
+    for (; j + 4 <= n; j += 4) {
+      const c = <usize>j << 2;
+      squashForward4(z + row + c, g + row + c, out + row + c, tv, b + c, gw + c, gb + c, bw + c, activate);
+    }
+    for (; j < n; j++) {
+      const c = <usize>j << 2;
+      const lin = load<f32>(z + row + c) + load<f32>(b + c);
+      const gate = sigmoid1(tr * load<f32>(gw + c) + load<f32>(gb + c));
+      const y = lin * gate + tr * load<f32>(bw + c);
+      store<f32>(z + row + c, lin);
+      store<f32>(g + row + c, gate);
+      store<f32>(out + row + c, activate ? tanh1(y) : y);
+    }
+  }
+}
+
+/**
+ * The backward pass of squashForwardRows up to the product: from dy = ∂L/∂y [m, n], writes
+ * dlin = dy ⊙ g and the gradients db = Σ dlin, dw_g = Σ t dgpre, db_g = Σ dgpre, dw_b = Σ t dy
+ * (sums over rows, dgpre = dy ⊙ lin ⊙ g(1 − g)).
+ */
+export function squashBackwardRows(dy: usize, lin: usize, g: usize, t: usize, dlin: usize, db: usize, dgw: usize, dgb: usize, dbw: usize, m: i32, n: i32): void {
+  memory.fill(db, 0, <usize>n << 2);
+  memory.fill(dgw, 0, <usize>n << 2);
+  memory.fill(dgb, 0, <usize>n << 2);
+  memory.fill(dbw, 0, <usize>n << 2);
+  for (let r = 0; r < m; r++) {
+    const tr = load<f32>(t + (<usize>r << 2));
+    const tv = f32x4.splat(tr);
+    const row = <usize>r * (<usize>n << 2);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const c = <usize>j << 2;
+      const d = v128.load(dy + row + c);
+      const gate = v128.load(g + row + c);
+      const dl = f32x4.mul(d, gate);
+      const dgpre = f32x4.mul(f32x4.mul(d, v128.load(lin + row + c)), f32x4.mul(gate, f32x4.sub(f32x4.splat(1), gate)));
+      v128.store(dlin + row + c, dl);
+      v128.store(db + c, f32x4.add(v128.load(db + c), dl));
+      v128.store(dgb + c, f32x4.add(v128.load(dgb + c), dgpre));
+      v128.store(dgw + c, f32x4.add(v128.load(dgw + c), f32x4.mul(tv, dgpre)));
+      v128.store(dbw + c, f32x4.add(v128.load(dbw + c), f32x4.mul(tv, d)));
+    }
+    for (; j < n; j++) {
+      const c = <usize>j << 2;
+      const d = load<f32>(dy + row + c);
+      const gate = load<f32>(g + row + c);
+      const dl = d * gate;
+      const dgpre = d * load<f32>(lin + row + c) * (gate * (1 - gate));
+      store<f32>(dlin + row + c, dl);
+      store<f32>(db + c, load<f32>(db + c) + dl);
+      store<f32>(dgb + c, load<f32>(dgb + c) + dgpre);
+      store<f32>(dgw + c, load<f32>(dgw + c) + tr * dgpre);
+      store<f32>(dbw + c, load<f32>(dbw + c) + tr * d);
+    }
+  }
+}
+
+/** dx ⊙= 1 − h² for h = tanh(z): the gradient through the activation, in place. */
+export function tanhBackward(dx: usize, h: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const hv = v128.load(h + o);
+    v128.store(dx + o, f32x4.mul(v128.load(dx + o), f32x4.sub(f32x4.splat(1), f32x4.mul(hv, hv))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const hv = load<f32>(h + o);
+    store<f32>(dx + o, load<f32>(dx + o) * (1 - hv * hv));
+  }
+}
+
+/** The mean over m rows of ‖f − target‖², with its gradient dy = 2 (f − target) / m. */
+export function squaredErrorGrad(f: usize, target: usize, dy: usize, m: i32, n: i32): f64 {
+  const count = m * n;
+  const scale = <f32>(2.0 / <f64>m);
+  let sum: f64 = 0;
+  for (let i = 0; i < count; i++) {
+    const o = <usize>i << 2;
+    const diff = load<f32>(f + o) - load<f32>(target + o);
+    sum += <f64>diff * <f64>diff;
+    store<f32>(dy + o, scale * diff);
+  }
+  return sum / <f64>m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adam (PyTorch's rule: weight decay as L2 added to the gradient), all-or-nothing: when any new
+// weight would be NaN or Inf nothing changes and it returns false.
+
+/**
+ * One update of p [n] from g [n] with moments mo, v [n]; scratch holds 3n floats. stepSize is
+ * lr / (1 − β1^t) and bias2 is 1 − β2^t, computed by the caller in double precision.
+ */
+export function adamUpdate(p: usize, g: usize, mo: usize, v: usize, scratch: usize, n: i32, stepSize: f32, beta1: f32, beta2: f32, epsilon: f32, weightDecay: f32, bias2: f32): bool {
+  const nb = <usize>n << 2;
+  const mNew = scratch;
+  const vNew = scratch + nb;
+  const pNew = scratch + 2 * nb;
+  let finite = true;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const w = load<f32>(p + o);
+    const grad = load<f32>(g + o) + weightDecay * w;
+    const m1 = beta1 * load<f32>(mo + o) + (1 - beta1) * grad;
+    const v1 = beta2 * load<f32>(v + o) + (1 - beta2) * (grad * grad);
+    const next = w + (m1 / (Mathf.sqrt(v1 / bias2) + epsilon)) * -stepSize;
+    if (!isFinite(next)) finite = false;
+    store<f32>(mNew + o, m1);
+    store<f32>(vNew + o, v1);
+    store<f32>(pNew + o, next);
+  }
+  if (!finite) return false;
+  memory.copy(mo, mNew, nb);
+  memory.copy(v, vNew, nb);
+  memory.copy(p, pNew, nb);
+  return true;
+}

@@ -1,0 +1,93 @@
+/**
+ * A ConcatSquash/tanh dynamics network laid out in a kernel workspace: its weights as one flat
+ * vector in the order of the flow's trainable variables (so that gradients and Adam's moments line
+ * up with FlatAdam's), and each layer's place in it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DynamicsNet } from '../nn/dynamics_net.js';
+import { KernelWorkspace, useWasmKernels } from './wasm_kernels.js';
+
+/** Byte offsets of one layer's weights within the flat vector (relative to its start). */
+export interface LayerSlots {
+  readonly dIn: number;
+  readonly dOut: number;
+  readonly W: number;
+  readonly b: number;
+  readonly gateW: number;
+  readonly gateB: number;
+  readonly biasW: number;
+}
+
+/** Whether the kernels can run this network: ConcatSquash layers, tanh, host backend. */
+export function kernelsSupport(net: DynamicsNet): boolean {
+  return useWasmKernels() && net.config.layer === 'concatsquash' && net.config.activation === 'tanh';
+}
+
+/** The flat weight vector of `variables` (the flow's trainable ones), where `net`'s layers are. */
+export class FlatWeights {
+  /** Floats in the flat vector (every trainable variable, T included). */
+  readonly size: number;
+  /** Floats of the network's own weights, which come first. */
+  readonly networkSize: number;
+  readonly layers: LayerSlots[];
+  private readonly offsets: number[];
+
+  constructor(
+    net: DynamicsNet,
+    readonly variables: readonly tf.Variable[],
+  ) {
+    this.offsets = [];
+    let at = 0;
+    for (const v of variables) {
+      this.offsets.push(at);
+      at += v.size;
+    }
+    this.size = at;
+    const named = new Map(net.namedVariables());
+    const offsetOf = (name: string) => {
+      const index = variables.indexOf(named.get(name)!);
+      if (index < 0) throw new Error(`${name} is not among the trainable variables`);
+      return this.offsets[index] * 4;
+    };
+    const sizes = [net.config.dim, ...net.config.hiddenDims, net.config.dim];
+    this.layers = sizes.slice(1).map((dOut, i) => ({
+      dIn: sizes[i],
+      dOut,
+      W: offsetOf(`layer${i}.W`),
+      b: offsetOf(`layer${i}.b`),
+      gateW: offsetOf(`layer${i}.gateW`),
+      gateB: offsetOf(`layer${i}.gateB`),
+      biasW: offsetOf(`layer${i}.biasW`),
+    }));
+    this.networkSize = net.namedVariables().reduce((n, [, v]) => n + v.size, 0);
+    if (Math.max(...this.layers.map((l) => l.W + l.dIn * l.dOut * 4)) > this.networkSize * 4) {
+      throw new Error("the network's weights must come first among the trainable variables");
+    }
+  }
+
+  /** Copies the variables' values into `flat` (size floats). */
+  read(flat: Float32Array): void {
+    this.variables.forEach((v, i) => flat.set(v.dataSync() as Float32Array, this.offsets[i]));
+  }
+
+  /**
+   * Writes the network's part of `flat` back into its variables: fresh tensors (~4 µs each, no
+   * kernel), never the variables' memory in place, because tfjs's wasm matMul caches weights packed
+   * by tensor id.
+   */
+  writeNetwork(flat: Float32Array): void {
+    this.variables.forEach((v, i) => {
+      if (this.offsets[i] >= this.networkSize) return;
+      const value = tf.tensor(flat.slice(this.offsets[i], this.offsets[i] + v.size), v.shape, 'float32');
+      v.assign(value);
+      value.dispose();
+    });
+  }
+}
+
+/** Reserves a workspace region per name, each `floats` long; returns the byte offsets. */
+export function reserveAll<K extends string>(workspace: KernelWorkspace, sizes: Record<K, number>): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const key of Object.keys(sizes) as K[]) out[key] = workspace.reserve(sizes[key]);
+  return out;
+}

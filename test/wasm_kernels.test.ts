@@ -1,0 +1,192 @@
+/**
+ * cnfkit's own WebAssembly kernels (native/kernels.ts): elementary functions to within 2 ulp,
+ * products against float64 on shapes that exercise every remainder path, and the whole
+ * flow-matching step against the tfjs implementation it replaces.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CNF, backendInfo, ready, tf, toyData } from '../src/index.js';
+import { drawRegressionProblem } from '../src/flows/flow_matching.js';
+import { WasmFlowMatching } from '../src/native/flow_matching_step.js';
+import { KernelWorkspace, setWasmKernels } from '../src/native/wasm_kernels.js';
+import type { DynamicsNet } from '../src/nn/dynamics_net.js';
+import { Rng } from '../src/random.js';
+import { FlatAdam } from '../src/train/flat_adam.js';
+
+beforeAll(async () => {
+  await ready({ verbose: false });
+});
+
+/** The spacing of float32 numbers at |v|. */
+function ulp(v: number): number {
+  const a = Math.abs(Math.fround(v));
+  return a === 0 ? 2 ** -149 : Math.max(2 ** (Math.floor(Math.log2(a)) - 23), 2 ** -149);
+}
+
+function netOf(flow: CNF): DynamicsNet {
+  return (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
+}
+
+describe('elementary functions', () => {
+  it('tanh and sigmoid are within 2 ulp of float64 from 1e-30 to 100 in magnitude', () => {
+    const n = 40001;
+    const ws = new KernelWorkspace();
+    const src = ws.reserve(n);
+    const dst = ws.reserve(n);
+    ws.open();
+    const x = ws.view(src, n);
+    const y = ws.view(dst, n);
+    for (let i = 0; i < n; i++) {
+      const u = (i / (n - 1)) * 2 - 1;
+      x[i] = Math.sign(u) * 10 ** (Math.abs(u) * 32 - 30);
+    }
+    const worst = (reference: (v: number) => number, from = -Infinity) => {
+      let w = 0;
+      for (let i = 0; i < n; i++) if (x[i] >= from) w = Math.max(w, Math.abs(y[i] - reference(x[i])) / ulp(reference(x[i])));
+      return w;
+    };
+    ws.kernels.tanhArray(src, dst, n);
+    expect(worst(Math.tanh)).toBeLessThan(2);
+    ws.kernels.sigmoidArray(src, dst, n);
+    const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+    expect(worst(sigmoid, -80)).toBeLessThan(2.5);
+    // Below −87 the result underflows to (almost) zero, as it should.
+    for (let i = 0; i < n; i++) if (x[i] < -87) expect(y[i]).toBeLessThan(1e-37);
+  });
+});
+
+describe('products', () => {
+  /** Fills a matrix with a fixed pattern of values in [−1, 1]. */
+  const fill = (v: Float32Array, seed: number) => v.forEach((_, i) => (v[i] = Math.sin(seed * 12.9898 + i * 78.233) % 1));
+
+  it.each([
+    [1, 1, 1],
+    [4, 8, 8],
+    [7, 5, 13],
+    [9, 64, 2],
+    [13, 2, 64],
+    [33, 64, 64],
+  ])('mmNN, mmNT and mmTN agree with float64 for [m, k, n] = [%i, %i, %i]', (m, k, n) => {
+    const ws = new KernelWorkspace();
+    const at = { a: ws.reserve(m * k), b: ws.reserve(k * n), bt: ws.reserve(n * k), c: ws.reserve(m * n), d: ws.reserve(m * n), e: ws.reserve(k * n) };
+    ws.open();
+    const [A, B, D] = [ws.view(at.a, m * k), ws.view(at.b, k * n), ws.view(at.d, m * n)];
+    fill(A, 1);
+    fill(B, 2);
+    fill(D, 3);
+    const C = ws.view(at.c, m * n);
+    const E = ws.view(at.e, k * n);
+    const expectClose = (got: Float32Array, want: (i: number, j: number) => number, rows: number, cols: number, count: number) => {
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) expect(Math.abs(got[i * cols + j] - want(i, j))).toBeLessThan(1e-6 * count + 1e-7);
+    };
+    const ab = (i: number, j: number) => Array.from({ length: k }, (_, p) => A[i * k + p] * B[p * n + j]).reduce((s, v) => s + v, 0);
+    ws.kernels.mmNN(at.a, at.b, at.c, m, k, n, false);
+    expectClose(C, ab, m, n, k);
+    ws.kernels.mmNN(at.a, at.b, at.c, m, k, n, true);
+    expectClose(C, (i, j) => 2 * ab(i, j), m, n, k);
+    ws.kernels.transpose(at.b, at.bt, k, n);
+    ws.kernels.mmNT(at.a, at.bt, at.c, m, k, n);
+    expectClose(C, ab, m, n, k);
+    const atd = (i: number, j: number) => Array.from({ length: m }, (_, r) => A[r * k + i] * D[r * n + j]).reduce((s, v) => s + v, 0);
+    ws.kernels.mmTN(at.a, at.d, at.e, m, k, n, false);
+    expectClose(E, atd, k, n, m);
+    ws.kernels.mmTN(at.a, at.d, at.e, m, k, n, true);
+    expectClose(E, (i, j) => 2 * atd(i, j), k, n, m);
+  });
+});
+
+describe('the flow-matching step', () => {
+  it.each([
+    [[64, 64, 64], 256],
+    [[64, 64, 64], 1],
+    [[5, 13], 7], // widths that are not multiples of 4 or 8: every remainder path
+  ])('gives the loss and gradients of the tfjs backward pass (hidden %j, %i rows)', (hiddenDims, rows) => {
+    const flow = new CNF({ dim: 2, hiddenDims, seed: 3 });
+    const x = toyData('8gaussians', rows, 1);
+    const problem = drawRegressionProblem(x.dataSync() as Float32Array, rows, 2, 0.5, 0.1, 'independent', new Rng(2));
+    const tensors = [tf.tensor2d(problem.s, [rows, 1]), tf.tensor2d(problem.xs, [rows, 2]), tf.tensor2d(problem.target, [rows, 2])] as const;
+    const reference = netOf(flow).regressionGradients!(...tensors);
+    const kernels = new WasmFlowMatching(netOf(flow), flow.trainableVariables, rows, { learningRate: 1e-3, weightDecay: 0 });
+    const loss = kernels.lossAndGradients(problem.s, problem.xs, problem.target, rows);
+    expect(Math.abs(loss - reference.loss.dataSync()[0])).toBeLessThan(1e-5 * Math.abs(loss));
+    const flat = kernels.gradients();
+    let offset = 0;
+    for (const v of flow.trainableVariables) {
+      const want = reference.grads[v.name]?.dataSync();
+      const got = flat.subarray(offset, offset + v.size);
+      offset += v.size;
+      if (!want) {
+        expect(Array.from(got).every((g) => g === 0)).toBe(true); // T: flow matching leaves it alone
+        continue;
+      }
+      const scale = Math.max(...Array.from(want, Math.abs));
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(2e-6 * scale + 1e-9);
+    }
+    tf.dispose([x, ...tensors, reference.loss, ...Object.values(reference.grads)]);
+    flow.dispose();
+  });
+
+  it("applies FlatAdam's update and refuses one that would make a weight non-finite", () => {
+    const flow = new CNF({ dim: 2, seed: 4 });
+    const twin = new CNF({ dim: 2, seed: 4 });
+    const rows = 64;
+    const x = toyData('8gaussians', rows, 1);
+    const settings = { learningRate: 1e-2, weightDecay: 1e-3 };
+    const kernels = new WasmFlowMatching(netOf(flow), flow.trainableVariables, rows, settings);
+    const adam = new FlatAdam(twin.trainableVariables, settings.learningRate, settings.weightDecay);
+    for (let step = 0; step < 5; step++) {
+      const p = drawRegressionProblem(x.dataSync() as Float32Array, rows, 2, 0.5, 0.1, 'independent', new Rng(step));
+      kernels.lossAndGradients(p.s, p.xs, p.target, rows);
+      expect(kernels.applyAdam()).toBe(true);
+      const ts = [tf.tensor2d(p.s, [rows, 1]), tf.tensor2d(p.xs, [rows, 2]), tf.tensor2d(p.target, [rows, 2])] as const;
+      const r = netOf(twin).regressionGradients!(...ts);
+      adam.apply(r.grads);
+      tf.dispose([...ts, r.loss, ...Object.values(r.grads)]);
+    }
+    kernels.writeVariables();
+    flow.trainableVariables.forEach((v, i) => {
+      const a = v.dataSync();
+      const b = twin.trainableVariables[i].dataSync();
+      for (let j = 0; j < a.length; j++) expect(Math.abs(a[j] - b[j])).toBeLessThan(1e-5);
+    });
+    expect(kernels.optimizerState().step).toBe(5);
+    // An absurd step size overflows the weights: nothing changes.
+    const wild = new WasmFlowMatching(netOf(flow), flow.trainableVariables, rows, { learningRate: 1e39, weightDecay: 0 });
+    const p = drawRegressionProblem(x.dataSync() as Float32Array, rows, 2, 0.5, 0.1, 'independent', new Rng(9));
+    wild.lossAndGradients(p.s, p.xs, p.target, rows);
+    const before = flow.trainableVariables.map((v) => v.dataSync().slice());
+    expect(wild.applyAdam()).toBe(false);
+    wild.writeVariables();
+    flow.trainableVariables.forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(Array.from(before[i])));
+    expect(wild.optimizerState().step).toBe(0);
+    adam.dispose();
+    tf.dispose(x);
+    flow.dispose();
+    twin.dispose();
+  });
+
+  it('trains in fit as the tfjs path does, keeps numTensors flat, and is reported in use', async () => {
+    expect(backendInfo().kernels).toBe('in use');
+    const data = toyData('8gaussians', 500, 0);
+    const run = async (kernelsOn: boolean) => {
+      setWasmKernels(kernelsOn);
+      try {
+        const flow = new CNF({ dim: 2, seed: 5 });
+        const counts: number[] = [];
+        const report = await flow.fit(data, { iterations: 30, batchSize: 128, learningRate: 3e-3, objective: 'flow-matching', onProgress: () => counts.push(tf.memory().numTensors) });
+        const weights = flow.trainableVariables.map((v) => Array.from(v.dataSync()));
+        flow.dispose();
+        return { losses: report.history.map((h) => h.loss), weights, counts };
+      } finally {
+        setWasmKernels(true);
+      }
+    };
+    const withKernels = await run(true);
+    const withTfjs = await run(false);
+    withKernels.losses.forEach((loss, i) => expect(Math.abs(loss - withTfjs.losses[i])).toBeLessThan(1e-4 * Math.abs(loss)));
+    const reference = withTfjs.weights.flat();
+    const worst = withKernels.weights.flat().reduce((m, w, i) => Math.max(m, Math.abs(w - reference[i])), 0);
+    expect(worst).toBeLessThan(1e-4);
+    expect(new Set(withKernels.counts.slice(1)).size).toBe(1);
+    data.dispose();
+  });
+});
