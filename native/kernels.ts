@@ -456,3 +456,193 @@ export function adamUpdate(p: usize, g: usize, mo: usize, v: usize, scratch: usi
   memory.copy(p, pNew, nb);
   return true;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A ConcatSquash layer at one scalar time t with K tangents (the CNF's joint dynamics): the rows of
+// every matrix are stacked as [primal (B rows); tangent 1 (B rows); …; tangent K], so one product
+// serves them all. Per layer: g = σ(t w_g + b_g) and t w_b are n-vectors.
+
+/** g = σ(t w_g + b_g) and tb = t w_b, n values each. */
+export function squashGate(t: f32, gw: usize, gb: usize, bw: usize, g: usize, tb: usize, n: i32): void {
+  for (let j = 0; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(g + o, sigmoid1(t * load<f32>(gw + o) + load<f32>(gb + o)));
+    store<f32>(tb + o, t * load<f32>(bw + o));
+  }
+}
+
+/**
+ * On entry z [(1+K)B, n] holds S W for the stacked input S. Primal rows: z ← lin = z + b and
+ * out = φ(lin ⊙ g + tb) (φ = tanh when activate, else identity). Tangent rows: z keeps P = ȧ W and
+ * out = (P ⊙ g) ⊙ φ'(·), i.e. ⊙ (1 − h²) with h the primal row's output, or P ⊙ g.
+ */
+export function squashForwardStacked(z: usize, out: usize, g: usize, b: usize, tb: usize, rows: i32, tangents: i32, n: i32, activate: bool): void {
+  const rowBytes = <usize>n << 2;
+  for (let r = 0; r < rows; r++) {
+    const zr = z + <usize>r * rowBytes;
+    const or = out + <usize>r * rowBytes;
+    let j = 0;
+    for (; j + 16 <= n; j += 16) {
+      const c = <usize>j << 2;
+      const lin0 = f32x4.add(v128.load(zr + c), v128.load(b + c));
+      const lin1 = f32x4.add(v128.load(zr + c, 16), v128.load(b + c, 16));
+      const lin2 = f32x4.add(v128.load(zr + c, 32), v128.load(b + c, 32));
+      const lin3 = f32x4.add(v128.load(zr + c, 48), v128.load(b + c, 48));
+      v128.store(zr + c, lin0);
+      v128.store(zr + c, lin1, 16);
+      v128.store(zr + c, lin2, 32);
+      v128.store(zr + c, lin3, 48);
+      let y0 = f32x4.add(f32x4.mul(lin0, v128.load(g + c)), v128.load(tb + c));
+      let y1 = f32x4.add(f32x4.mul(lin1, v128.load(g + c, 16)), v128.load(tb + c, 16));
+      let y2 = f32x4.add(f32x4.mul(lin2, v128.load(g + c, 32)), v128.load(tb + c, 32));
+      let y3 = f32x4.add(f32x4.mul(lin3, v128.load(g + c, 48)), v128.load(tb + c, 48));
+      if (activate) {
+        y0 = tanh4(y0);
+        y1 = tanh4(y1);
+        y2 = tanh4(y2);
+        y3 = tanh4(y3);
+      }
+      v128.store(or + c, y0);
+      v128.store(or + c, y1, 16);
+      v128.store(or + c, y2, 32);
+      v128.store(or + c, y3, 48);
+    }
+    for (; j + 4 <= n; j += 4) {
+      const c = <usize>j << 2;
+      const lin = f32x4.add(v128.load(zr + c), v128.load(b + c));
+      v128.store(zr + c, lin);
+      const y = f32x4.add(f32x4.mul(lin, v128.load(g + c)), v128.load(tb + c));
+      v128.store(or + c, activate ? tanh4(y) : y);
+    }
+    for (; j < n; j++) {
+      const c = <usize>j << 2;
+      const lin = load<f32>(zr + c) + load<f32>(b + c);
+      store<f32>(zr + c, lin);
+      const y = lin * load<f32>(g + c) + load<f32>(tb + c);
+      store<f32>(or + c, activate ? tanh1(y) : y);
+    }
+  }
+  for (let k = 1; k <= tangents; k++) {
+    for (let r = 0; r < rows; r++) {
+      const zr = z + (<usize>(k * rows + r)) * rowBytes;
+      const or = out + (<usize>(k * rows + r)) * rowBytes;
+      const hr = out + <usize>r * rowBytes;
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const c = <usize>j << 2;
+        let d = f32x4.mul(v128.load(zr + c), v128.load(g + c));
+        if (activate) {
+          const h = v128.load(hr + c);
+          d = f32x4.mul(d, f32x4.sub(f32x4.splat(1), f32x4.mul(h, h)));
+        }
+        v128.store(or + c, d);
+      }
+      for (; j < n; j++) {
+        const c = <usize>j << 2;
+        let d = load<f32>(zr + c) * load<f32>(g + c);
+        if (activate) {
+          const h = load<f32>(hr + c);
+          d *= 1 - h * h;
+        }
+        store<f32>(or + c, d);
+      }
+    }
+  }
+}
+
+/**
+ * The elementwise backward pass of squashForwardStacked (before the products): dZ [(1+K)B, n]
+ * holds [dz; dŻ] on entry and D = dZ ⊙ g on exit; dg = Σ_primal dz ⊙ lin + Σ_tangent dŻ ⊙ P and
+ * dzSum = Σ_primal dz (n values each), with z = [lin; P] as squashForwardStacked left it.
+ */
+export function squashBackwardStacked(dZ: usize, z: usize, g: usize, dg: usize, dzSum: usize, rows: i32, tangents: i32, n: i32): void {
+  const rowBytes = <usize>n << 2;
+  memory.fill(dg, 0, rowBytes);
+  memory.fill(dzSum, 0, rowBytes);
+  const total = (1 + tangents) * rows;
+  for (let r = 0; r < total; r++) {
+    const dr = dZ + <usize>r * rowBytes;
+    const zr = z + <usize>r * rowBytes;
+    const primal = r < rows;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const c = <usize>j << 2;
+      const d = v128.load(dr + c);
+      v128.store(dg + c, f32x4.add(v128.load(dg + c), f32x4.mul(d, v128.load(zr + c))));
+      if (primal) v128.store(dzSum + c, f32x4.add(v128.load(dzSum + c), d));
+      v128.store(dr + c, f32x4.mul(d, v128.load(g + c)));
+    }
+    for (; j < n; j++) {
+      const c = <usize>j << 2;
+      const d = load<f32>(dr + c);
+      store<f32>(dg + c, load<f32>(dg + c) + d * load<f32>(zr + c));
+      if (primal) store<f32>(dzSum + c, load<f32>(dzSum + c) + d);
+      store<f32>(dr + c, d * load<f32>(g + c));
+    }
+  }
+}
+
+/**
+ * A layer's gradients for its n-vectors and its share of ∂/∂t, from dg and dzSum of
+ * squashBackwardStacked: db = g ⊙ dzSum, dw_b = t dzSum, dgpre = dg ⊙ g(1 − g), dw_g = t dgpre,
+ * db_g = dgpre; returns Σ dzSum ⊙ w_b + Σ dgpre ⊙ w_g.
+ */
+export function squashVectorGrads(t: f32, dg: usize, dzSum: usize, g: usize, gw: usize, bw: usize, db: usize, dgw: usize, dgb: usize, dbw: usize, n: i32): f64 {
+  let dt: f64 = 0;
+  for (let j = 0; j < n; j++) {
+    const o = <usize>j << 2;
+    const gate = load<f32>(g + o);
+    const sum = load<f32>(dzSum + o);
+    const dgpre = load<f32>(dg + o) * (gate * (1 - gate));
+    store<f32>(db + o, gate * sum);
+    store<f32>(dbw + o, t * sum);
+    store<f32>(dgw + o, t * dgpre);
+    store<f32>(dgb + o, dgpre);
+    dt += <f64>(sum * load<f32>(bw + o)) + <f64>(dgpre * load<f32>(gw + o));
+  }
+  return dt;
+}
+
+/**
+ * From dS = [da; dȧ] (the gradient of a tanh layer's stacked output) to the gradient of its
+ * pre-activation, in place: with h the primal output, s1 = 1 − h², s2 = −2 h s1 and Ż_k = P_k ⊙ g
+ * the tangents before the activation, da ← da ⊙ s1 + (Σ_k dȧ_k ⊙ Ż_k) ⊙ s2 and dȧ_k ← dȧ_k ⊙ s1.
+ */
+export function tanhBackwardStacked(dS: usize, out: usize, z: usize, g: usize, rows: i32, tangents: i32, n: i32): void {
+  const rowBytes = <usize>n << 2;
+  const block = <usize>rows * rowBytes;
+  for (let r = 0; r < rows; r++) {
+    const base = <usize>r * rowBytes;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const c = base + (<usize>j << 2);
+      const h = v128.load(out + c);
+      const s1 = f32x4.sub(f32x4.splat(1), f32x4.mul(h, h));
+      const s2 = f32x4.mul(f32x4.mul(f32x4.splat(-2), h), s1);
+      const gv = v128.load(g + (<usize>j << 2));
+      let curvature = f32x4.splat(0);
+      for (let k = 1; k <= tangents; k++) {
+        const at = c + <usize>k * block;
+        const d = v128.load(dS + at);
+        curvature = f32x4.add(curvature, f32x4.mul(d, f32x4.mul(v128.load(z + at), gv)));
+        v128.store(dS + at, f32x4.mul(d, s1));
+      }
+      v128.store(dS + c, f32x4.add(f32x4.mul(v128.load(dS + c), s1), f32x4.mul(curvature, s2)));
+    }
+    for (; j < n; j++) {
+      const c = base + (<usize>j << 2);
+      const h = load<f32>(out + c);
+      const s1: f32 = 1 - h * h;
+      const s2: f32 = -2 * h * s1;
+      const gv = load<f32>(g + (<usize>j << 2));
+      let curvature: f32 = 0;
+      for (let k = 1; k <= tangents; k++) {
+        const at = c + <usize>k * block;
+        const d = load<f32>(dS + at);
+        curvature += d * (load<f32>(z + at) * gv);
+        store<f32>(dS + at, d * s1);
+      }
+      store<f32>(dS + c, load<f32>(dS + c) * s1 + curvature * s2);
+    }
+  }
+}

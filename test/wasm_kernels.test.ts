@@ -190,3 +190,61 @@ describe('the flow-matching step', () => {
     data.dispose();
   });
 });
+
+describe('the joint dynamics on the kernels', () => {
+  /** Runs `fn` with the kernels on, then off, and returns both results. */
+  const both = async <T>(fn: () => T | Promise<T>): Promise<[T, T]> => {
+    try {
+      setWasmKernels(true);
+      const on = await fn();
+      setWasmKernels(false);
+      return [on, await fn()];
+    } finally {
+      setWasmKernels(true);
+    }
+  };
+  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+  it('gives the logProb (exact and Hutchinson), latents and samples of the tfjs kernels', async () => {
+    const flow = new CNF({ dim: 2, seed: 6 });
+    const x = toyData('8gaussians', 50, 2);
+    const [exact, exactTfjs] = await both(() => tf.tidy(() => flow.logProb(x).dataSync()));
+    expect(maxDiff(exact, exactTfjs)).toBeLessThan(1e-4);
+    const [hutch, hutchTfjs] = await both(() => tf.tidy(() => flow.logProb(x, { trace: 'hutchinson', seed: 3 }).dataSync()));
+    expect(maxDiff(hutch, hutchTfjs)).toBeLessThan(1e-4);
+    const [z, zTfjs] = await both(() => tf.tidy(() => flow.toLatent(x).dataSync()));
+    expect(maxDiff(z, zTfjs)).toBeLessThan(1e-4);
+    const [s, sTfjs] = await both(() => tf.tidy(() => flow.sample(40, 1).dataSync()));
+    expect(maxDiff(s, sTfjs)).toBeLessThan(1e-4);
+    tf.dispose(x);
+    flow.dispose();
+  });
+
+  it('still differentiates the flow map under a gradient tape (where the kernels step aside)', () => {
+    const flow = new CNF({ dim: 2, seed: 7 });
+    const x = toyData('8gaussians', 5, 3);
+    const f = (p: tf.Tensor2D) => tf.sum(tf.square(flow.toLatent(p))) as tf.Scalar;
+    const grad = tf.grad(f)(x);
+    // Central differences on one coordinate (float32: a step of 1e-2 balances the errors).
+    const h = 1e-2;
+    const bump = (s: number) => tf.tidy(() => f(tf.add(x, tf.mul(s * h, tf.oneHot([0], 10).reshape([5, 2]))) as tf.Tensor2D).dataSync()[0]);
+    const numeric = (bump(1) - bump(-1)) / (2 * h);
+    expect(Math.abs(grad.dataSync()[0] - numeric)).toBeLessThan(1e-2 * Math.abs(numeric) + 1e-3);
+    tf.dispose([x, grad]);
+    flow.dispose();
+  });
+
+  it('trains by maximum likelihood as the tfjs path does, with numTensors flat', async () => {
+    const data = toyData('8gaussians', 300, 4);
+    const [on, off] = await both(async () => {
+      const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 8 });
+      const counts: number[] = [];
+      const report = await flow.fit(data, { iterations: 6, batchSize: 32, onProgress: () => counts.push(tf.memory().numTensors) });
+      flow.dispose();
+      return { losses: report.history.map((r) => r.loss), counts };
+    });
+    on.losses.forEach((loss, i) => expect(Math.abs(loss - off.losses[i])).toBeLessThan(1e-3 * Math.abs(loss)));
+    expect(new Set(on.counts.slice(1)).size).toBe(1);
+    data.dispose();
+  });
+});

@@ -5,7 +5,10 @@
  * are regularised. One network pass gives F and all the Jacobian–vector products.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TangentDynamics } from '../nn/dynamics_net.js';
+import { DynamicsNet, type TangentDynamics } from '../nn/dynamics_net.js';
+import { WasmJointDynamics } from '../native/joint_kernels.js';
+import { kernelsSupport } from '../native/squash_network.js';
+import { tapeRecording } from '../native/wasm_kernels.js';
 import type { ListDynamics } from '../ode/adjoint_core.js';
 import { traceFromTangents } from './trace.js';
 
@@ -17,6 +20,12 @@ export interface JointTerms {
 
 /** The joint dynamics for fixed tangents v [K, B, d] (basis or noise, drawn once per solve). */
 export function jointDynamics(net: TangentDynamics, v: tf.Tensor3D, terms: JointTerms): ListDynamics {
+  const kernels = jointKernels(net);
+  return kernels ? kernelJointDynamics(kernels, tensorJointDynamics(net, v, terms), v, terms) : tensorJointDynamics(net, v, terms);
+}
+
+/** The joint dynamics on tfjs kernels, with the network's tape-free VJP when it has one. */
+function tensorJointDynamics(net: TangentDynamics, v: tf.Tensor3D, terms: JointTerms): ListDynamics {
   const dynamics: ListDynamics = (t, [x]) => {
     const { f, jv } = net.forwardWithTangents(t, x as tf.Tensor2D, v);
     const out: tf.Tensor[] = [f, tf.neg(traceFromTangents(v, jv))];
@@ -38,5 +47,87 @@ export function jointDynamics(net: TangentDynamics, v: tf.Tensor3D, terms: Joint
 
 /** The dynamics of x alone, for the flow map and sampling. */
 export function flowDynamics(net: TangentDynamics): ListDynamics {
-  return (t, [x]) => [net.forward(t, x as tf.Tensor2D)];
+  const kernels = jointKernels(net);
+  if (!kernels) return (t, [x]) => [net.forward(t, x as tf.Tensor2D)];
+  return (t, [x]) => {
+    if (tapeRecording()) return [net.forward(t, x as tf.Tensor2D)];
+    const [rows, dim] = x.shape;
+    return [tf.tensor2d(kernels.forward(t.dataSync()[0], x.dataSync() as Float32Array, undefined, rows, 0).slice(), [rows, dim])];
+  };
+}
+
+/** One kernel workspace per network, reused by every solve; undefined where the kernels cannot run. */
+const workspaces = new WeakMap<DynamicsNet, WasmJointDynamics>();
+
+/** The network's kernel workspace with its current weights, when the kernels can run it now. */
+function jointKernels(net: TangentDynamics): WasmJointDynamics | undefined {
+  if (!(net instanceof DynamicsNet) || !kernelsSupport(net)) return undefined;
+  let kernels = workspaces.get(net);
+  if (kernels) {
+    kernels.loadWeights();
+  } else {
+    kernels = new WasmJointDynamics(net);
+    workspaces.set(net, kernels);
+  }
+  return kernels;
+}
+
+/**
+ * The joint dynamics on the kernels: one host read of x (and of the cotangents), one pass each way,
+ * the outputs as fresh tensors; the parameter gradient comes back as one flat tensor. Under a
+ * recording tape the forward pass is `taped`'s.
+ */
+function kernelJointDynamics(kernels: WasmJointDynamics, taped: ListDynamics, v: tf.Tensor3D, terms: JointTerms): ListDynamics {
+  const [k, rows, dim] = v.shape;
+  const tangents = v.dataSync() as Float32Array;
+  const size = rows * dim;
+  /** [F, −tr, ‖F‖²?, Σ‖Jv‖²?] from the stacked output [F; Jv_1; …; Jv_K]. */
+  const outputs = (stacked: Float32Array): tf.Tensor[] => {
+    const negTrace = new Float32Array(rows);
+    const kinetic = terms.kinetic ? new Float32Array(rows) : undefined;
+    const jacobian = terms.jacobian ? new Float32Array(rows) : undefined;
+    for (let b = 0; b < rows; b++) {
+      let tr = 0;
+      let jac = 0;
+      for (let kk = 0; kk < k; kk++) {
+        for (let j = 0; j < dim; j++) {
+          const jv = stacked[size * (kk + 1) + b * dim + j];
+          tr += tangents[kk * size + b * dim + j] * jv;
+          jac += jv * jv;
+        }
+      }
+      negTrace[b] = -tr;
+      if (jacobian) jacobian[b] = jac;
+      if (kinetic) for (let j = 0; j < dim; j++) kinetic[b] += stacked[b * dim + j] ** 2;
+    }
+    const out: tf.Tensor[] = [tf.tensor2d(stacked.slice(0, size), [rows, dim]), tf.tensor1d(negTrace)];
+    if (kinetic) out.push(tf.tensor1d(kinetic));
+    if (jacobian) out.push(tf.tensor1d(jacobian));
+    return out;
+  };
+  const dynamics: ListDynamics = (t, y) => (tapeRecording() ? taped(t, y) : outputs(kernels.forward(t.dataSync()[0], y[0].dataSync() as Float32Array, tangents, rows, k)));
+  dynamics.vjp = (t, y, cotangents) => {
+    const stacked = kernels.forward(t.dataSync()[0], y[0].dataSync() as Float32Array, tangents, rows, k);
+    const value = outputs(stacked);
+    // Seeds for F and each J v_k from the cotangents of [F, −tr, ‖F‖², Σ‖Jv‖²].
+    const [cF, cTrace] = [cotangents[0].dataSync(), cotangents[1].dataSync()];
+    let next = 2;
+    const cKinetic = terms.kinetic ? cotangents[next++].dataSync() : undefined;
+    const cJacobian = terms.jacobian ? cotangents[next++].dataSync() : undefined;
+    const seedF = Float32Array.from(cF);
+    if (cKinetic) for (let i = 0; i < size; i++) seedF[i] += 2 * stacked[i] * cKinetic[Math.floor(i / dim)];
+    const seedJv = new Float32Array(k * size);
+    for (let i = 0; i < k * size; i++) {
+      const row = Math.floor((i % size) / dim);
+      seedJv[i] = -tangents[i] * cTrace[row] + (cJacobian ? 2 * stacked[size + i] * cJacobian[row] : 0);
+    }
+    const r = kernels.vjp(seedF, seedJv);
+    return {
+      value,
+      gradY: [tf.tensor2d(r.gradX.slice(), [rows, dim]), ...y.slice(1).map((c) => tf.zeros(c.shape))],
+      gradParams: [tf.tensor1d(r.grads.slice())],
+      gradT: tf.scalar(r.gradT),
+    };
+  };
+  return dynamics;
 }

@@ -19,6 +19,11 @@ export interface KernelExports {
   squashBackwardRows(dy: number, lin: number, g: number, t: number, dlin: number, db: number, dgw: number, dgb: number, dbw: number, m: number, n: number): void;
   tanhBackward(dx: number, h: number, n: number): void;
   squaredErrorGrad(f: number, target: number, dy: number, m: number, n: number): number;
+  squashGate(t: number, gw: number, gb: number, bw: number, g: number, tb: number, n: number): void;
+  squashForwardStacked(z: number, out: number, g: number, b: number, tb: number, rows: number, tangents: number, n: number, activate: boolean): void;
+  squashBackwardStacked(dZ: number, z: number, g: number, dg: number, dzSum: number, rows: number, tangents: number, n: number): void;
+  squashVectorGrads(t: number, dg: number, dzSum: number, g: number, gw: number, bw: number, db: number, dgw: number, dgb: number, dbw: number, n: number): number;
+  tanhBackwardStacked(dS: number, out: number, z: number, g: number, rows: number, tangents: number, n: number): void;
   adamUpdate(p: number, g: number, mo: number, v: number, scratch: number, n: number, stepSize: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, bias2: number): number;
 }
 
@@ -91,4 +96,14 @@ export class KernelWorkspace {
 export function useWasmKernels(): boolean {
   const backend = tf.getBackend();
   return wasmKernelsAvailable() && (backend === 'wasm' || backend === 'cpu');
+}
+
+/**
+ * Whether a tfjs gradient tape is recording: then a forward pass must run on tfjs, because the
+ * kernels are invisible to its autodiff (inside a customGrad's forward pass, as in the adjoint, no
+ * tape records).
+ */
+export function tapeRecording(): boolean {
+  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
+  return engine.isTapeOn?.() !== false;
 }

@@ -18,7 +18,10 @@ import { firstOrderGradients } from './vjp.js';
  */
 export type ListDynamics = ((t: tf.Scalar, y: State) => State) & { vjp?: DynamicsVjp };
 
-/** f's value and the products of `cotangents` with its Jacobians w.r.t. y, the params and t. */
+/**
+ * f's value and the products of `cotangents` with its Jacobians w.r.t. y, the params (in the params'
+ * order, or all of them as one flat 1-D tensor) and t.
+ */
 export type DynamicsVjp = (t: tf.Scalar, y: State, cotangents: State) => { value: State; gradY: State; gradParams: tf.Tensor[]; gradT: tf.Scalar };
 
 /** What the backward solve needs, resolved once. */
@@ -203,8 +206,12 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
   };
 }
 
-/** Parameter gradients as the one flat state component (none when there are no parameters). */
+/**
+ * Parameter gradients as the one flat state component (none when there are no parameters). A VJP
+ * may return them already flat, as one 1-D tensor.
+ */
 function flatParams(grads: readonly tf.Tensor[]): tf.Tensor[] {
+  if (grads.length === 1 && grads[0].rank === 1) return [grads[0]];
   return grads.length ? [tf.concat(grads.map((g) => g.reshape([-1])))] : [];
 }
 
