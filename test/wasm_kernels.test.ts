@@ -223,7 +223,7 @@ describe('the joint dynamics on the kernels', () => {
   it('still differentiates the flow map under a gradient tape (where the kernels step aside)', () => {
     const flow = new CNF({ dim: 2, seed: 7 });
     const x = toyData('8gaussians', 5, 3);
-    const f = (p: tf.Tensor2D) => tf.sum(tf.square(flow.toLatent(p))) as tf.Scalar;
+    const f = (p: tf.Tensor) => tf.sum(tf.square(flow.toLatent(p as tf.Tensor2D))) as tf.Scalar;
     const grad = tf.grad(f)(x);
     // Central differences on one coordinate (float32: a step of 1e-2 balances the errors).
     const h = 1e-2;
