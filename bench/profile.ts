@@ -1,7 +1,8 @@
 /**
- * Where the time goes: tfjs kernels and milliseconds per dynamics evaluation (forward with the exact
- * trace's tangents, and the adjoint's backward VJP), per flow-matching step, and the split of one
- * maximum-likelihood iteration into forward solve, backward solve and optimizer.
+ * Where the time goes: milliseconds (and tfjs kernels) per dynamics evaluation (forward with the
+ * exact trace's tangents, and the adjoint's backward VJP), per flow-matching step, and the split of
+ * one maximum-likelihood iteration into forward and backward solve; each on cnfkit's wasm kernels
+ * and on tfjs's kernels alone (CNFKIT_WASM_KERNELS=0 gives the latter everywhere).
  *
  *   taskset -c 0 npx tsx bench/profile.ts
  */
@@ -11,6 +12,8 @@ import { traceTangents } from '../src/flows/trace.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
 import { FlatAdam } from '../src/train/flat_adam.js';
+import { drawRegressionProblem } from '../src/flows/flow_matching.js';
+import { setWasmKernels } from '../src/native/wasm_kernels.js';
 import { machineLine } from './machine.js';
 
 await ready();
@@ -36,22 +39,36 @@ async function measure(label: string, fn: () => void, n = 50): Promise<void> {
 const flow = new CNF({ dim: 2, seed: 0 });
 const net = (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
 const params = net.namedVariables().map(([, v]) => v);
-for (const rows of [100, 1000]) {
-  const x = toyData('8gaussians', rows, 0);
-  const v = traceTangents('exact', 'gaussian', rows, 2, new Rng(0));
-  const f = jointDynamics(net, v, { kinetic: false, jacobian: false });
-  const t = tf.scalar(0.2);
-  const cot = [tf.onesLike(x), tf.ones([rows])];
-  await measure(`joint evaluation F, −tr J (exact), B=${rows}`, () => tf.tidy(() => void f(t, [x])));
-  await measure(`adjoint backward evaluation (hand-derived VJP), B=${rows}`, () => tf.tidy(() => void f.vjp!(t, [x, tf.zeros([rows])], cot)));
-  tf.dispose([x, v, t, ...cot]);
+for (const kernels of [true, false]) {
+  setWasmKernels(kernels);
+  const on = kernels ? 'wasm kernels' : 'tfjs';
+  for (const rows of [100, 1000]) {
+    const x = toyData('8gaussians', rows, 0);
+    const v = traceTangents('exact', 'gaussian', rows, 2, new Rng(0));
+    const f = jointDynamics(net, v, { kinetic: false, jacobian: false });
+    const t = tf.scalar(0.2);
+    const cot = [tf.onesLike(x), tf.ones([rows])];
+    await measure(`joint evaluation F, −tr J (exact), B=${rows}, ${on}`, () => tf.tidy(() => void f(t, [x])));
+    await measure(`adjoint backward evaluation (VJP), B=${rows}, ${on}`, () => tf.tidy(() => void f.vjp!(t, [x, tf.zeros([rows])], cot)));
+    tf.dispose([x, v, t, ...cot]);
+  }
 }
+setWasmKernels(true);
 for (const rows of [256, 1024]) {
   const x = toyData('8gaussians', rows, 0);
+  const xHost = x.dataSync() as Float32Array;
+  const kernels = flow.flowMatchingKernels(rows, { learningRate: 1e-3, weightDecay: 1e-5 })!;
+  const rng = new Rng(1);
+  await measure(`flow-matching step (problem, loss, backward, Adam), B=${rows}, wasm kernels`, () => {
+    const p = drawRegressionProblem(xHost, rows, 2, 0.5, 0.1, 'independent', rng);
+    kernels.lossAndGradients(p.s, p.xs, p.target, rows);
+    kernels.applyAdam();
+    kernels.writeVariables();
+  });
   const adam = new FlatAdam(params, 1e-3, 1e-5);
   // Not in a tidy: the optimizer keeps its moments across steps.
-  await measure(`flow-matching step (loss, backward, Adam), B=${rows}`, () => {
-    const r = flow.flowMatchingGradients(x, 0.1, 'independent', new Rng(1))!;
+  await measure(`flow-matching step (problem, loss, backward, Adam), B=${rows}, tfjs`, () => {
+    const r = flow.flowMatchingGradients(x, 0.1, 'independent', rng)!;
     adam.apply(r.grads);
     tf.dispose([r.loss, ...Object.values(r.grads)]);
   });
@@ -61,23 +78,27 @@ for (const rows of [256, 1024]) {
 
 // One maximum-likelihood iteration of FFJORD's configuration (B=100), split.
 const batch = toyData('8gaussians', 100, 3);
-const stats = createStats();
-const backwardStats = createStats();
-const repeat = 10;
-let forwardMs = 0;
-let totalMs = 0;
-for (let i = 0; i < repeat; i++) {
-  let start = performance.now();
-  tf.tidy(() => flow.logProb(batch, { stats }).dataSync());
-  forwardMs += performance.now() - start;
-  start = performance.now();
-  const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(flow.logProb(batch, { stats, backwardStats }))) as tf.Scalar, flow.trainableVariables);
-  totalMs += performance.now() - start;
-  tf.dispose([value, ...Object.values(grads)]);
+for (const kernels of [true, false]) {
+  setWasmKernels(kernels);
+  const stats = createStats();
+  const backwardStats = createStats();
+  const repeat = 10;
+  let forwardMs = 0;
+  let totalMs = 0;
+  for (let i = 0; i < repeat; i++) {
+    let start = performance.now();
+    tf.tidy(() => flow.logProb(batch, { stats }).dataSync());
+    forwardMs += performance.now() - start;
+    start = performance.now();
+    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(flow.logProb(batch, { stats, backwardStats }))) as tf.Scalar, flow.trainableVariables);
+    totalMs += performance.now() - start;
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+  console.log(
+    `\nmaximum-likelihood iteration, B=100 (NFE ${stats.nfe}/${backwardStats.nfe}), ${kernels ? 'wasm kernels' : 'tfjs'}: forward solve ${(forwardMs / repeat).toFixed(1)} ms, ` +
+      `backward solve ${((totalMs - forwardMs) / repeat).toFixed(1)} ms (forward + backward ${(totalMs / repeat).toFixed(1)} ms)`,
+  );
 }
-console.log(
-  `\nmaximum-likelihood iteration, B=100 (NFE ${stats.nfe}/${backwardStats.nfe}): forward solve ${(forwardMs / repeat).toFixed(1)} ms, ` +
-    `backward solve ${((totalMs - forwardMs) / repeat).toFixed(1)} ms (forward + backward ${(totalMs / repeat).toFixed(1)} ms)`,
-);
+setWasmKernels(true);
 batch.dispose();
 flow.dispose();

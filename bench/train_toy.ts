@@ -9,7 +9,7 @@
  *                                            [--trace exact|hutchinson] [--objective maximum-likelihood|flow-matching]
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { CNF, TOY_ENTROPY, ready, tf, toyData, type Objective, type ToyDataset, type TraceMode } from '../src/index.js';
+import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective, type ToyDataset, type TraceMode } from '../src/index.js';
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
 import { machineLine } from './machine.js';
@@ -31,14 +31,16 @@ console.log(`${data}, ${objective}, ${trace} trace, batch ${batchSize}, ${iterat
 
 const heldOut = toyData(data, 5000, 12345);
 const flow = new CNF({ dim: 2, seed: 0, trace });
-const evals: { iteration: number; nll: number; seconds: number }[] = [];
+const evals: { iteration: number; nll: number; seconds: number; evalSeconds: number; evalNfe: number }[] = [];
 let evalSeconds = 0;
 const evaluate = (iteration: number, seconds: number) => {
   const started = performance.now();
-  const nll = tf.tidy(() => -tf.mean(flow.logProb(heldOut)).dataSync()[0]);
-  evalSeconds += (performance.now() - started) / 1000;
-  evals.push({ iteration, nll, seconds });
-  console.log(`  iteration ${String(iteration).padStart(5)}  held-out NLL ${nll.toFixed(3)}  training ${seconds.toFixed(1)} s  T ${flow.endTimes()[0].toFixed(3)}`);
+  const stats = createStats();
+  const nll = tf.tidy(() => -tf.mean(flow.logProb(heldOut, { stats })).dataSync()[0]);
+  const took = (performance.now() - started) / 1000;
+  evalSeconds += took;
+  evals.push({ iteration, nll, seconds, evalSeconds: took, evalNfe: stats.nfe });
+  console.log(`  iteration ${String(iteration).padStart(5)}  held-out NLL ${nll.toFixed(3)}  training ${seconds.toFixed(1)} s  T ${flow.endTimes()[0].toFixed(3)}  (evaluation ${took.toFixed(2)} s, NFE ${stats.nfe})`);
 };
 evaluate(0, 0);
 const sampler = (n: number, iteration: number) => tf.tensor2d(toyPoints(data, n, new Rng(`bench:${data}:${iteration}`)), [n, 2]);
@@ -67,18 +69,37 @@ const last = report.history.slice(-500);
 const perIteration = last.slice(1).map((r, i) => r.seconds - last[i].seconds);
 console.log(`\nmedian over the last ${last.length} iterations: ${median(perIteration).toFixed(3)} s/iteration, NFE ${median(last.map((r) => r.nfeForward))}/${median(last.map((r) => r.nfeBackward))}`);
 console.log(`peak tensor memory of one iteration: ${(peakBytes / 2 ** 20).toFixed(1)} MiB; entropy bound ${TOY_ENTROPY[data]?.toFixed(4) ?? 'none'}`);
+const sampleStarted = performance.now();
+tf.tidy(() => flow.sample(5000, 1).dataSync());
+const sampleSeconds = (performance.now() - sampleStarted) / 1000;
+console.log(`sample of 5000 points: ${sampleSeconds.toFixed(2)} s`);
 
 const referencePath = new URL('../../shared/reference/ffjord_toy/results.json', import.meta.url);
 const tag = `${data}_b${batchSize}_${trace === 'exact' ? 'exact' : 'hutchinson'}`;
 if (objective === 'maximum-likelihood' && existsSync(referencePath)) {
   const run = JSON.parse(readFileSync(referencePath, 'utf8')).runs[tag];
   if (run) {
-    console.log(`\nbeside FFJORD (${tag}, shared/reference/ffjord_toy): iteration: cnfkit NLL (s) | FFJORD NLL (s)`);
+    console.log(`\nbeside FFJORD (${tag}, shared/reference/ffjord_toy)`);
+    console.log('  iteration: held-out NLL (training s) | FFJORD;   evaluation of the 5000 points: s (NFE) | FFJORD');
     for (const e of evals) {
       const r = run.evals.find((x: { iter: number }) => x.iter === e.iteration);
-      if (r) console.log(`  ${String(e.iteration).padStart(5)}: ${e.nll.toFixed(3)} (${e.seconds.toFixed(0)} s) | ${r.nll.toFixed(3)} (${r.cum_train_s.toFixed(0)} s)`);
+      if (r) {
+        console.log(
+          `  ${String(e.iteration).padStart(5)}: ${e.nll.toFixed(3)} (${e.seconds.toFixed(0)} s) | ${r.nll.toFixed(3)} (${r.cum_train_s.toFixed(0)} s);   ` +
+            `${e.evalSeconds.toFixed(2)} s (${e.evalNfe}) | ${r.eval_s.toFixed(2)} s (${r.eval_nfe})`,
+        );
+      }
     }
-    console.log(`  s/iteration, last 500: ${median(perIteration).toFixed(3)} | ${run.median_s_per_iter_last500.toFixed(3)}; NFE ${median(last.map((r) => r.nfeForward))}/${median(last.map((r) => r.nfeBackward))} | ${run.median_nfe_f_last500}/${run.median_nfe_b_last500}`);
+    console.log('  iterations: median s/iteration (NFE forward/backward) | FFJORD');
+    for (const w of run.windows_250 as { iters: [number, number]; median_s: number; median_nfe_f: number; median_nfe_b: number }[]) {
+      const ours = report.history.filter((r) => r.iteration >= w.iters[0] && r.iteration <= w.iters[1]);
+      if (ours.length < 250) continue;
+      const seconds = ours.slice(1).map((r, i) => r.seconds - ours[i].seconds);
+      console.log(
+        `  ${w.iters[0]}-${w.iters[1]}: ${median(seconds).toFixed(3)} (${median(ours.map((r) => r.nfeForward))}/${median(ours.map((r) => r.nfeBackward))}) | ` +
+          `${w.median_s.toFixed(3)} (${w.median_nfe_f}/${w.median_nfe_b})`,
+      );
+    }
   }
 }
 heldOut.dispose();

@@ -21,7 +21,7 @@ const objective = (arg('objective') ?? 'flow-matching') as Objective;
 const out = arg('out') ?? 'runs/demo';
 
 const info = await ready();
-console.log(`cnfkit demo: a CNF on 8gaussians (backend ${info.name}), ${objective}, ${seconds} s of training`);
+console.log(`cnfkit demo: a CNF on 8gaussians (backend ${info.name}, cnfkit wasm kernels ${info.kernels}), ${objective}, ${seconds} s of training`);
 // Measured with this script (2-core AMD EPYC, wasm, 45 s budget): see the line printed at the end.
 const why =
   objective === 'flow-matching'

@@ -47,7 +47,7 @@ export async function main(argv: readonly string[], log: (line: string) => void 
   try {
     const options = parseOptions(rest, command.options);
     const info = await ready({ backend: options.backend as BackendChoice | undefined });
-    log(`backend: ${info.name} (${info.reason})`);
+    log(`backend: ${info.name} (${info.reason}); cnfkit wasm kernels: ${info.kernels}`);
     return await command.run(options, log);
   } catch (e) {
     if (e instanceof UsageError) {

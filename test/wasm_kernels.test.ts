@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CNF, backendInfo, ready, tf, toyData } from '../src/index.js';
 import { drawRegressionProblem } from '../src/flows/flow_matching.js';
 import { WasmFlowMatching } from '../src/native/flow_matching_step.js';
+import { WasmJointDynamics } from '../src/native/joint_kernels.js';
 import { KernelWorkspace, setWasmKernels } from '../src/native/wasm_kernels.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
@@ -217,6 +218,15 @@ describe('the joint dynamics on the kernels', () => {
     const [s, sTfjs] = await both(() => tf.tidy(() => flow.sample(40, 1).dataSync()));
     expect(maxDiff(s, sTfjs)).toBeLessThan(1e-4);
     tf.dispose(x);
+    flow.dispose();
+  });
+
+  it('sizes workspaces up to 1 GiB and leaves larger batches to tfjs', () => {
+    const flow = new CNF({ dim: 2, seed: 9 });
+    const kernels = new WasmJointDynamics(netOf(flow));
+    // FFJORD's network: 2 + 2·64 + 2·(64 + 64 + 64 + 2) = 518 floats per stacked row.
+    expect(kernels.fits(Math.floor(2 ** 30 / (518 * 4)))).toBe(true);
+    expect(kernels.fits(Math.floor(2 ** 30 / (518 * 4)) + 1)).toBe(false);
     flow.dispose();
   });
 

@@ -50,8 +50,8 @@ export function flowDynamics(net: TangentDynamics): ListDynamics {
   const kernels = jointKernels(net);
   if (!kernels) return (t, [x]) => [net.forward(t, x as tf.Tensor2D)];
   return (t, [x]) => {
-    if (tapeRecording()) return [net.forward(t, x as tf.Tensor2D)];
     const [rows, dim] = x.shape;
+    if (tapeRecording() || !kernels.fits(rows)) return [net.forward(t, x as tf.Tensor2D)];
     return [tf.tensor2d(kernels.forward(t.dataSync()[0], x.dataSync() as Float32Array, undefined, rows, 0).slice(), [rows, dim])];
   };
 }
@@ -75,10 +75,12 @@ function jointKernels(net: TangentDynamics): WasmJointDynamics | undefined {
 /**
  * The joint dynamics on the kernels: one host read of x (and of the cotangents), one pass each way,
  * the outputs as fresh tensors; the parameter gradient comes back as one flat tensor. Under a
- * recording tape the forward pass is `taped`'s.
+ * recording tape the forward pass is `taped`'s, and so is everything for batches too large for a
+ * workspace.
  */
 function kernelJointDynamics(kernels: WasmJointDynamics, taped: ListDynamics, v: tf.Tensor3D, terms: JointTerms): ListDynamics {
   const [k, rows, dim] = v.shape;
+  if (!kernels.fits((1 + k) * rows)) return taped;
   const tangents = v.dataSync() as Float32Array;
   const size = rows * dim;
   /** [F, −tr, ‖F‖²?, Σ‖Jv‖²?] from the stacked output [F; Jv_1; …; Jv_K]. */

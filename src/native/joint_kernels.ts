@@ -48,6 +48,17 @@ export class WasmJointDynamics {
     return this.weights.variables;
   }
 
+  /**
+   * Whether a workspace for `stackedRows` rows stays under 1 GiB (beyond, e.g. logProb of ~150 000
+   * points at once, the caller keeps to tfjs).
+   */
+  fits(stackedRows: number): boolean {
+    const layers = this.weights.layers;
+    const widest = Math.max(...layers.map((l) => Math.max(l.dIn, l.dOut)));
+    const floatsPerRow = layers[0].dIn + 2 * widest + layers.reduce((n, l) => n + 2 * l.dOut, 0);
+    return stackedRows * floatsPerRow * 4 <= 2 ** 30;
+  }
+
   /** Copies the current weights in (call when they may have changed, e.g. once per solve). */
   loadWeights(): void {
     if (this.sized) this.weights.read(this.sized.ws.view(this.sized.at.params, this.weights.size));
