@@ -165,18 +165,30 @@ describe('the flow-matching step', () => {
     twin.dispose();
   });
 
-  it('trains in fit as the tfjs path does, keeps numTensors flat, and is reported in use', async () => {
+  it('trains in fit as the tfjs path does, with the weights up to date whenever read, numTensors flat', async () => {
     expect(backendInfo().kernels).toBe('in use');
     const data = toyData('8gaussians', 500, 0);
+    const probe = toyData('8gaussians', 20, 9);
     const run = async (kernelsOn: boolean) => {
       setWasmKernels(kernelsOn);
       try {
         const flow = new CNF({ dim: 2, seed: 5 });
         const counts: number[] = [];
-        const report = await flow.fit(data, { iterations: 30, batchSize: 128, learningRate: 3e-3, objective: 'flow-matching', onProgress: () => counts.push(tf.memory().numTensors) });
+        const midway: number[][] = [];
+        const report = await flow.fit(data, {
+          iterations: 30,
+          batchSize: 128,
+          learningRate: 3e-3,
+          objective: 'flow-matching',
+          onProgress: (r) => {
+            // The flow's own methods see this iteration's weights (written lazily on the kernels).
+            if (r.iteration % 10 === 0) midway.push(Array.from(tf.tidy(() => flow.logProb(probe).dataSync())));
+            counts.push(tf.memory().numTensors);
+          },
+        });
         const weights = flow.trainableVariables.map((v) => Array.from(v.dataSync()));
         flow.dispose();
-        return { losses: report.history.map((h) => h.loss), weights, counts };
+        return { losses: report.history.map((h) => h.loss), weights, counts, midway };
       } finally {
         setWasmKernels(true);
       }
@@ -187,8 +199,12 @@ describe('the flow-matching step', () => {
     const reference = withTfjs.weights.flat();
     const worst = withKernels.weights.flat().reduce((m, w, i) => Math.max(m, Math.abs(w - reference[i])), 0);
     expect(worst).toBeLessThan(1e-4);
+    expect(withKernels.midway.length).toBe(3);
+    withKernels.midway.forEach((logp, i) => logp.forEach((v, j) => expect(Math.abs(v - withTfjs.midway[i][j])).toBeLessThan(1e-3)));
+    // …and the three probes differ from one another: training moved the weights in between.
+    expect(Math.abs(withKernels.midway[0][0] - withKernels.midway[2][0])).toBeGreaterThan(1e-3);
     expect(new Set(withKernels.counts.slice(1)).size).toBe(1);
-    data.dispose();
+    tf.dispose([data, probe]);
   });
 });
 

@@ -73,7 +73,11 @@ export interface FitOptions {
    * @defaultValue `'independent'`
    */
   coupling?: Coupling;
-  /** Called after every iteration. */
+  /**
+   * Called after every iteration. Read the weights through the flow (its methods,
+   * `trainableVariables`): while flow matching trains on cnfkit's wasm kernels they are brought up
+   * to date when read, not after every step.
+   */
   onProgress?: (record: IterationRecord) => void;
   /** Stops training after the current iteration when aborted (e.g. on Ctrl-C); the report says so. */
   signal?: AbortSignal;
@@ -193,7 +197,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
     const problem = drawRegressionProblem(x, rows, dim, endTime, sigma, coupling, rng);
     const loss = kernels!.lossAndGradients(problem.s, problem.xs, problem.target, rows);
     const applied = Number.isFinite(loss) && kernels!.applyAdam();
-    if (applied) kernels!.writeVariables();
+    if (applied) flow.deferWeights(() => kernels!.writeVariables());
     return { loss, applied };
   };
 
@@ -245,6 +249,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
       if (stopped) break;
     }
   } finally {
+    flow.syncWeights();
     optimizer?.dispose();
   }
   return { history, seconds: (performance.now() - started) / 1000, stopped };
