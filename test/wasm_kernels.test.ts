@@ -260,6 +260,35 @@ describe('the joint dynamics on the kernels', () => {
     flow.dispose();
   });
 
+  it.each([
+    ['exact', false],
+    ['hutchinson', true],
+  ] as const)('gives the adjoint gradients of the tfjs path (%s trace, regularisers %s), for x, every weight and T', async (trace, regularise) => {
+    const data = toyData('8gaussians', 40, 5);
+    const [on, off] = await both(() => {
+      const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 10, trace, kineticEnergy: regularise ? 0.1 : 0, jacobianNorm: regularise ? 0.1 : 0 });
+      const x = tf.variable(data);
+      const vars = [x, ...flow.trainableVariables];
+      const { grads } = tf.variableGrads(() => {
+        const terms = flow.logProbTerms(x, {}, new Rng(1), true);
+        let loss = tf.neg(tf.mean(terms.logProb));
+        if (terms.kinetic) loss = tf.add(loss, tf.mean(terms.kinetic));
+        if (terms.jacobian) loss = tf.add(loss, tf.mean(terms.jacobian));
+        return loss as tf.Scalar;
+      }, vars);
+      const out = vars.map((v) => Array.from(grads[v.name].dataSync()));
+      tf.dispose([x, ...Object.values(grads)]);
+      flow.dispose();
+      return out;
+    });
+    on.forEach((g, i) => {
+      const scale = Math.max(...off[i].map(Math.abs));
+      expect(scale).toBeGreaterThan(0);
+      g.forEach((v, j) => expect(Math.abs(v - off[i][j])).toBeLessThan(1e-3 * scale));
+    });
+    data.dispose();
+  });
+
   it('trains by maximum likelihood as the tfjs path does, with numTensors flat', async () => {
     const data = toyData('8gaussians', 300, 4);
     const [on, off] = await both(async () => {
