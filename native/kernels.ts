@@ -298,33 +298,37 @@ export function squashForwardRows(z: usize, g: usize, out: usize, t: usize, b: u
     const tr = load<f32>(t + (<usize>r << 2));
     const tv = f32x4.splat(tr);
     const row = <usize>r * (<usize>n << 2);
+    // Two passes over the row, four vectors at a time: the gates, then y and tanh. The polynomial
+    // chains are latency-bound, and independent chains of one kind overlap best.
     let j = 0;
     for (; j + 16 <= n; j += 16) {
-      // Four vectors at a time, each stage on all four before the next: the sigmoid and tanh
-      // polynomial chains are latency-bound, and independent chains overlap.
       const c = <usize>j << 2;
-      const zr = z + row + c;
-      const lin0 = f32x4.add(v128.load(zr), v128.load(b + c));
-      const lin1 = f32x4.add(v128.load(zr, 16), v128.load(b + c, 16));
-      const lin2 = f32x4.add(v128.load(zr, 32), v128.load(b + c, 32));
-      const lin3 = f32x4.add(v128.load(zr, 48), v128.load(b + c, 48));
       const g0 = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw + c)), v128.load(gb + c)));
       const g1 = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw + c, 16)), v128.load(gb + c, 16)));
       const g2 = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw + c, 32)), v128.load(gb + c, 32)));
       const g3 = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw + c, 48)), v128.load(gb + c, 48)));
-      v128.store(zr, lin0);
-      v128.store(zr, lin1, 16);
-      v128.store(zr, lin2, 32);
-      v128.store(zr, lin3, 48);
       const gr = g + row + c;
       v128.store(gr, g0);
       v128.store(gr, g1, 16);
       v128.store(gr, g2, 32);
       v128.store(gr, g3, 48);
-      let y0 = f32x4.add(f32x4.mul(lin0, g0), f32x4.mul(tv, v128.load(bw + c)));
-      let y1 = f32x4.add(f32x4.mul(lin1, g1), f32x4.mul(tv, v128.load(bw + c, 16)));
-      let y2 = f32x4.add(f32x4.mul(lin2, g2), f32x4.mul(tv, v128.load(bw + c, 32)));
-      let y3 = f32x4.add(f32x4.mul(lin3, g3), f32x4.mul(tv, v128.load(bw + c, 48)));
+    }
+    for (let i = 0; i < j; i += 16) {
+      const c = <usize>i << 2;
+      const zr = z + row + c;
+      const gr = g + row + c;
+      const lin0 = f32x4.add(v128.load(zr), v128.load(b + c));
+      const lin1 = f32x4.add(v128.load(zr, 16), v128.load(b + c, 16));
+      const lin2 = f32x4.add(v128.load(zr, 32), v128.load(b + c, 32));
+      const lin3 = f32x4.add(v128.load(zr, 48), v128.load(b + c, 48));
+      v128.store(zr, lin0);
+      v128.store(zr, lin1, 16);
+      v128.store(zr, lin2, 32);
+      v128.store(zr, lin3, 48);
+      let y0 = f32x4.add(f32x4.mul(lin0, v128.load(gr)), f32x4.mul(tv, v128.load(bw + c)));
+      let y1 = f32x4.add(f32x4.mul(lin1, v128.load(gr, 16)), f32x4.mul(tv, v128.load(bw + c, 16)));
+      let y2 = f32x4.add(f32x4.mul(lin2, v128.load(gr, 32)), f32x4.mul(tv, v128.load(bw + c, 32)));
+      let y3 = f32x4.add(f32x4.mul(lin3, v128.load(gr, 48)), f32x4.mul(tv, v128.load(bw + c, 48)));
       if (activate) {
         y0 = tanh4(y0);
         y1 = tanh4(y1);

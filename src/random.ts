@@ -56,15 +56,21 @@ export class Rng {
     return out;
   }
 
-  /** n standard normal floats (Box–Muller, both halves used). */
+  /** n standard normal floats (Marsaglia's polar method, both of each pair used; no trigonometry). */
   normals(n: number): Float32Array {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i += 2) {
-      const u = 1 - this.next(); // (0, 1]: log(u) is finite
-      const v = this.next();
-      const r = Math.sqrt(-2 * Math.log(u));
-      out[i] = r * Math.cos(2 * Math.PI * v);
-      if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+      let u: number;
+      let v: number;
+      let s: number;
+      do {
+        u = 2 * this.next() - 1;
+        v = 2 * this.next() - 1;
+        s = u * u + v * v;
+      } while (s >= 1 || s === 0);
+      const f = Math.sqrt((-2 * Math.log(s)) / s);
+      out[i] = u * f;
+      if (i + 1 < n) out[i + 1] = v * f;
     }
     return out;
   }

@@ -119,8 +119,10 @@ describe('the flow-matching step', () => {
         expect(Array.from(got).every((g) => g === 0)).toBe(true); // T: flow matching leaves it alone
         continue;
       }
+      // The tfjs path's own tanh, 2σ(2z) − 1, is off by up to ~1e-7 absolute: 1e-5 of the largest
+      // gradient is that rounding, still far below what a wrong term would give.
       const scale = Math.max(...Array.from(want, Math.abs));
-      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(2e-6 * scale + 1e-9);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5 * scale + 1e-9);
     }
     tf.dispose([x, ...tensors, reference.loss, ...Object.values(reference.grads)]);
     flow.dispose();
