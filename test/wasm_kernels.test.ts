@@ -4,7 +4,7 @@
  * flow-matching step against the tfjs implementation it replaces.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CNF, backendInfo, ready, tf, toyData } from '../src/index.js';
+import { CNF, backendInfo, ready, tf, toyData, type TrainingState } from '../src/index.js';
 import { drawRegressionProblem } from '../src/flows/flow_matching.js';
 import { WasmFlowMatching } from '../src/native/flow_matching_step.js';
 import { WasmJointDynamics } from '../src/native/joint_kernels.js';
@@ -207,6 +207,38 @@ describe('the flow-matching step', () => {
     expect(Math.abs(withKernels.midway[0][0] - withKernels.midway[2][0])).toBeGreaterThan(1e-3);
     expect(new Set(withKernels.counts.slice(1)).size).toBe(1);
     tf.dispose([data, probe]);
+  });
+});
+
+describe('flow matching on the kernels, interrupted and resumed', () => {
+  it('continues from a checkpoint to exactly the uninterrupted weights', async () => {
+    const data = toyData('8gaussians', 400, 6);
+    const options = { batchSize: 64, learningRate: 3e-3, objective: 'flow-matching' as const, seed: 4 };
+    const straight = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 11 });
+    await straight.fit(data, { ...options, iterations: 20 });
+    const expected = straight.trainableVariables.map((v) => Array.from(v.dataSync()));
+
+    const first = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 11 });
+    const controller = new AbortController();
+    let saved: TrainingState | undefined;
+    let weights: Float32Array[] = [];
+    await first.fit(data, {
+      ...options,
+      iterations: 20,
+      signal: controller.signal,
+      onProgress: (r) => r.iteration === 10 && controller.abort(),
+      onCheckpoint: (state) => {
+        saved = state;
+        weights = first.trainableVariables.map((v) => v.dataSync().slice() as Float32Array);
+      },
+    });
+    expect(saved?.iteration).toBe(10);
+    const second = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 99 });
+    second.trainableVariables.forEach((v, i) => v.assign(tf.tensor(weights[i], v.shape)));
+    await second.fit(data, { ...options, iterations: 20, resume: saved });
+    second.trainableVariables.forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(expected[i]));
+    tf.dispose(data);
+    [straight, first, second].forEach((f) => f.dispose());
   });
 });
 
