@@ -10,7 +10,7 @@ import { solveState } from '../ode/odeint.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
 import { disposeStates } from '../ode/state.js';
 import type { OdeStats } from '../ode/stats.js';
-import { flowDynamics, jointDynamics, type JointTerms } from './joint_dynamics.js';
+import { flowDynamics, jointDynamics, releaseJointKernels, type JointTerms } from './joint_dynamics.js';
 
 export class CnfBlock {
   /** √T as a variable when T is trained. */
@@ -83,6 +83,7 @@ export class CnfBlock {
   /** Frees the block's variables (a custom network's variables belong to the caller). */
   dispose(): void {
     this.sqrtT?.dispose();
+    releaseJointKernels(this.net);
     if (this.net.supportsTraining) this.net.dispose();
   }
 }

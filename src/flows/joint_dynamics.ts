@@ -59,6 +59,11 @@ export function flowDynamics(net: TangentDynamics): ListDynamics {
 /** One kernel workspace per network, reused by every solve; undefined where the kernels cannot run. */
 const workspaces = new WeakMap<DynamicsNet, WasmJointDynamics>();
 
+/** Lets the network's kernel workspace go (its memory is the largest batch's, up to 1 GiB). */
+export function releaseJointKernels(net: TangentDynamics): void {
+  if (net instanceof DynamicsNet) workspaces.delete(net);
+}
+
 /** The network's kernel workspace with its current weights, when the kernels can run it now. */
 function jointKernels(net: TangentDynamics): WasmJointDynamics | undefined {
   if (!(net instanceof DynamicsNet) || !kernelsSupport(net)) return undefined;
