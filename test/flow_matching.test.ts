@@ -27,6 +27,64 @@ describe('exact OT coupling', () => {
   });
 });
 
+/** The textbook O(n³) Hungarian algorithm (e-maxx's form), an independent reference for larger n. */
+function referenceAssignmentCost(cost: ArrayLike<number>, n: number): number {
+  const u = new Float64Array(n + 1);
+  const v = new Float64Array(n + 1);
+  const p = new Int32Array(n + 1);
+  const way = new Int32Array(n + 1);
+  for (let i = 1; i <= n; i++) {
+    p[0] = i;
+    let j0 = 0;
+    const minv = new Float64Array(n + 1).fill(Infinity);
+    const used = new Uint8Array(n + 1);
+    do {
+      used[j0] = 1;
+      const i0 = p[j0];
+      let delta = Infinity;
+      let j1 = 0;
+      for (let j = 1; j <= n; j++) {
+        if (used[j]) continue;
+        const reduced = cost[(i0 - 1) * n + j - 1] - u[i0] - v[j];
+        if (reduced < minv[j]) [minv[j], way[j]] = [reduced, j0];
+        if (minv[j] < delta) [delta, j1] = [minv[j], j];
+      }
+      for (let j = 0; j <= n; j++) {
+        if (used[j]) {
+          u[p[j]] += delta;
+          v[j] -= delta;
+        } else minv[j] -= delta;
+      }
+      j0 = j1;
+    } while (p[j0] !== 0);
+    do {
+      const j1 = way[j0];
+      p[j0] = p[j1];
+      j0 = j1;
+    } while (j0 !== 0);
+  }
+  let total = 0;
+  for (let j = 1; j <= n; j++) total += cost[(p[j] - 1) * n + j - 1];
+  return total;
+}
+
+describe('exact OT coupling, larger batches', () => {
+  it.each([20, 64, 200])('matches the textbook Hungarian algorithm on %i points, ties and repeated points included', (n) => {
+    const rng = new Rng(`ot-large-${n}`);
+    for (let trial = 0; trial < 3; trial++) {
+      // Points on a coarse integer grid (trial 0-1: many equal costs) or continuous ones.
+      const coarse = trial < 2;
+      const a = Float32Array.from(rng.normals(2 * n), (x) => (coarse ? Math.round(2 * x) : x));
+      const b = Float32Array.from(rng.normals(2 * n), (x) => (coarse ? Math.round(2 * x) : x));
+      const cost = squaredDistances(a, b, n, 2);
+      const assignment = hungarian(cost, n);
+      expect(new Set(assignment).size).toBe(n);
+      const total = Array.from(assignment).reduce((s, j, i) => s + cost[i * n + j], 0);
+      expect(total).toBeCloseTo(referenceAssignmentCost(cost, n), 8);
+    }
+  });
+});
+
 describe('flow matching', () => {
   it('learns the closed-form field from one Gaussian to another', async () => {
     // Data N(μ, s²I), base N(0, I), straight paths x_r = (1 − r)x + r z (σ = 0, independent pairs).
