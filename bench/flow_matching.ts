@@ -23,12 +23,13 @@ const batchSize = Number(arg('batch', '1024'));
 const learningRate = Number(arg('lr', '3e-3'));
 const coupling = arg('coupling', 'independent') as Coupling;
 
-/** PyTorch I-CFM, sigma 0.1, same network, one pinned core (shared/reference/flow_matching/results.md). */
+/** PyTorch I-CFM (and OT-CFM, `:ot`), sigma 0.1, same network, one pinned core (shared/reference/flow_matching/results.md). */
 const REFERENCE: Record<string, { sPerIter: number; t3111: number; t2934: number; best: string }> = {
   '1024:0.003': { sPerIter: 0.00435, t3111: 2.0, t2934: 4.0, best: '2.856 (15 s) in 60 s' },
   '1024:0.001': { sPerIter: 0.00441, t3111: 5.0, t2934: 8.0, best: '2.848 (60 s) in 60 s; 2.837 (540 s) in 600 s' },
   '256:0.003': { sPerIter: 0.00245, t3111: 2.0, t2934: 4.0, best: '2.871 (25 s) in 60 s' },
   '256:0.001': { sPerIter: 0.00214, t3111: 4.0, t2934: 6.0, best: '2.853 (60 s) in 60 s' },
+  '256:0.001:ot': { sPerIter: 0.01144, t3111: 25.0, t2934: 60.0, best: '2.863 (60 s) in 60 s' },
 };
 
 await ready();
@@ -75,7 +76,7 @@ const trainingSeconds = report.seconds - evalSeconds;
 const firstBelow = (threshold: number) => evals.find((e) => Math.round(e.nll * 1000) / 1000 <= threshold);
 const best = evals.reduce((a, b) => (b.nll < a.nll ? b : a));
 const fmt = (e?: { seconds: number; iteration: number }) => (e ? `${e.seconds.toFixed(1)} s (it ${e.iteration})` : 'not reached');
-const ref = REFERENCE[`${batchSize}:${learningRate}`];
+const ref = REFERENCE[`${batchSize}:${learningRate}${coupling === 'ot' ? ':ot' : ''}`];
 console.log(`\n                         cnfkit                          PyTorch reference`);
 console.log(`s/iteration              ${(trainingSeconds / iterations).toFixed(5).padEnd(32)}${ref ? ref.sPerIter.toFixed(5) : '-'}`);
 console.log(`time to NLL <= 3.111     ${fmt(firstBelow(3.111)).padEnd(32)}${ref ? `${ref.t3111} s` : '-'}`);
