@@ -210,6 +210,17 @@ describe('the flow-matching step', () => {
   });
 });
 
+describe('flow matching on the kernels, bad data', () => {
+  it('refuses NaN data and mis-shaped or oversized minibatches with typed errors, not a divergence', async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [8], seed: 12 });
+    const fm = { iterations: 2, batchSize: 2, objective: 'flow-matching' as const };
+    await expect(flow.fit(tf.tensor2d([[0, NaN], [1, 1]]), fm)).rejects.toThrow("CNF.fit: 'data' must be finite, but contains NaN or Inf");
+    await expect(flow.fit(() => tf.zeros([2, 3]) as tf.Tensor2D, fm)).rejects.toThrow("CNF.fit: 'data' must be a tf.Tensor2D of shape [B, 2]");
+    await expect(flow.fit(() => tf.zeros([5, 2]) as tf.Tensor2D, fm)).rejects.toThrow('sampler returned 5 points, more than batchSize 2');
+    flow.dispose();
+  });
+});
+
 describe('flow matching on the kernels, interrupted and resumed', () => {
   it('continues from a checkpoint to exactly the uninterrupted weights', async () => {
     const data = toyData('8gaussians', 400, 6);

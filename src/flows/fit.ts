@@ -166,7 +166,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
   const { kineticEnergy, jacobianNorm } = flow.options;
   const dim = flow.options.dim;
   const endTime = objective === 'flow-matching' ? flow.endTimes()[0] : 0; // flow matching does not train T
-  const hostData = kernels && data instanceof tf.Tensor ? (data.dataSync() as Float32Array) : undefined;
+  const hostData = kernels && data instanceof tf.Tensor ? hostPoints(fn, 'data', data, dim) : undefined;
   const history: IterationRecord[] = resume ? [...resume.history] : [];
   const offsetSeconds = history.length ? history[history.length - 1].seconds : 0;
   const started = performance.now();
