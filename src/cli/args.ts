@@ -54,7 +54,9 @@ export function usage(command: string, summary: string, specs: readonly OptionSp
   const lines = specs.map((s) => {
     const value = s.kind === 'flag' ? '' : s.choices ? ` <${s.choices.join('|')}>` : ` <${s.kind === 'string' ? 'value' : 'n'}>`;
     const extra = s.required ? ' (required)' : s.default !== undefined ? ` (default ${s.default})` : '';
-    return `  --${s.name}${value}`.padEnd(44) + s.help + extra;
+    // Long choice lists get the help on the next line rather than running into it.
+    const head = `  --${s.name}${value}`;
+    return (head.length < 43 ? head.padEnd(44) : `${head}\n${' '.repeat(44)}`) + s.help + extra;
   });
   return [`usage: cnfkit ${command} [options]`, '', summary, '', 'options:', ...lines].join('\n');
 }
