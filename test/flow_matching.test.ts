@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CNF, OdeInputError, createStats, tf } from '../src/index.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { hungarian, squaredDistances } from '../src/flows/ot_coupling.js';
+import { setWasmKernels } from '../src/native/wasm_kernels.js';
 import { Rng } from '../src/random.js';
 
 const netOf = (flow: CNF) => (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
@@ -11,8 +12,24 @@ function permutations(n: number): number[][] {
   return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
 }
 
+// Each case runs on cnfkit's wasm kernels and on the JavaScript version of the same algorithm.
+const onKernels = (on: boolean, fn: () => void) => {
+  setWasmKernels(on);
+  try {
+    fn();
+  } finally {
+    setWasmKernels(true);
+  }
+};
+
 describe('exact OT coupling', () => {
-  it.each([2, 3, 5, 7])('finds the minimum-cost assignment of %i points (checked against every permutation)', (n) => {
+  it.each([
+    [2, true],
+    [3, false],
+    [5, true],
+    [7, false],
+    [7, true],
+  ])('finds the minimum-cost assignment of %i points (checked against every permutation; wasm kernels %s)', (n, kernels) => onKernels(kernels, () => {
     const rng = new Rng(`ot-${n}`);
     for (let trial = 0; trial < 5; trial++) {
       const a = rng.normals(2 * n);
@@ -24,7 +41,7 @@ describe('exact OT coupling', () => {
       const best = Math.min(...permutations(n).map(total));
       expect(total(assignment)).toBeCloseTo(best, 10);
     }
-  });
+  }));
 });
 
 /** The textbook O(n³) Hungarian algorithm (e-maxx's form), an independent reference for larger n. */
@@ -69,7 +86,12 @@ function referenceAssignmentCost(cost: ArrayLike<number>, n: number): number {
 }
 
 describe('exact OT coupling, larger batches', () => {
-  it.each([20, 64, 200])('matches the textbook Hungarian algorithm on %i points, ties and repeated points included', (n) => {
+  it.each([
+    [20, true],
+    [64, false],
+    [200, true],
+    [200, false],
+  ])('matches the textbook Hungarian algorithm on %i points, ties and repeated points included (wasm kernels %s)', (n, kernels) => onKernels(kernels, () => {
     const rng = new Rng(`ot-large-${n}`);
     for (let trial = 0; trial < 3; trial++) {
       // Points on a coarse integer grid (trial 0-1: many equal costs) or continuous ones.
@@ -82,6 +104,11 @@ describe('exact OT coupling, larger batches', () => {
       const total = Array.from(assignment).reduce((s, j, i) => s + cost[i * n + j], 0);
       expect(total).toBeCloseTo(referenceAssignmentCost(cost, n), 8);
     }
+  }));
+
+  it('refuses NaN costs with a clear error on either path', () => {
+    const cost = Float64Array.from([1, 2, NaN, 4]);
+    for (const kernels of [true, false]) onKernels(kernels, () => expect(() => hungarian(cost, 2)).toThrow('no finite assignment'));
   });
 });
 

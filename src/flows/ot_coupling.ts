@@ -3,15 +3,24 @@
  * total squared distance, by shortest augmenting paths with dual potentials (the Jonker–Volgenant /
  * Crouse form that scipy's linear_sum_assignment uses, after a column reduction): O(n³) in the worst
  * case, but each path search scans only the columns it has not reached, stops at the first free
- * column, and updates the duals of the rows and columns it visited only. Used by OT-CFM to pair noise with data so that flow-matching
- * paths barely cross.
+ * column, and updates the duals of the rows and columns it visited only. Used by OT-CFM to pair
+ * noise with data so that flow-matching paths barely cross.
  */
+import { wasmAssignment } from '../native/assignment.js';
 
 /**
- * Solves the assignment problem for an n×n cost matrix (row-major).
+ * Solves the assignment problem for an n×n cost matrix (row-major), on cnfkit's wasm kernels when
+ * they are on (the same algorithm, compiled), else in JavaScript.
  * @returns assignment[i] = the column matched to row i; the total cost is minimal
  */
-export function hungarian(cost: ArrayLike<number>, n: number): Int32Array {
+export function hungarian(cost: Float64Array, n: number): Int32Array {
+  if (cost.length !== n * n) throw new Error(`hungarian: expected ${n * n} costs, got ${cost.length}`);
+  for (let k = 0; k < cost.length; k++) if (!Number.isFinite(cost[k])) throw new Error('hungarian: no finite assignment (a cost is NaN or infinite)');
+  return wasmAssignment(cost, n) ?? assignmentInJs(cost, n);
+}
+
+/** {@link hungarian} in JavaScript. */
+function assignmentInJs(cost: ArrayLike<number>, n: number): Int32Array {
   const u = new Float64Array(n); // row potentials
   const v = new Float64Array(n); // column potentials
   const col4row = new Int32Array(n).fill(-1);

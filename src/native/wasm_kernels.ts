@@ -24,6 +24,7 @@ export interface KernelExports {
   squashBackwardStacked(dZ: number, z: number, g: number, dg: number, dzSum: number, rows: number, tangents: number, n: number): void;
   squashVectorGrads(t: number, dg: number, dzSum: number, g: number, gw: number, bw: number, db: number, dgw: number, dgb: number, dbw: number, n: number): number;
   tanhBackwardStacked(dS: number, out: number, z: number, g: number, rows: number, tangents: number, n: number): void;
+  assignment(cost: number, n: number, f64s: number, i32s: number): void;
   adamUpdate(p: number, g: number, mo: number, v: number, scratch: number, n: number, stepSize: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, bias2: number): number;
 }
 
@@ -84,6 +85,11 @@ export class KernelWorkspace {
     const instance = new WebAssembly.Instance(compiled, { env: { memory: this.memory } });
     this.kernels = instance.exports as unknown as KernelExports;
     return this;
+  }
+
+  /** The memory's buffer, for views of other element types (valid after `open`, which sizes it once). */
+  get buffer(): ArrayBuffer {
+    return this.memory!.buffer;
   }
 
   /** A Float32Array view of `floats` values at byte offset `at`. */
