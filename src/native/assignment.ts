@@ -18,7 +18,7 @@ export function wasmAssignment(cost: Float64Array, n: number): Int32Array | unde
   if (!workspace || workspace.capacity < n) {
     const ws = new KernelWorkspace();
     // Reservations count float32 slots: a float64 takes two.
-    const at = { cost: ws.reserve(2 * n * n), f64s: ws.reserve(2 * 3 * n), i32s: ws.reserve(6 * n) };
+    const at = ws.reserveAll({ cost: 2 * n * n, f64s: 2 * 3 * n, i32s: 6 * n });
     ws.open();
     workspace = { capacity: n, ws, ...at };
   }

@@ -10,7 +10,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import type { FlatAdamState } from '../train/flat_adam.js';
-import { FlatWeights, reserveAll } from './squash_network.js';
+import { FlatWeights, inputGradient, layerProduct, weightGradient } from './squash_network.js';
 import { KernelWorkspace, type KernelExports } from './wasm_kernels.js';
 
 /** Adam's settings, as FlatAdam takes them. */
@@ -49,7 +49,7 @@ export class WasmFlowMatching {
     const dim = net.config.dim;
     const widest = Math.max(...layers.map((l) => l.dOut), dim);
     const workspace = new KernelWorkspace();
-    this.at = reserveAll(workspace, {
+    this.at = workspace.reserveAll({
       params: size,
       grads: size,
       m: size,
@@ -63,7 +63,7 @@ export class WasmFlowMatching {
       dlin: maxRows * widest,
       wt: Math.max(...layers.map((l) => l.dIn * l.dOut)),
     });
-    this.layerAt = layers.map((l) => reserveAll(workspace, { lin: maxRows * l.dOut, g: maxRows * l.dOut, out: maxRows * l.dOut }));
+    this.layerAt = layers.map((l) => workspace.reserveAll({ lin: maxRows * l.dOut, g: maxRows * l.dOut, out: maxRows * l.dOut }));
     workspace.open();
     this.k = workspace.kernels;
     this.params = workspace.view(this.at.params, size);
@@ -89,13 +89,7 @@ export class WasmFlowMatching {
     let h = at.xs;
     layers.forEach((l, i) => {
       const { lin, g, out } = layerAt[i];
-      if (l.dOut < 8) {
-        // Narrow outputs: dot products against Wᵀ vectorise where the column blocks cannot.
-        k.transpose(p + l.W, at.wt, l.dIn, l.dOut);
-        k.mmNT(h, at.wt, lin, rows, l.dIn, l.dOut);
-      } else {
-        k.mmNN(h, p + l.W, lin, rows, l.dIn, l.dOut, false);
-      }
+      layerProduct(k, l, p + l.W, h, lin, rows, at.wt);
       k.squashForwardRows(lin, g, out, at.t, p + l.b, p + l.gateW, p + l.gateB, p + l.biasW, rows, l.dOut, i < last);
       h = out;
     });
@@ -109,16 +103,9 @@ export class WasmFlowMatching {
       const { lin, g: gate } = layerAt[i];
       k.squashBackwardRows(dy, lin, gate, at.t, at.dlin, g + l.b, g + l.gateW, g + l.gateB, g + l.biasW, rows, l.dOut);
       const input = i > 0 ? layerAt[i - 1].out : at.xs;
-      if (l.dOut < 4 && l.dIn >= 4) {
-        // dWᵀ = dlinᵀ·input has the wide side in the vector lanes.
-        k.mmTN(at.dlin, input, at.wt, rows, l.dOut, l.dIn, false);
-        k.transpose(at.wt, g + l.W, l.dOut, l.dIn);
-      } else {
-        k.mmTN(input, at.dlin, g + l.W, rows, l.dIn, l.dOut, false);
-      }
+      weightGradient(k, l, input, at.dlin, g + l.W, rows, at.wt);
       if (i === 0) break;
-      k.transpose(p + l.W, at.wt, l.dIn, l.dOut);
-      k.mmNN(at.dlin, at.wt, spare, rows, l.dOut, l.dIn, false);
+      inputGradient(k, l, p + l.W, at.dlin, spare, rows, at.wt);
       k.tanhBackward(spare, layerAt[i - 1].out, rows * l.dIn);
       [dy, spare] = [spare, dy];
     }

@@ -7,7 +7,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
-import { FlatWeights, reserveAll, type LayerSlots } from './squash_network.js';
+import { FlatWeights, inputGradient, layerProduct, weightGradient } from './squash_network.js';
 import { KernelWorkspace, type KernelExports } from './wasm_kernels.js';
 
 /** Where one layer's buffers are in the workspace (byte offsets). */
@@ -72,7 +72,7 @@ export class WasmJointDynamics {
     const widest = Math.max(...layers.map((l) => Math.max(l.dIn, l.dOut)));
     const ws = new KernelWorkspace();
     const size = this.weights.size;
-    const at = reserveAll(ws, {
+    const at = ws.reserveAll({
       params: size,
       grads: size,
       input: capacity * layers[0].dIn,
@@ -80,7 +80,7 @@ export class WasmJointDynamics {
       dB: capacity * widest,
       wt: Math.max(...layers.map((l) => l.dIn * l.dOut)),
     });
-    const buffers = layers.map((l) => reserveAll(ws, { g: l.dOut, tb: l.dOut, z: capacity * l.dOut, out: capacity * l.dOut, dg: l.dOut, dzSum: l.dOut }));
+    const buffers = layers.map((l) => ws.reserveAll({ g: l.dOut, tb: l.dOut, z: capacity * l.dOut, out: capacity * l.dOut, dg: l.dOut, dzSum: l.dOut }));
     ws.open();
     this.sized = { capacity, k: ws.kernels, ws, at, layers: buffers };
     this.weights.read(ws.view(at.params, size));
@@ -110,22 +110,11 @@ export class WasmJointDynamics {
     layers.forEach((l, i) => {
       const b = s.layers[i];
       k.squashGate(t, p + l.gateW, p + l.gateB, p + l.biasW, b.g, b.tb, l.dOut);
-      this.product(s, l, h, b.z, stacked);
+      layerProduct(k, l, p + l.W, h, b.z, stacked, at.wt);
       k.squashForwardStacked(b.z, b.out, b.g, p + l.b, b.tb, rows, tangents, l.dOut, i < last);
       h = b.out;
     });
     return s.ws.view(s.layers[last].out, stacked * layers[last].dOut);
-  }
-
-  /** z = h W over `stacked` rows; narrow outputs as dot products against Wᵀ. */
-  private product(s: Sized, l: LayerSlots, h: number, z: number, stacked: number): void {
-    const W = s.at.params + l.W;
-    if (l.dOut < 8) {
-      s.k.transpose(W, s.at.wt, l.dIn, l.dOut);
-      s.k.mmNT(h, s.at.wt, z, stacked, l.dIn, l.dOut);
-    } else {
-      s.k.mmNN(h, W, z, stacked, l.dIn, l.dOut, false);
-    }
   }
 
   /**
@@ -156,14 +145,9 @@ export class WasmJointDynamics {
       k.squashBackwardStacked(dZ, b.z, b.g, b.dg, b.dzSum, rows, tangents, l.dOut);
       gradT += k.squashVectorGrads(t, b.dg, b.dzSum, b.g, p + l.gateW, p + l.biasW, g + l.b, g + l.gateW, g + l.gateB, g + l.biasW, l.dOut);
       const input = i > 0 ? s.layers[i - 1].out : at.input;
-      if (l.dOut < 4 && l.dIn >= 4) {
-        k.mmTN(dZ, input, at.wt, stacked, l.dOut, l.dIn, false);
-        k.transpose(at.wt, g + l.W, l.dOut, l.dIn);
-      } else {
-        k.mmTN(input, dZ, g + l.W, stacked, l.dIn, l.dOut, false);
-      }
-      k.transpose(p + l.W, at.wt, l.dIn, l.dOut);
-      k.mmNN(dZ, at.wt, spare, i > 0 ? stacked : rows, l.dOut, l.dIn, false);
+      weightGradient(k, l, input, dZ, g + l.W, stacked, at.wt);
+      // At the input only the primal rows' gradient (∂/∂x) is wanted.
+      inputGradient(k, l, p + l.W, dZ, spare, i > 0 ? stacked : rows, at.wt);
       if (i > 0) k.tanhBackwardStacked(spare, s.layers[i - 1].out, s.layers[i - 1].z, s.layers[i - 1].g, rows, tangents, l.dIn);
       [dZ, spare] = [spare, dZ];
     }

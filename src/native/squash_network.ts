@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
-import { KernelWorkspace, useWasmKernels } from './wasm_kernels.js';
+import { useWasmKernels, type KernelExports } from './wasm_kernels.js';
 
 /** Byte offsets of one layer's weights within the flat vector (relative to its start). */
 export interface LayerSlots {
@@ -85,9 +85,34 @@ export class FlatWeights {
   }
 }
 
-/** Reserves a workspace region per name, each `floats` long; returns the byte offsets. */
-export function reserveAll<K extends string>(workspace: KernelWorkspace, sizes: Record<K, number>): Record<K, number> {
-  const out = {} as Record<K, number>;
-  for (const key of Object.keys(sizes) as K[]) out[key] = workspace.reserve(sizes[key]);
-  return out;
+/**
+ * z = h W over `rows` rows, for the layer's W at byte offset `W`; narrow outputs (the last layer's
+ * d columns) as dot products against Wᵀ (in `wt`), which vectorise where column blocks cannot.
+ */
+export function layerProduct(k: KernelExports, l: LayerSlots, W: number, h: number, z: number, rows: number, wt: number): void {
+  if (l.dOut < 8) {
+    k.transpose(W, wt, l.dIn, l.dOut);
+    k.mmNT(h, wt, z, rows, l.dIn, l.dOut);
+  } else {
+    k.mmNN(h, W, z, rows, l.dIn, l.dOut, false);
+  }
+}
+
+/**
+ * The weight gradient gW = inputᵀ d over `rows` rows; for narrow outputs, dWᵀ = dᵀ input (the wide
+ * side in the vector lanes) through `wt`, then transposed.
+ */
+export function weightGradient(k: KernelExports, l: LayerSlots, input: number, d: number, gW: number, rows: number, wt: number): void {
+  if (l.dOut < 4 && l.dIn >= 4) {
+    k.mmTN(d, input, wt, rows, l.dOut, l.dIn, false);
+    k.transpose(wt, gW, l.dOut, l.dIn);
+  } else {
+    k.mmTN(input, d, gW, rows, l.dIn, l.dOut, false);
+  }
+}
+
+/** The input gradient dx = d Wᵀ over `rows` rows (Wᵀ made explicit in `wt`). */
+export function inputGradient(k: KernelExports, l: LayerSlots, W: number, d: number, dx: number, rows: number, wt: number): void {
+  k.transpose(W, wt, l.dIn, l.dOut);
+  k.mmNN(d, wt, dx, rows, l.dOut, l.dIn, false);
 }

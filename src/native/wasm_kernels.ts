@@ -78,6 +78,13 @@ export class KernelWorkspace {
     return at;
   }
 
+  /** Reserves a region per name, each `floats` long; returns their byte offsets by name. */
+  reserveAll<K extends string>(sizes: Record<K, number>): Record<K, number> {
+    const out = {} as Record<K, number>;
+    for (const key of Object.keys(sizes) as K[]) out[key] = this.reserve(sizes[key]);
+    return out;
+  }
+
   /** Creates the memory and the instance; call once, after every `reserve`. */
   open(): this {
     if (!compiled) throw new Error('the wasm kernels are not loaded: call ready() first');
