@@ -69,7 +69,8 @@ export interface FitOptions {
   sigma?: number;
   /**
    * Flow matching: pair noise with data independently, or by exact optimal transport on each
-   * minibatch (straighter paths, fewer evaluations when sampling; O(batch³) per step).
+   * minibatch (straighter paths, fewer evaluations when sampling; an O(batch³) assignment per step:
+   * ~8 ms at 256 points, ~0.5 s at 1024 on one CPU core).
    * @defaultValue `'independent'`
    */
   coupling?: Coupling;
