@@ -282,6 +282,19 @@ describe('the joint dynamics on the kernels', () => {
     flow.dispose();
   });
 
+  it('handles ten dimensions (outputs wide enough for the blocked products) as the tfjs path does', async () => {
+    const x = tf.tensor2d(new Rng(3).normals(40 * 10), [40, 10]);
+    const [on, off] = await both(async () => {
+      const flow = new CNF({ dim: 10, hiddenDims: [32, 32], seed: 2 });
+      await flow.fit(x, { iterations: 3, batchSize: 16 });
+      const logp = Array.from(tf.tidy(() => flow.logProb(x).dataSync()));
+      flow.dispose();
+      return logp;
+    });
+    expect(maxDiff(on, off)).toBeLessThan(1e-4);
+    x.dispose();
+  });
+
   it('sizes workspaces up to 1 GiB and leaves larger batches to tfjs', () => {
     const flow = new CNF({ dim: 2, seed: 9 });
     const kernels = new WasmJointDynamics(netOf(flow));
