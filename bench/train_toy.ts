@@ -73,6 +73,7 @@ const sampleStarted = performance.now();
 tf.tidy(() => flow.sample(5000, 1).dataSync());
 const sampleSeconds = (performance.now() - sampleStarted) / 1000;
 console.log(`sample of 5000 points: ${sampleSeconds.toFixed(2)} s`);
+console.log(`peak resident memory of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 
 const referencePath = new URL('../../shared/reference/ffjord_toy/results.json', import.meta.url);
 const tag = `${data}_b${batchSize}_${trace === 'exact' ? 'exact' : 'hutchinson'}`;
