@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from '../src/index.js';
 import { jointDynamics } from '../src/flows/joint_dynamics.js';
 import { traceTangents } from '../src/flows/trace.js';
@@ -8,6 +8,7 @@ import { Rng } from '../src/random.js';
 import { setWasmKernels } from '../src/native/wasm_kernels.js';
 
 describe('hand-derived VJP of the joint CNF dynamics', () => {
+  afterEach(() => setWasmKernels(true));
   // tanh runs on cnfkit's wasm kernels (src/native/joint_kernels.ts) unless they are switched off.
   it.each([
     ['tanh', 'exact', false, false, true],
@@ -49,6 +50,5 @@ describe('hand-derived VJP of the joint CNF dynamics', () => {
     net.namedVariables().forEach(([name], i) => close(gradParams[i], grads[1 + i], name));
     close(manual.gradT, grads[grads.length - 1], 'dt');
     net.dispose();
-    setWasmKernels(true);
   });
 });

@@ -5,7 +5,6 @@
  * stacked into one matrix per layer, so that each layer is one product and one fused pass each way,
  * instead of ~25 tfjs kernels forward and ~60 backward.
  */
-import type * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import { FlatWeights, inputGradient, layerProduct, weightGradient } from './squash_network.js';
 import { KernelWorkspace, type KernelExports } from './wasm_kernels.js';
@@ -41,11 +40,6 @@ export class WasmJointDynamics {
       net,
       net.namedVariables().map(([, v]) => v),
     );
-  }
-
-  /** The network's variables, in the order of the flat gradient. */
-  get variables(): readonly tf.Variable[] {
-    return this.weights.variables;
   }
 
   /**
