@@ -77,6 +77,33 @@ const OPTIONAL_PACKAGES: Partial<Record<BackendChoice, { pkg: string; backend: s
 let current: BackendInfo | undefined;
 
 /**
+ * Use before any backend is initialised: tfjs would start the best backend's set-up in the middle of
+ * a synchronous call; for wasm (asynchronous) it throws its own message, and the Emscripten runtime it
+ * starts prints a screen of its minified source. tfjs asks its engine for the best backend at that
+ * moment (private methods, tfjs 4.22); when that backend cannot start synchronously, cnfkit throws one
+ * line instead, before any set-up begins. A backend the user set (tf.setBackend, tf.ready) or a
+ * synchronous one (tfjs-node) is not affected.
+ */
+function guardUninitialisedUse(): void {
+  type Best = { name: string; asyncInit: boolean };
+  const engine = tf.engine() as unknown as { initializeBackendsAndReturnBest?: () => Best; getSortedBackends?: () => string[] };
+  const pick = engine.initializeBackendsAndReturnBest;
+  const sorted = engine.getSortedBackends;
+  if (typeof pick !== 'function' || typeof sorted !== 'function') return;
+  const notReady = () =>
+    new CnfkitError("cnfkit: no tfjs backend is initialised yet; call `await ready()` (import { ready } from 'cnfkit') once before using cnfkit or tf");
+  engine.initializeBackendsAndReturnBest = function (this: unknown): Best {
+    if (ASYNC_BACKENDS.has(sorted.call(this)[0])) throw notReady();
+    const best = pick.call(this);
+    if (best.asyncInit) throw notReady();
+    return best;
+  };
+}
+/** Backends whose set-up is asynchronous: they need `await ready()` (or tf.ready) before use. */
+const ASYNC_BACKENDS = new Set(['wasm', 'webgpu']);
+guardUninitialisedUse();
+
+/**
  * Selects the backend and waits until it is initialised. Call (and await) once before using cnfkit;
  * later calls with the same choice return at once.
  *

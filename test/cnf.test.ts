@@ -185,6 +185,21 @@ describe('CNF memory, seeding and errors', () => {
     data.dispose();
   });
 
+  it('leaves no tensor behind: new CNF + dispose, and CNF.load + dispose, for every layer kind and with trained T', async () => {
+    const dir = join(tmp, 'leak-check');
+    for (const options of [{ dim: 2 }, { dim: 3, hiddenDims: [8], layer: 'concat' as const, blocks: 2 }, { dim: 2, hiddenDims: [4], trainT: false }]) {
+      const before = tf.memory().numTensors;
+      const flow = new CNF(options);
+      expect(tf.memory().numTensors).toBeGreaterThan(before);
+      await flow.save(dir);
+      flow.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      const loaded = await CNF.load(dir);
+      loaded.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
+
   it('rejects bad options, points and data with typed errors', async () => {
     expect(() => new CNF({ dim: 0 })).toThrow("new CNF: 'options.dim' must be a positive integer, but got 0");
     expect(() => new CNF({ dim: 2, trace: 'approx' as never })).toThrow("'options.trace' must be one of exact, hutchinson");

@@ -21,7 +21,7 @@ export class CnfBlock {
     private readonly fixedT: number,
     trainT: boolean,
   ) {
-    this.sqrtT = trainT ? tf.variable(tf.scalar(Math.sqrt(fixedT))) : undefined;
+    this.sqrtT = trainT ? tf.tidy(() => tf.variable(tf.scalar(Math.sqrt(fixedT)))) : undefined;
   }
 
   /** The block's variables with stable names under `prefix` (`block0.layer1.W`, `block0.sqrtT`). */

@@ -8,7 +8,7 @@ import { OdeInputError } from '../errors.js';
 import { createStats, type OdeStats } from '../ode/stats.js';
 import { Rng, type RngState } from '../random.js';
 import type { CNF } from './cnf.js';
-import { hostPoints } from './check_points.js';
+import { checkPoints, hostPoints } from './check_points.js';
 import { drawRegressionProblem, type Coupling } from './flow_matching.js';
 import { FlatAdam, type FlatAdamState } from '../train/flat_adam.js';
 
@@ -36,7 +36,8 @@ export interface FitOptions {
   /** Number of optimizer steps. */
   iterations: number;
   /**
-   * Minibatch size.
+   * Minibatch size. Minibatches of a fixed data set are drawn with replacement, so it may exceed the
+   * number of points (a sampler is called with this size).
    * @defaultValue `100`
    */
   batchSize?: number;
@@ -129,8 +130,11 @@ export interface FitReport {
 
 export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions): Promise<FitReport> {
   const fn = 'CNF.fit';
+  if (options === undefined || options === null || typeof options !== 'object') {
+    throw new OdeInputError(fn, 'options', `must be an object with at least { iterations }, but got ${options === null ? 'null' : typeof options}`);
+  }
   const known = ['iterations', 'batchSize', 'learningRate', 'weightDecay', 'seed', 'objective', 'sigma', 'coupling', 'onProgress', 'signal', 'checkpointEvery', 'onCheckpoint', 'resume'];
-  for (const key of Object.keys(options ?? {})) {
+  for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
   }
   const { iterations, batchSize = 100, learningRate = 1e-3, weightDecay = 1e-5, seed = 0, onProgress } = options;
@@ -152,6 +156,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
       throw new OdeInputError(fn, 'data', `must be a tf.Tensor2D of shape [N, ${flow.options.dim}], but has shape [${data.shape}]`);
     }
     if (data.shape[0] === 0) throw new OdeInputError(fn, 'data', 'must hold at least one point, but is empty');
+    checkPoints(fn, 'data', data, flow.options.dim);
   } else if (typeof data !== 'function') {
     throw new OdeInputError(fn, 'data', `must be a tf.Tensor2D or a function (batchSize, iteration) => tf.Tensor2D, but got ${typeof data}`);
   }
@@ -205,10 +210,20 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
   /** One iteration on tfjs: the loss, and whether the update was applied. */
   const tensorIteration = (iteration: number, stats: OdeStats, backwardStats: OdeStats): { loss: number; applied: boolean } => {
     const batch = data instanceof tf.Tensor ? tf.tidy(() => tf.gather(data, tf.tensor1d(rng.integers(batchSize, data.shape[0]), 'int32'))) : data(batchSize, iteration);
-    const manual = objective === 'flow-matching' ? flow.flowMatchingGradients(batch as tf.Tensor2D, sigma, coupling, rng) : undefined;
+    try {
+      // A sampler's minibatch is checked here, so a bad one is named as fit's data, not logProb's x.
+      if (!(data instanceof tf.Tensor)) checkPoints(fn, 'data', batch, dim);
+      return tensorStep(batch, stats, backwardStats);
+    } finally {
+      if (batch instanceof tf.Tensor) batch.dispose();
+    }
+  };
+
+  const tensorStep = (batch: tf.Tensor2D, stats: OdeStats, backwardStats: OdeStats): { loss: number; applied: boolean } => {
+    const manual = objective === 'flow-matching' ? flow.flowMatchingGradients(batch, sigma, coupling, rng) : undefined;
     const { value, grads } = manual ? { value: manual.loss, grads: manual.grads } : tf.variableGrads(() => {
-      if (objective === 'flow-matching') return flow.flowMatchingLoss(batch as tf.Tensor2D, sigma, coupling, rng);
-      const terms = flow.logProbTerms(batch as tf.Tensor2D, { stats, backwardStats }, rng, true);
+      if (objective === 'flow-matching') return flow.flowMatchingLoss(batch, sigma, coupling, rng);
+      const terms = flow.logProbTerms(batch, { stats, backwardStats }, rng, true);
       let loss = tf.neg(tf.mean(terms.logProb));
       if (terms.kinetic) loss = tf.add(loss, tf.mul(kineticEnergy, tf.mean(terms.kinetic)));
       if (terms.jacobian) loss = tf.add(loss, tf.mul(jacobianNorm, tf.mean(terms.jacobian)));
@@ -217,7 +232,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
     const loss = value.dataSync()[0];
     // Flow matching leaves T without a gradient: it is not updated.
     const applied = Number.isFinite(loss) && optimizer!.apply(grads);
-    tf.dispose([value, batch, ...Object.values(grads)]);
+    tf.dispose([value, ...Object.values(grads)]);
     return { loss, applied };
   };
 

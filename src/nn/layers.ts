@@ -37,7 +37,8 @@ export interface TimeLayer {
 function uniformInit(rng: Rng, shape: [number, number] | [number], fanIn: number): tf.Variable {
   const bound = 1 / Math.sqrt(fanIn);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.variable(tf.tensor(rng.uniforms(size, -bound, bound), shape));
+  // tidy frees the initial tensor (the variable holds its own copy); variables outlive tidy.
+  return tf.tidy(() => tf.variable(tf.tensor(rng.uniforms(size, -bound, bound), shape)));
 }
 
 /**

@@ -9,6 +9,7 @@ import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type
 import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
+import { ownedResult } from './state.js';
 import { createStats, resetStats, type OdeStats } from './stats.js';
 
 /** Options of {@link odeintAdjoint}: those of {@link odeint} plus the backward solve's. */
@@ -94,9 +95,9 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   const stats = forward.stats ?? createStats();
   resetStats(stats);
   const dynamics = stateDynamics(fn, f, y0.shape, stats);
-  checkParamsCover(fn, f, y0, times[0], params);
+  checkParamsCover(fn, f, y0, ts instanceof tf.Tensor ? ts : undefined, times[0], params);
 
-  const packed = adjointSolve([y0], () => (t, [y]) => [f(t, y)], [], times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats, dynamics);
+  const packed = adjointSolve([y0], () => (t, [y]) => [ownedResult(f(t, y), t)], [], times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats, dynamics);
   const result = tf.tidy(() => packed.reshape([times.length, ...y0.shape]));
   packed.dispose();
   if (!SOLVERS[forward.method].adaptive) checkFiniteOutputs(result, times);
@@ -119,10 +120,12 @@ function checkParams(fn: string, params: unknown): tf.Variable[] {
  * at (t0, y0) per dynamics function finds them.
  */
 const coveredDynamics = new WeakSet<Dynamics>();
-function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, t0: number, params: readonly tf.Variable[]): void {
+function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.Tensor | undefined, t0: number, params: readonly tf.Variable[]): void {
   if (coveredDynamics.has(f)) return;
   const listed = new Set(params.map((p) => p.name));
-  const others = Object.values(tf.engine().registeredVariables).filter((v) => v.trainable && !listed.has(v.name));
+  // y0 and ts held in tf.Variables (as tf.variableGrads users write them) are inputs, not captures.
+  const inputs = new Set<tf.Tensor>([y0, ...(ts ? [ts] : [])]);
+  const others = Object.values(tf.engine().registeredVariables).filter((v) => v.trainable && !listed.has(v.name) && !inputs.has(v));
   if (others.length > 0) {
     const used = tf.tidy(() => {
       const { grads } = tf.engine().gradients(() => tf.sum(f(tf.scalar(t0), y0)), others, undefined, true);

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedOdeintOptions } from './options.js';
 import { solveState } from './odeint.js';
-import { disposeStates, type State, type StateDynamics } from './state.js';
+import { disposeStates, ownedResult, type State, type StateDynamics } from './state.js';
 import { resetStats, type OdeStats } from './stats.js';
 import { firstOrderGradients } from './vjp.js';
 
@@ -201,7 +201,11 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
         const terms = value.map((c, k) => tf.sum(tf.mul(c, a[k])));
         return tf.neg(terms.length === 1 ? terms[0] : tf.addN(terms));
       }, xs);
-      return [...value, ...grads.slice(0, m), ...flatParams(grads.slice(m, m + params.length)), ...grads.slice(m + params.length)];
+      // Kept tensors escape every enclosing tidy, also the caller's (an implicit method's iteration):
+      // hand back ordinary tensors instead.
+      const fresh = value.map((c) => c.clone());
+      tf.dispose(value);
+      return [...fresh, ...grads.slice(0, m), ...flatParams(grads.slice(m, m + params.length)), ...grads.slice(m + params.length)];
     });
   };
 }
@@ -219,6 +223,9 @@ function flatParams(grads: readonly tf.Tensor[]): tf.Tensor[] {
 export function countedDynamics(f: ListDynamics, stats: OdeStats): StateDynamics {
   return (t, y) => {
     stats.nfe++;
-    return tf.tidy(() => f(tf.scalar(t), y));
+    return tf.tidy(() => {
+      const time = tf.scalar(t);
+      return f(time, y).map((c) => ownedResult(c, time));
+    });
   };
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { NonFiniteError, OdeInputError } from '../errors.js';
-import type { StateDynamics } from './state.js';
+import { ownedResult, type StateDynamics } from './state.js';
 import type { OdeStats } from './stats.js';
 
 /** User dynamics: dy/dt = f(t, y), returning a tensor of y's shape. */
@@ -65,7 +65,11 @@ export function stateDynamics(fn: string, f: unknown, shape: readonly number[], 
   const dynamics = f as Dynamics;
   return (t, [y]) => {
     stats.nfe++;
-    const out = tf.tidy(() => dynamics(tf.scalar(t), y));
+    const out = tf.tidy(() => {
+      const time = tf.scalar(t);
+      const value = dynamics(time, y);
+      return value instanceof tf.Tensor ? ownedResult(value, time) : value;
+    });
     if (!(out instanceof tf.Tensor)) {
       throw new OdeInputError(fn, 'f', `must return a tf.Tensor, but returned ${describe(out)} at t=${t}`);
     }

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConvergenceError } from '../errors.js';
 import { luFactor, luSolve } from './linalg.js';
+import { firstOrderGradients } from './vjp.js';
 import { scaledRms } from './norms.js';
 import { combine, disposeStates, elementCount, type State, type StateDynamics } from './state.js';
 import type { FixedStepper } from './stepper.js';
@@ -134,10 +135,12 @@ function newtonSolve(
 function jacobian(f: StateDynamics, t: number, y: State, n: number): Float64Array {
   const jac = new Float64Array(n * n);
   const shapes = y.map((c) => c.shape);
-  const grad = tf.grads((...ys: tf.Tensor[]) => {
-    const out = f(t, ys);
-    return out.length === 1 ? tf.sum(tf.mul(out[0], probe[0])) : tf.addN(out.map((o, i) => tf.sum(tf.mul(o, probe[i]))));
-  });
+  // Zeros for components f does not depend on (a constant f has J = 0, not an error).
+  const grad = (ys: State) =>
+    firstOrderGradients(() => {
+      const out = f(t, ys);
+      return out.length === 1 ? tf.sum(tf.mul(out[0], probe[0])) : tf.addN(out.map((o, i) => tf.sum(tf.mul(o, probe[i]))));
+    }, ys).grads;
   let probe: State = [];
   for (let row = 0; row < n; row++) {
     const onehot = new Float32Array(n);

@@ -33,6 +33,16 @@ export function weightedSum(h: number, weights: readonly number[], ks: readonly 
   });
 }
 
+/**
+ * A tensor the caller may dispose: `out` itself when it was created after `marker` (the scalar time
+ * made just before calling user dynamics), else a clone. Dynamics that return their input or a
+ * captured constant are ordinary user code; the solver disposes what f returns and must never free
+ * a tensor it does not own. Tensor ids grow monotonically, so the check is one comparison.
+ */
+export function ownedResult<T extends tf.Tensor>(out: T, marker: tf.Tensor): T {
+  return out.id > marker.id || out === marker ? out : (out.clone() as T);
+}
+
 /** Disposes every tensor of the given states (undefined entries are skipped). */
 export function disposeStates(...states: (State | undefined)[]): void {
   for (const s of states) if (s) tf.dispose(s);
