@@ -6,11 +6,12 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ready, type BackendChoice } from './backend.js';
 import { CnfkitError } from './errors.js';
-import { UsageError, parseOptions, usage, type OptionSpec, type ParsedOptions } from './cli/args.js';
+import { UsageError, givenOptions, parseOptions, usage, type OptionSpec, type ParsedOptions } from './cli/args.js';
 import { EVAL_OPTIONS, PLOT_OPTIONS, SAMPLE_OPTIONS, evaluate, plot, sample } from './cli/evaluate.js';
 import { TRAIN_OPTIONS, train } from './cli/train.js';
 
-type Command = { summary: string; options: readonly OptionSpec[]; run: (o: ParsedOptions, log: (l: string) => void) => Promise<number> };
+/** A command: `run` gets the parsed options (defaults filled in) and the names given on the command line. */
+type Command = { summary: string; options: readonly OptionSpec[]; run: (o: ParsedOptions, log: (l: string) => void, given: ReadonlySet<string>) => Promise<number> };
 
 const COMMANDS: Record<string, Command> = {
   train: { summary: 'Train a CNF on a 2D toy data set; writes <out>/model, checkpoints and pictures.', options: TRAIN_OPTIONS, run: train },
@@ -37,7 +38,7 @@ export async function main(argv: readonly string[], log: (line: string) => void 
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`cnfkit: unknown command '${name}'\n\n${MAIN_USAGE}`);
+    console.error(`cnfkit: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')} (cnfkit --help)`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -48,10 +49,10 @@ export async function main(argv: readonly string[], log: (line: string) => void 
     const options = parseOptions(rest, command.options);
     const info = await ready({ backend: options.backend as BackendChoice | undefined });
     log(`backend: ${info.name} (${info.reason}); cnfkit wasm kernels: ${info.kernels}`);
-    return await command.run(options, log);
+    return await command.run(options, log, givenOptions(rest));
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`cnfkit ${name}: ${e.message}\n\n${usage(name, command.summary, command.options)}`);
+      console.error(`cnfkit ${name}: ${e.message}\nrun 'cnfkit ${name} --help' for its options`);
       return 2;
     }
     if (e instanceof CnfkitError) {

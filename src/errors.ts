@@ -148,3 +148,34 @@ export class NonFiniteError extends CnfkitError {
     super(`non-finite values (NaN or Inf) at t=${t}: ${detail}`);
   }
 }
+
+/**
+ * A model file or folder cannot be written or read: the target is a file, read-only, in a pseudo
+ * filesystem or holds files cnfkit did not write; or a saved model is missing, corrupt or does not
+ * fit its options. The message names the path and, for a corrupt model, the file and the field.
+ * @example
+ * ```ts
+ * try {
+ *   await CNF.load('runs/no-such-model');
+ * } catch (e) {
+ *   console.log(e instanceof ModelFileError, (e as ModelFileError).path);   // true …/runs/no-such-model
+ * }
+ * ```
+ */
+export class ModelFileError extends CnfkitError {
+  /**
+   * @param fn - the public function that was called, e.g. `CNF.save`
+   * @param path - the folder or file at fault
+   * @param problem - what is wrong with it and what to do
+   */
+  constructor(
+    /** The public function that was called. */
+    readonly fn: string,
+    /** The folder or file at fault. */
+    readonly path: string,
+    /** What is wrong with it and what to do (the message without the function and path). */
+    readonly problem: string,
+  ) {
+    super(`${fn}: ${path} ${problem}`);
+  }
+}

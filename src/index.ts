@@ -32,7 +32,7 @@ export type { LayerKind } from './nn/layers.js';
 export type { CustomDynamics } from './nn/vjp_dynamics.js';
 
 export { CNF } from './flows/cnf.js';
-export type { LogProbOptions, LogProbTerms, Trajectory } from './flows/cnf.js';
+export type { LogProbOptions, LogProbTerms, SaveOptions, Trajectory } from './flows/cnf.js';
 export type { CnfOptions, ResolvedCnfOptions } from './flows/cnf_options.js';
 export type { FitOptions, FitReport, IterationRecord, Objective, TrainingData, TrainingState, SavedTensor } from './flows/fit.js';
 export type { RngState } from './random.js';
@@ -42,4 +42,4 @@ export type { TraceMode, NoiseKind } from './flows/trace.js';
 export { toyData, TOY_DATASETS, TOY_ENTROPY } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
 
-export { CnfkitError, OdeInputError, StepSizeError, MaxStepsError, ConvergenceError, NonFiniteError } from './errors.js';
+export { CnfkitError, OdeInputError, StepSizeError, MaxStepsError, ConvergenceError, NonFiniteError, ModelFileError } from './errors.js';

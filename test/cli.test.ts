@@ -119,7 +119,7 @@ describe('cnfkit command line', () => {
     expect(r.err).toMatch(/cannot resume: .*weights.bin holds 12 bytes, but config.json lists \d+/);
     expect(readFileSync(weights)).toHaveLength(12);
     const mismatched = await cli('train', ...TINY.map((a) => (a === '8,8' ? '8,8' : a === '3' ? '4' : a)), '--iterations', '10', '--out', join(tmp, 'straight'), '--resume');
-    expect(mismatched.code).toBe(1);
+    expect(mismatched.code).toBe(2);
     expect(mismatched.err).toMatch(/was made with --seed 3, but this run has 4/);
   });
 });

@@ -14,6 +14,8 @@ export interface OptionSpec {
   readonly default?: string | number | boolean;
   readonly choices?: readonly string[];
   readonly required?: boolean;
+  /** For numbers: the values allowed (checked before anything runs). */
+  readonly range?: 'positive' | 'non-negative';
 }
 
 export type ParsedOptions = Record<string, string | number | boolean | undefined>;
@@ -39,14 +41,21 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
       out[name] = raw;
     } else {
       const value = Number(raw);
-      if (!Number.isFinite(value) || (spec.kind === 'integer' && (!Number.isInteger(value) || value < 1))) {
-        throw new UsageError(`--${name} must be ${spec.kind === 'integer' ? 'a positive integer' : 'a number'}, but got '${raw}'`);
+      const inRange = spec.range === 'positive' ? value > 0 : spec.range === 'non-negative' ? value >= 0 : true;
+      if (raw.trim() === '' || !Number.isFinite(value) || !inRange || (spec.kind === 'integer' && (!Number.isInteger(value) || value < 1))) {
+        const expected = spec.kind === 'integer' ? 'a positive integer' : spec.range ? `a ${spec.range} number` : 'a number';
+        throw new UsageError(`--${name} must be ${expected}, but got '${raw}'`);
       }
       out[name] = value;
     }
   }
   for (const s of specs) if (s.required && out[s.name] === undefined) throw new UsageError(`--${s.name} is required`);
   return out;
+}
+
+/** The option names given on the command line (not filled in by defaults). */
+export function givenOptions(argv: readonly string[]): Set<string> {
+  return new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=', 1)[0]));
 }
 
 /** The help text of a command. */

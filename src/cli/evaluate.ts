@@ -1,15 +1,15 @@
 /**
  * `cnfkit eval`, `cnfkit sample` and `cnfkit plot`: use a trained model.
  */
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { TOY_DATASETS, TOY_ENTROPY, toyData, type ToyDataset } from '../data/toy.js';
 import { CNF } from '../flows/cnf.js';
 import { createStats } from '../ode/stats.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
-import { readRunInfo } from './run_files.js';
+import { readRunInfo, usableFolder } from './run_files.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
 const model: OptionSpec = { name: 'model', kind: 'string', required: true, help: 'a run folder (from train) or a model folder' };
@@ -70,11 +70,13 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
 
 export async function sample(o: ParsedOptions, log: (line: string) => void): Promise<number> {
   const { modelDir } = locate(o.model as string);
+  const out = o.out as string;
+  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
+  await usableFolder('out', dirname(resolve(out)), false);
   const flow = await CNF.load(modelDir);
   const samples = flow.sample(o.n as number, o.seed as number);
   const rows = samples.arraySync() as number[][];
-  const out = o.out as string;
-  mkdirSync(dirname(out), { recursive: true });
+  await usableFolder('out', dirname(resolve(out)), true);
   writeFileSync(out, ['x,y', ...rows.map((r) => r.join(','))].join('\n') + '\n');
   log(`wrote ${rows.length} samples to ${out}`);
   samples.dispose();
@@ -85,9 +87,11 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
 export async function plot(o: ParsedOptions, log: (line: string) => void): Promise<number> {
   const { modelDir, runDir } = locate(o.model as string);
   const name = dataName(o, runDir);
+  const out = (o.out as string | undefined) ?? runDir ?? modelDir;
+  await usableFolder('out', out, true);
   const flow = await CNF.load(modelDir);
   const data = toyData(name, 2000, 1);
-  const written = writeFlowPictures((o.out as string | undefined) ?? runDir ?? modelDir, { flow, data, title: name });
+  const written = writeFlowPictures(out, { flow, data, title: name });
   log(`wrote ${written.join(', ')}`);
   data.dispose();
   flow.dispose();

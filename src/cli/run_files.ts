@@ -9,11 +9,13 @@ import { CNF } from '../flows/cnf.js';
 import type { CnfOptions } from '../flows/cnf_options.js';
 import type { TrainingState } from '../flows/fit.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
-import { CnfkitError } from '../errors.js';
+import { CnfkitError, ModelFileError } from '../errors.js';
+import { ensureFolder, inspectFolder } from '../io/folders.js';
+import { UsageError } from './args.js';
 
 /** Writes the flow and the training state to `<dir>/checkpoint` atomically. */
 export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingState, run: Record<string, unknown>): Promise<void> {
-  await writeModelFiles(join(dir, 'checkpoint'), {
+  await writeModelFiles('cnfkit train', join(dir, 'checkpoint'), {
     config: { kind: 'checkpoint', options: flow.options, run, iteration: state.iteration, rng: state.rng, history: state.history },
     weights: [
       ...flow.namedVariables().map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array })),
@@ -23,25 +25,20 @@ export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingSta
 }
 
 /**
- * Reads `<dir>/checkpoint` into a flow and the state to resume from.
- * @throws CnfkitError naming the problem when it is missing, corrupt, or made by a different run
+ * Reads `<dir>/checkpoint` into a flow, the state to resume from and the run settings it was made with.
+ * @throws CnfkitError naming the problem when it is missing, corrupt, or not a checkpoint
  */
-export async function readCheckpoint(dir: string, expectedRun: Record<string, unknown>): Promise<{ flow: CNF; state: TrainingState }> {
+export async function readCheckpoint(dir: string): Promise<{ flow: CNF; state: TrainingState; run: Record<string, unknown> }> {
   const path = join(dir, 'checkpoint');
   let files;
   try {
-    files = await readModelFiles(path);
+    files = await readModelFiles('cnfkit train --resume', path);
   } catch (e) {
     throw new CnfkitError(`cannot resume: ${(e as Error).message}`);
   }
   const config = files.config as { kind?: string; options?: CnfOptions; run?: Record<string, unknown>; iteration?: number; rng?: TrainingState['rng']; history?: TrainingState['history'] };
-  if (config.kind !== 'checkpoint' || !config.options || !config.rng || !Number.isInteger(config.iteration)) {
+  if (config.kind !== 'checkpoint' || !config.options || !config.rng || !Number.isInteger(config.iteration) || typeof config.run !== 'object' || config.run === null) {
     throw new CnfkitError(`cannot resume: ${path} is not a training checkpoint`);
-  }
-  for (const key of Object.keys(expectedRun)) {
-    if (JSON.stringify(config.run?.[key]) !== JSON.stringify(expectedRun[key])) {
-      throw new CnfkitError(`cannot resume: ${path} was made with --${key} ${JSON.stringify(config.run?.[key])}, but this run has ${JSON.stringify(expectedRun[key])}`);
-    }
   }
   const flow = new CNF(config.options);
   const named = flow.namedVariables();
@@ -56,7 +53,20 @@ export async function readCheckpoint(dir: string, expectedRun: Record<string, un
     value.dispose();
   });
   const optimizer = files.weights.filter((w) => w.name.startsWith('optimizer.')).map((w) => ({ shape: w.shape, values: w.values }));
-  return { flow, state: { iteration: config.iteration!, rng: config.rng, optimizer, history: config.history ?? [] } };
+  return { flow, state: { iteration: config.iteration!, rng: config.rng, optimizer, history: config.history ?? [] }, run: config.run };
+}
+
+/**
+ * Checks (and with `create`, creates) the folder an `--out`-like option names, before anything is
+ * written; a problem is a usage error (exit 2) that names the option.
+ */
+export async function usableFolder(option: string, dir: string, create: boolean): Promise<void> {
+  try {
+    await (create ? ensureFolder : inspectFolder)(`cnfkit ${option}`, option, dir);
+  } catch (e) {
+    if (e instanceof ModelFileError) throw new UsageError(`--${option} ${e.path} ${e.problem}`);
+    throw e;
+  }
 }
 
 /** Whether `<dir>/checkpoint` exists. */
@@ -64,11 +74,19 @@ export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, 'checkpoint', 'config.json'));
 }
 
-/** The run description saved by `train`. */
+/**
+ * The run description saved by `train`, or undefined when there is none.
+ * @throws CnfkitError when run.json exists but is not a JSON object
+ */
 export function readRunInfo(dir: string): Record<string, unknown> | undefined {
+  const file = join(dir, 'run.json');
+  if (!existsSync(file)) return undefined;
+  let info: unknown;
   try {
-    return JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
-  } catch {
-    return undefined;
+    info = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CnfkitError(`${file} is not valid JSON (${(e as Error).message}); pass --data`);
   }
+  if (info === null || typeof info !== 'object' || Array.isArray(info)) throw new CnfkitError(`${file} does not hold a JSON object; pass --data`);
+  return info as Record<string, unknown>;
 }

@@ -1,7 +1,7 @@
 /**
  * `cnfkit train`: train a CNF on a toy data set, with checkpoints, Ctrl-C and exact resume.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { TOY_DATASETS, toyData, toyPoints, type ToyDataset } from '../data/toy.js';
@@ -13,24 +13,24 @@ import { Rng } from '../random.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter } from './progress.js';
-import { hasCheckpoint, readCheckpoint, writeCheckpoint } from './run_files.js';
+import { hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
-  { name: 'data', kind: 'string', choices: TOY_DATASETS, required: true, help: 'toy data set' },
+  { name: 'data', kind: 'string', choices: TOY_DATASETS, help: 'toy data set (required, except with --resume)' },
   { name: 'out', kind: 'string', required: true, help: 'run folder (model/, checkpoint/, pictures)' },
   { name: 'iterations', kind: 'integer', default: 2000, help: 'optimizer steps' },
   { name: 'objective', kind: 'string', choices: ['maximum-likelihood', 'flow-matching'], default: 'maximum-likelihood', help: 'training objective' },
   { name: 'trace', kind: 'string', choices: ['exact', 'hutchinson'], default: 'exact', help: 'trace in maximum-likelihood training' },
   { name: 'batch-size', kind: 'integer', help: 'minibatch size (default 100; 256 for flow matching)' },
-  { name: 'lr', kind: 'number', help: "Adam's learning rate (default 1e-3; 3e-3 for flow matching)" },
-  { name: 'weight-decay', kind: 'number', default: 1e-5, help: 'L2 weight decay' },
+  { name: 'lr', kind: 'number', range: 'positive', help: "Adam's learning rate (default 1e-3; 3e-3 for flow matching)" },
+  { name: 'weight-decay', kind: 'number', range: 'non-negative', default: 1e-5, help: 'L2 weight decay' },
   { name: 'hidden', kind: 'string', default: '64,64,64', help: 'hidden layer widths' },
-  { name: 'sigma', kind: 'number', default: 0.1, help: 'flow matching: path noise' },
+  { name: 'sigma', kind: 'number', range: 'non-negative', default: 0.1, help: 'flow matching: path noise' },
   { name: 'coupling', kind: 'string', choices: ['independent', 'ot'], default: 'independent', help: 'flow matching: noise-data pairing' },
   { name: 'seed', kind: 'number', default: 0, help: 'seed of weights, data and noise' },
   { name: 'checkpoint-every', kind: 'integer', default: 100, help: 'iterations between checkpoints' },
   { name: 'eval-every', kind: 'integer', help: 'held-out NLL (1000 points, exact trace) every this many iterations, for the curves' },
-  { name: 'resume', kind: 'flag', help: 'continue from <out>/checkpoint' },
+  { name: 'resume', kind: 'flag', help: 'continue from <out>/checkpoint, with the settings it was made with' },
   { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' },
 ];
 
@@ -46,30 +46,42 @@ function withObjectiveDefaults(o: ParsedOptions): ParsedOptions {
   return { ...o, 'batch-size': o['batch-size'] ?? (fm ? 256 : 100), lr: o.lr ?? (fm ? 3e-3 : 1e-3) };
 }
 
-export async function train(given: ParsedOptions, log: (line: string) => void): Promise<number> {
-  const o = withObjectiveDefaults(given);
-  const out = o.out as string;
-  const name = o.data as ToyDataset;
-  const hidden = String(o.hidden).split(',').map(Number);
-  if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError(`--hidden must be comma-separated positive integers, but got '${o.hidden}'`);
-  const settings = runSettings(o);
-  const iterations = o.iterations as number;
+export async function train(given: ParsedOptions, log: (line: string) => void, explicit: ReadonlySet<string> = new Set()): Promise<number> {
+  const out = given.out as string;
+  const hidden = String(given.hidden).split(',').map(Number);
+  if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError(`--hidden must be comma-separated positive integers, but got '${given.hidden}'`);
+  if (!given.resume && given.data === undefined) throw new UsageError('--data is required (except with --resume, which takes it from the checkpoint)');
+  await usableFolder('out', out, false);
 
+  let o: ParsedOptions;
   let flow: CNF;
   let resume;
-  if (o.resume) {
-    ({ flow, state: resume } = await readCheckpoint(out, settings));
-    if (resume.iteration >= iterations) {
-      log(`checkpoint is at iteration ${resume.iteration}; nothing to do for --iterations ${iterations}`);
-      flow.dispose();
-      return 0;
+  if (given.resume) {
+    const checkpoint = await readCheckpoint(out);
+    // The checkpoint's settings rule; a flag given now must agree with them (--iterations may grow).
+    for (const [key, value] of Object.entries(checkpoint.run)) {
+      if (explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(value)) {
+        checkpoint.flow.dispose();
+        throw new UsageError(`cannot resume: ${out}/checkpoint was made with --${key} ${JSON.stringify(value)}, but this run has ${JSON.stringify(given[key])}`);
+      }
     }
-    log(`resuming from iteration ${resume.iteration}`);
+    o = { ...given, ...(checkpoint.run as ParsedOptions) };
+    ({ flow, state: resume } = checkpoint);
   } else {
     if (hasCheckpoint(out)) throw new UsageError(`${out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+    o = withObjectiveDefaults(given);
     flow = new CNF({ dim: 2, hiddenDims: hidden, trace: o.trace as TraceMode, seed: o.seed as number });
   }
-  mkdirSync(out, { recursive: true });
+  const name = o.data as ToyDataset;
+  const settings = runSettings(o);
+  const iterations = o.iterations as number;
+  if (resume && resume.iteration >= iterations) {
+    log(`checkpoint is at iteration ${resume.iteration}; nothing to do for --iterations ${iterations}`);
+    flow.dispose();
+    return 0;
+  }
+  if (resume) log(`resuming from iteration ${resume.iteration}`);
+  await usableFolder('out', out, true);
   writeFileSync(join(out, 'run.json'), JSON.stringify({ ...settings, iterations }, null, 2) + '\n');
 
   const batchSize = o['batch-size'] as number;

@@ -5,7 +5,7 @@
  * the trace from forward-mode tangents (exact or Hutchinson) and gradients from the adjoint.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CnfkitError, OdeInputError } from '../errors.js';
+import { CnfkitError, ModelFileError, OdeInputError } from '../errors.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
@@ -39,6 +39,16 @@ export interface LogProbOptions {
   stats?: OdeStats;
   /** Filled with the adjoint solves' statistics when a gradient is taken. */
   backwardStats?: OdeStats;
+}
+
+/** Options of {@link CNF.save}. */
+export interface SaveOptions {
+  /**
+   * Write into a folder that holds files cnfkit did not write, replacing only `config.json` and
+   * `weights.bin` there (other files are kept).
+   * @defaultValue `false`: such a folder is refused and left untouched
+   */
+  overwrite?: boolean;
 }
 
 /** log p(x) and, when regularised, RNODE's integrals, one value per row. */
@@ -331,11 +341,15 @@ export class CNF {
   }
 
   /**
-   * Saves the flow to the folder `dir` (`config.json` with the options, `weights.bin`), atomically:
-   * a crash never leaves a half-written model, and an existing model is replaced only when the new
-   * one is complete. Node only.
-   * @param dir - the folder to write (created if needed)
-   * @throws CnfkitError for a flow with custom dynamics
+   * Saves the flow to the folder `dir` (`config.json` with the options, `weights.bin`). A new folder,
+   * or one holding only a cnfkit model, is replaced atomically: a crash never leaves a half-written
+   * model, and an existing model is replaced only when the new one is complete. Saving never deletes
+   * a file it did not write: a folder holding anything else is refused, unless `overwrite` is set
+   * (then only `config.json` and `weights.bin` are replaced there). Node only.
+   * @param dir - the folder to write (created, with its parents, if needed)
+   * @param options - `overwrite: true` to write into a folder that holds other files
+   * @throws ModelFileError, before anything is written, when `dir` cannot be written (a file in the
+   *   way, a read-only or pseudo filesystem) or holds other files; CnfkitError for a flow with custom dynamics
    * @example
    * ```ts
    * const flow = new CNF({ dim: 2, hiddenDims: [8] });
@@ -345,39 +359,41 @@ export class CNF {
    * loaded.dispose();
    * ```
    */
-  async save(dir: string): Promise<void> {
+  async save(dir: string, options: SaveOptions = {}): Promise<void> {
     if (this.options.dynamics) throw new CnfkitError('CNF.save: a flow with custom dynamics cannot be saved (its function is code, not data)');
-    await writeModelFiles(dir, {
+    if (options === null || typeof options !== 'object' || (options.overwrite !== undefined && typeof options.overwrite !== 'boolean')) {
+      throw new OdeInputError('CNF.save', 'options', `must be { overwrite?: boolean }, but got ${JSON.stringify(options)}`);
+    }
+    await writeModelFiles('CNF.save', dir, {
       config: { kind: 'CNF', options: this.options },
       weights: this.namedVariables().map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array })),
-    });
+    }, options);
   }
 
   /**
-   * Loads a flow saved by {@link CNF.save}; it gives the same `logProb` to the last bit.
+   * Loads a flow saved by {@link CNF.save}; it gives the same `logProb` to the last bit. The files are
+   * checked before the flow is built: the manifest against the weights' size, the checksum, and every
+   * weight finite.
    * @param dir - a folder written by {@link CNF.save}
    * @returns the flow
-   * @throws CnfkitError naming the folder when it is missing, corrupt or not a CNF
+   * @throws ModelFileError naming the folder, the file and the problem when it is missing, corrupt or not a CNF
    */
   static async load(dir: string): Promise<CNF> {
-    let files;
-    try {
-      files = await readModelFiles(dir);
-    } catch (e) {
-      throw new CnfkitError(`CNF.load: ${(e as Error).message}`);
-    }
-    if (files.config.kind !== 'CNF') throw new CnfkitError(`CNF.load: ${dir} holds a ${String(files.config.kind)}, not a CNF`);
+    const fn = 'CNF.load';
+    if (typeof dir !== 'string' || dir === '') throw new OdeInputError(fn, 'dir', `must be a folder path (a non-empty string), but got ${JSON.stringify(dir)}`);
+    const files = await readModelFiles(fn, dir);
+    if (files.config.kind !== 'CNF') throw new ModelFileError(fn, dir, `holds a ${String(files.config.kind)}, not a CNF`);
     const flow = new CNF(files.config.options as CnfOptions);
     const variables = new Map(flow.namedVariables());
     if (variables.size !== files.weights.length) {
       flow.dispose();
-      throw new CnfkitError(`CNF.load: ${dir} has ${files.weights.length} weights, but its options make ${variables.size}`);
+      throw new ModelFileError(fn, dir, `has ${files.weights.length} weights, but its options make ${variables.size}`);
     }
     for (const { name, shape, values } of files.weights) {
       const v = variables.get(name);
       if (!v || v.shape.join() !== shape.join()) {
         flow.dispose();
-        throw new CnfkitError(`CNF.load: ${dir}: weight '${name}' [${shape}] does not fit the model`);
+        throw new ModelFileError(fn, dir, `has weight '${name}' [${shape}], which does not fit the model its options make`);
       }
       const value = tf.tensor(values, shape);
       v.assign(value);
