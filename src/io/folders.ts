@@ -65,8 +65,9 @@ export async function inspectFolder(fn: string, argument: string, dir: unknown):
     const problem = existing === target ? 'is a file, not a folder' : `cannot be created: ${existing} is a file, not a folder`;
     throw new ModelFileError(fn, target, problem);
   }
+  const exists = existing === target;
   const real = await fs.realpath(existing);
-  if (existing === target) target = real;
+  if (exists) target = real; // a link to a folder: write into the folder, keep the link
   const pseudo = await pseudoFilesystem(real);
   if (pseudo) throw new ModelFileError(fn, target, `is inside the ${pseudo} filesystem (kernel interfaces, not storage); choose a folder on a disk`);
   try {
@@ -74,7 +75,7 @@ export async function inspectFolder(fn: string, argument: string, dir: unknown):
   } catch (e) {
     throw new ModelFileError(fn, target, `cannot be written: ${real} is ${(e as NodeJS.ErrnoException).code === 'EROFS' ? 'on a read-only filesystem' : 'not writable by this user'}`);
   }
-  if (existing !== target) return { path: target, exists: false, entries: [] };
+  if (!exists) return { path: target, exists: false, entries: [] };
   return { path: target, exists: true, entries: (await fs.readdir(target)).sort(), mode: stat.mode & 0o7777 };
 }
 

@@ -1,0 +1,234 @@
+// Saving and loading model folders: never lose a file, say what is wrong with a target before writing,
+// refuse a corrupt model naming the file and the weight (issue 12).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CNF, ModelFileError, OdeInputError, tf } from '../src/index.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cnfkit-files-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+let flow: CNF;
+beforeAll(() => {
+  flow = new CNF({ dim: 2, hiddenDims: [4], seed: 7 });
+});
+afterAll(() => flow.dispose());
+
+/** Every file under `dir` with its bytes, to show that nothing changed. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    out[path] = entry.isDirectory() ? '<dir>' : readFileSync(path).toString('base64');
+  }
+  return out;
+}
+
+/** What `promise` rejected with. */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function sameLogProb(a: CNF, b: CNF): Promise<void> {
+  const x = tf.tensor2d([[0.3, -1], [1.5, 0.2]]);
+  const [pa, pb] = [a.logProb(x), b.logProb(x)];
+  expect(Array.from(pa.dataSync())).toEqual(Array.from(pb.dataSync()));
+  tf.dispose([x, pa, pb]);
+}
+
+describe('CNF.save never deletes a file it did not write', () => {
+  it('refuses a folder holding other files and leaves every byte of it as it was', async () => {
+    const dir = join(tmp, 'mixed');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'notes.txt'), 'my notes');
+    writeFileSync(join(dir, 'sub', 'data.csv'), '1,2\n');
+    const before = snapshot(dir);
+    const error = await rejection(flow.save(dir));
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(/holds files cnfkit did not write \('notes.txt', 'sub'\); nothing was changed.*overwrite: true/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses a folder whose config.json is not a cnfkit model (another tool\'s file)', async () => {
+    const dir = join(tmp, 'foreign-config');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'config.json'), '{"theme": "dark"}');
+    const error = await rejection(flow.save(dir));
+    expect(error.message).toMatch(/a config.json that is not a cnfkit model/);
+    expect(readFileSync(join(dir, 'config.json'), 'utf8')).toBe('{"theme": "dark"}');
+  });
+
+  it('with overwrite: true replaces only config.json and weights.bin, keeps the rest, and loads', async () => {
+    const dir = join(tmp, 'overwrite');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'notes.txt'), 'keep me');
+    writeFileSync(join(dir, 'sub', 'a.txt'), 'and me');
+    await flow.save(dir, { overwrite: true });
+    await flow.save(dir, { overwrite: true });
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'notes.txt', 'sub', 'weights.bin']);
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('keep me');
+    expect(readFileSync(join(dir, 'sub', 'a.txt'), 'utf8')).toBe('and me');
+    const loaded = await CNF.load(dir);
+    await sameLogProb(loaded, flow);
+    loaded.dispose();
+  });
+
+  it('replaces a previous model whole: the new weights, no temporary folder left beside it, the folder mode kept', async () => {
+    const parent = join(tmp, 'replace');
+    const dir = join(parent, 'model');
+    const other = new CNF({ dim: 2, hiddenDims: [4], seed: 99 });
+    await other.save(dir);
+    chmodSync(dir, 0o750);
+    await flow.save(dir);
+    other.dispose();
+    expect(readdirSync(parent)).toEqual(['model']);
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'weights.bin']);
+    expect(statSync(dir).mode & 0o777).toBe(0o750);
+    const loaded = await CNF.load(dir);
+    await sameLogProb(loaded, flow);
+    loaded.dispose();
+  });
+
+  it('saves through a symbolic link without replacing the link', async () => {
+    const real = join(tmp, 'real-model');
+    const link = join(tmp, 'latest');
+    await flow.save(real);
+    symlinkSync(real, link);
+    await flow.save(link);
+    expect(statSync(link, { throwIfNoEntry: true }).isDirectory()).toBe(true);
+    expect(readdirSync(tmp)).toContain('latest');
+    expect(execFileSync('readlink', [link]).toString().trim()).toBe(real);
+  });
+
+  it('creates new folders (and their parents) with the permissions of the user\'s umask, not 0700', async () => {
+    const dir = join(tmp, 'fresh', 'deeper', 'model');
+    await flow.save(dir);
+    const reference = join(tmp, 'mode-reference');
+    mkdirSync(reference);
+    expect(statSync(dir).mode & 0o777).toBe(statSync(reference).mode & 0o777);
+    expect(statSync(join(tmp, 'fresh')).mode & 0o777).toBe(statSync(reference).mode & 0o777);
+  });
+});
+
+describe('CNF.save says what is wrong with a target before writing anything', () => {
+  const cases: [string, () => string, RegExp][] = [
+    ['a parent that is a file', () => join(tmp, 'a-file', 'model'), /cannot be created: .*a-file is a file, not a folder/],
+    ['a target that is a file', () => join(tmp, 'a-file'), /a-file is a file, not a folder/],
+    ['a folder in the proc filesystem', () => '/proc/self/cnfkit-model', /is inside the proc filesystem/],
+    ['a new folder under /proc (Node\'s recursive mkdir hangs there)', () => '/proc/cnfkit/model', /is inside the proc filesystem/],
+  ];
+  it.each(cases)('%s: ModelFileError naming the path, within a second', async (_name, target, message) => {
+    writeFileSync(join(tmp, 'a-file'), 'x');
+    const started = performance.now();
+    const error = await rejection(flow.save(target()));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toMatch(/tmp-|cnfkit-tmp|\.old/); // no internal temporary names
+  });
+
+  it('an empty or non-string path is an OdeInputError naming dir', async () => {
+    for (const dir of ['', '   ', 42]) {
+      const error = await rejection(flow.save(dir as string));
+      expect(error).toBeInstanceOf(OdeInputError);
+      expect(error.message).toMatch(/^CNF.save: 'dir' must be a folder path/);
+    }
+    expect((await rejection(flow.save(join(tmp, 'x'), { overwrite: 'yes' } as never))).message).toMatch(/'options' must be \{ overwrite\?: boolean \}/);
+  });
+
+  it('a read-only place: refused with the reason, nothing written', async () => {
+    // As root, permission bits do not stop writes: use a read-only mount there, a 0555 folder otherwise.
+    const place = join(tmp, 'read-only');
+    mkdirSync(place);
+    let unmount = () => {};
+    if (process.getuid?.() === 0) {
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', place], { stdio: 'ignore' });
+        unmount = () => execFileSync('umount', [place]);
+      } catch {
+        return; // no mount in this sandbox, and root ignores 0555: nothing here is read-only
+      }
+    } else {
+      chmodSync(place, 0o555);
+    }
+    try {
+      const error = await rejection(flow.save(join(place, 'model')));
+      expect(error).toBeInstanceOf(ModelFileError);
+      expect(error.message).toMatch(/cannot be written: .*read-only(?: filesystem)?|not writable by this user/);
+      expect(readdirSync(place)).toEqual([]);
+    } finally {
+      unmount();
+    }
+  });
+});
+
+describe('CNF.load refuses a broken model, naming the file and what is wrong', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = join(tmp, 'to-break');
+    await flow.save(dir);
+  });
+  const config = () => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  const weights = () => {
+    const raw = readFileSync(join(dir, 'weights.bin'));
+    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  };
+  const copy = (name: string, edit: (c: Record<string, unknown>, w: Float32Array) => void) => {
+    const target = join(tmp, `broken-${name}`);
+    const c = config();
+    const w = weights();
+    edit(c, w);
+    mkdirSync(target, { recursive: true });
+    writeFileSync(join(target, 'config.json'), JSON.stringify(c));
+    writeFileSync(join(target, 'weights.bin'), new Uint8Array(w.buffer));
+    return target;
+  };
+
+  const cases: [string, (c: Record<string, unknown>, w: Float32Array) => void, RegExp][] = [
+    ['NaN in a weight (same size, checksum recomputed by a careless tool)', (c, w) => ((w[5] = NaN), delete c.checksum), /weights.bin holds a non-finite value \(NaN\) in weight 'block0.layer0.W' at element 5/],
+    ['Inf in a weight', (c, w) => ((w[w.length - 2] = Infinity), delete c.checksum), /weights.bin holds a non-finite value \(Infinity\) in weight 'block0\.layer1\.\w+'/],
+    ['a flipped value (silent corruption)', (_c, w) => (w[3] += 1), /weights.bin does not match the checksum in config.json/],
+    ['a negative offset', (c) => ((c.weights as { offset: number }[])[1].offset = -4), /config.json weights\[1\].offset \('block0.layer0.b'\) is -4, but the weights before it end at 8/],
+    ['a length that does not fit the shape', (c) => ((c.weights as { length: number }[])[0].length = 3), /weights\[0\].length \('block0.layer0.W'\) is 3, but its shape \[2,4\] holds 8 values/],
+    ['another format', (c) => (c.format = 'keras'), /config.json is not a cnfkit model \(format "keras"/],
+  ];
+  it.each(cases)('%s', async (name, edit, message) => {
+    const error = await rejection(CNF.load(copy(name.split(' ')[0], edit)));
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(/^CNF.load: /);
+    expect(error.message).toMatch(message);
+  });
+
+  it('a missing folder, a file instead of a folder, a folder without config.json, garbage JSON', async () => {
+    writeFileSync(join(tmp, 'plain-file'), 'x');
+    mkdirSync(join(tmp, 'empty-folder'), { recursive: true });
+    const garbage = join(tmp, 'garbage');
+    mkdirSync(garbage, { recursive: true });
+    writeFileSync(join(garbage, 'config.json'), '{"format": "cnfkit-model", ');
+    const expectations: [string, RegExp][] = [
+      [join(tmp, 'nothing-here'), /nothing-here does not exist/],
+      [join(tmp, 'plain-file'), /plain-file is a file, not a model folder/],
+      [join(tmp, 'empty-folder'), /empty-folder\/config.json cannot be read \(ENOENT\): is this a cnfkit model folder\?/],
+      [garbage, /garbage\/config.json is not valid JSON/],
+    ];
+    for (const [path, message] of expectations) {
+      const error = await rejection(CNF.load(path));
+      expect(error).toBeInstanceOf(ModelFileError);
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  it('a model saved before checksums existed still loads', async () => {
+    const old = copy('no-checksum', (c) => delete c.checksum);
+    const loaded = await CNF.load(old);
+    await sameLogProb(loaded, flow);
+    loaded.dispose();
+  });
+});
