@@ -117,6 +117,7 @@ guardUninitialisedUse();
  * ```
  */
 export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
+  checkReadyOptions(options);
   const envChoice = typeof process !== 'undefined' ? process.env?.CNFKIT_BACKEND : undefined;
   const requested = (options.backend ?? (envChoice || 'auto')) as BackendChoice;
   const source: BackendInfo['source'] = options.backend ? 'option' : envChoice ? 'env CNFKIT_BACKEND' : 'default';
@@ -230,4 +231,17 @@ async function installNodeWebGpu(): Promise<void> {
   const webgpu = (await import(/* @vite-ignore */ 'webgpu' as string)) as { create: (flags: string[]) => unknown; globals: object };
   Object.assign(globalThis, webgpu.globals);
   Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: webgpu.create([]) }, configurable: true });
+}
+
+function checkReadyOptions(options: ReadyOptions): void {
+  if (options === null || typeof options !== 'object') throw new CnfkitError(`ready: 'options' must be an object, but got ${options === null ? 'null' : typeof options}`);
+  const known = ['backend', 'wasmKernels', 'verbose'];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new CnfkitError(`ready: 'options.${key}' is not an option; known options are ${known.join(', ')}`);
+  }
+  for (const key of ['wasmKernels', 'verbose'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      throw new CnfkitError(`ready: 'options.${key}' must be a boolean, but got ${JSON.stringify(options[key])}`);
+    }
+  }
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OdeInputError } from '../errors.js';
-import { Rng } from '../random.js';
+import { Rng, checkSeed } from '../random.js';
 
 /** The names {@link toyData} accepts. */
 export type ToyDataset = 'swissroll' | 'circles' | 'rings' | 'moons' | '8gaussians' | 'pinwheel' | '2spirals' | 'checkerboard';
@@ -174,6 +174,7 @@ const GENERATORS: Record<ToyDataset, Generator> = {
  * @see Grathwohl et al., FFJORD (ICLR 2019), 2D toy experiments
  */
 export function toyData(name: ToyDataset, n: number, seed = 0): tf.Tensor2D {
+  checkSeed('toyData', 'seed', seed);
   return tf.tensor2d(toyPoints(name, n, new Rng(`toy:${name}:${seed}`)), [n, 2]);
 }
 

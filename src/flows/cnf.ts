@@ -14,7 +14,7 @@ import { kernelsSupport } from '../native/squash_network.js';
 import type { BackwardSettings } from '../ode/adjoint_core.js';
 import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
 import { createStats, type OdeStats } from '../ode/stats.js';
-import { Rng } from '../random.js';
+import { Rng, checkSeed } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { CnfBlock } from './block.js';
 import { checkPoints } from './check_points.js';
@@ -137,6 +137,7 @@ export class CNF {
    * @see Chen et al. 2018, Theorem 1 (instantaneous change of variables)
    */
   logProb(x: tf.Tensor2D, options: LogProbOptions = {}): tf.Tensor1D {
+    checkLogProbOptions(options);
     const terms = this.logProbTerms(x, { ...options, trace: options.trace ?? 'exact' }, new Rng(options.seed ?? 0), false);
     return terms.logProb;
   }
@@ -307,7 +308,8 @@ export class CNF {
    * ```
    */
   sample(n: number, seed = 0): tf.Tensor2D {
-    if (!Number.isInteger(n) || n < 1) throw new OdeInputError('CNF.sample', 'n', `must be a positive integer, but got ${n}`);
+    if (!Number.isInteger(n) || n < 1) throw new OdeInputError('CNF.sample', 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
+    checkSeed('CNF.sample', 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     const x = this.fromLatent(z);
     z.dispose();
@@ -426,4 +428,23 @@ export class CNF {
     return resolveOdeintOptions('CNF', { method, rtol, atol, ...(stepSize !== undefined ? { stepSize } : {}) });
   }
 
+}
+
+/** Checks {@link LogProbOptions} at the boundary of `CNF.logProb`. */
+function checkLogProbOptions(options: LogProbOptions): void {
+  const fn = 'CNF.logProb';
+  if (options === null || typeof options !== 'object') throw new OdeInputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
+  const known = ['trace', 'seed', 'stats', 'backwardStats'];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
+  }
+  if (options.trace !== undefined && options.trace !== 'exact' && options.trace !== 'hutchinson') {
+    throw new OdeInputError(fn, 'options.trace', `must be one of exact, hutchinson, but got ${JSON.stringify(options.trace)}`);
+  }
+  if (options.seed !== undefined) checkSeed(fn, 'options.seed', options.seed);
+  for (const key of ['stats', 'backwardStats'] as const) {
+    if (options[key] !== undefined && (typeof options[key] !== 'object' || options[key] === null)) {
+      throw new OdeInputError(fn, `options.${key}`, 'must be an object to fill in (see createStats())');
+    }
+  }
 }

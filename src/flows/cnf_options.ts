@@ -126,6 +126,9 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
     if (!KNOWN.includes(key)) throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${KNOWN.join(', ')}`);
   }
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  if (given.hiddenDims !== undefined && !Array.isArray(given.hiddenDims)) {
+    throw new OdeInputError(fn, 'options.hiddenDims', `must be an array of layer widths, e.g. [64, 64, 64], but got ${typeof given.hiddenDims}`);
+  }
   const r = { ...CNF_DEFAULTS, ...given, hiddenDims: [...((given.hiddenDims as number[]) ?? CNF_DEFAULTS.hiddenDims)] } as ResolvedCnfOptions;
   const positiveInt = (key: string, v: unknown) => {
     if (!Number.isInteger(v) || (v as number) < 1) throw new OdeInputError(fn, `options.${key}`, `must be a positive integer, but got ${String(v)}`);

@@ -168,7 +168,14 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
   const kernels = objective === 'flow-matching' ? flow.flowMatchingKernels(batchSize, { learningRate, weightDecay }) : undefined;
   const optimizer = kernels ? undefined : new FlatAdam(variables, learningRate, weightDecay);
   const optimizerHost = { state: () => (kernels ? kernels.optimizerState() : optimizer!.state()), restore: (s: FlatAdamState) => (kernels ? kernels.restoreOptimizer(s) : optimizer!.restore(s)) };
-  if (resume) restoreOptimizer(optimizerHost, resume);
+  if (resume) {
+    try {
+      restoreOptimizer(optimizerHost, resume);
+    } catch (e) {
+      optimizer?.dispose();
+      throw e;
+    }
+  }
   const { kineticEnergy, jacobianNorm } = flow.options;
   const dim = flow.options.dim;
   const endTime = objective === 'flow-matching' ? flow.endTimes()[0] : 0; // flow matching does not train T

@@ -10,6 +10,7 @@ import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
 import { ownedResult } from './state.js';
+import { outsideTape } from './vjp.js';
 import { createStats, resetStats, type OdeStats } from './stats.js';
 
 /** Options of {@link odeintAdjoint}: those of {@link odeint} plus the backward solve's. */
@@ -127,10 +128,13 @@ function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.Tensor 
   const inputs = new Set<tf.Tensor>([y0, ...(ts ? [ts] : [])]);
   const others = Object.values(tf.engine().registeredVariables).filter((v) => v.trainable && !listed.has(v.name) && !inputs.has(v));
   if (others.length > 0) {
-    const used = tf.tidy(() => {
-      const { grads } = tf.engine().gradients(() => tf.sum(f(tf.scalar(t0), y0)), others, undefined, true);
-      return others.filter((_, i) => grads[i] != null).map((v) => v.name);
-    });
+    // A probe beside the caller's computation: kept off any tape that is recording it.
+    const used = outsideTape(() =>
+      tf.tidy(() => {
+        const { grads } = tf.engine().gradients(() => tf.sum(f(tf.scalar(t0), y0)), others, undefined, true);
+        return others.filter((_, i) => grads[i] != null).map((v) => v.name);
+      }),
+    );
     if (used.length > 0) {
       throw new OdeInputError(fn, 'options.params', `must list every variable f uses, but f also uses ${used.map((u) => `'${u}'`).join(', ')}; add them to params (or make them non-trainable)`);
     }
@@ -148,6 +152,11 @@ function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: Res
     throw new OdeInputError(fn, 'options.adjointNorm', `must be 'seminorm' or 'full', but got ${JSON.stringify(norm)}`);
   }
   const { adjointRtol, adjointAtol } = options;
+  for (const [key, value] of [['adjointRtol', adjointRtol], ['adjointAtol', adjointAtol]] as const) {
+    if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+      throw new OdeInputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(value)}`);
+    }
+  }
   const resolved = resolveOdeintOptions(fn, {
     method,
     rtol: adjointRtol ?? forward.rtol,

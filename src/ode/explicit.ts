@@ -35,7 +35,13 @@ export function rkStep(
   let y1: State | undefined;
   for (let i = 1; i < stages; i++) {
     const yi = tf.tidy(() => combine(y0, h, tableau.a[i], ks));
-    ks.push(f(t0 + tableau.c[i] * h, yi));
+    try {
+      ks.push(f(t0 + tableau.c[i] * h, yi));
+    } catch (e) {
+      // f threw (user code): free this step's stages before the error goes on.
+      tf.dispose([yi, ...ks.slice(1).flat()]);
+      throw e;
+    }
     if (fsal && i === stages - 1) y1 = yi;
     else tf.dispose(yi);
   }
@@ -57,11 +63,13 @@ export function explicitFixedStepper(tableau: ButcherTableau): FixedStepper {
   return {
     step(f, t0, y0, h) {
       const f0 = f(t0, y0);
-      const step = rkStep(tableau, f, t0, y0, f0, h);
-      const y1 = step.y1;
-      disposeRkStep(step, y1);
-      tf.dispose(f0);
-      return y1;
+      try {
+        const step = rkStep(tableau, f, t0, y0, f0, h);
+        disposeRkStep(step, step.y1);
+        return step.y1;
+      } finally {
+        tf.dispose(f0);
+      }
     },
   };
 }

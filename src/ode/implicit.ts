@@ -36,17 +36,16 @@ export function thetaMethodStepper(name: string, theta: number, settings: Implic
       // overshoots wildly on stiff problems (−9·y0 for hλ = −10), and Newton's first update then
       // cancels most of it, losing float32 digits.
       const base = tf.tidy(() => combine(y0, h * (1 - theta), [1], [f0]));
-      let y = y0.map((c) => c.clone());
       tf.dispose(f0);
+      const y = y0.map((c) => c.clone());
       const useNewton = settings.solver === 'newton' || (settings.solver === 'auto' && elementCount(y0) <= AUTO_NEWTON_MAX_SIZE);
       try {
-        y = useNewton
+        return useNewton
           ? newtonSolve(name, f, t1, base, y, h * theta, settings, stats)
           : fixedPointSolve(name, f, t1, base, y, h * theta, settings, stats);
       } finally {
         disposeStates(base);
       }
-      return y;
     },
   };
 }
@@ -66,10 +65,7 @@ function fixedPointSolve(
   let growing = 0;
   for (let iter = 1; iter <= settings.maxIterations; iter++) {
     stats.implicitIterations++;
-    const yNew = tf.tidy(() => {
-      const fy = f(t1, y);
-      return combine(base, hTheta, [1], [fy]);
-    });
+    const yNew = disposingOnThrow(y, () => tf.tidy(() => combine(base, hTheta, [1], [f(t1, y)])));
     const delta = tf.tidy(() => yNew.map((c, i) => tf.sub(c, y[i])));
     const update = scaledRms(delta, yNew, settings.tol, settings.tol);
     disposeStates(delta, y);
@@ -101,7 +97,7 @@ function newtonSolve(
 ): State {
   const shapes = y.map((c) => c.shape);
   const n = elementCount(y);
-  const jac = jacobian(f, t1, y, n);
+  const jac = disposingOnThrow(y, () => jacobian(f, t1, y, n));
   const m = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) m[i] = -hTheta * jac[i];
   for (let i = 0; i < n; i++) m[i * n + i] += 1;
@@ -112,10 +108,12 @@ function newtonSolve(
   }
   for (let iter = 1; iter <= settings.maxIterations; iter++) {
     stats.implicitIterations++;
-    const residual = tf.tidy(() => {
-      const fy = f(t1, y);
-      return flatten(y.map((c, i) => tf.sub(c, tf.add(base[i], tf.mul(fy[i], hTheta)))));
-    });
+    const residual = disposingOnThrow(y, () =>
+      tf.tidy(() => {
+        const fy = f(t1, y);
+        return flatten(y.map((c, i) => tf.sub(c, tf.add(base[i], tf.mul(fy[i], hTheta)))));
+      }),
+    );
     const g = residual.dataSync();
     residual.dispose();
     const step = luSolve(factors, g);
@@ -146,12 +144,25 @@ function jacobian(f: StateDynamics, t: number, y: State, n: number): Float64Arra
     const onehot = new Float32Array(n);
     onehot[row] = 1;
     probe = unflatten(onehot, shapes);
-    const rowValues = tf.tidy(() => flatten(grad(y)));
-    jac.set(rowValues.dataSync(), row * n);
-    rowValues.dispose();
-    disposeStates(probe);
+    try {
+      const rowValues = tf.tidy(() => flatten(grad(y)));
+      jac.set(rowValues.dataSync(), row * n);
+      rowValues.dispose();
+    } finally {
+      disposeStates(probe);
+    }
   }
   return jac;
+}
+
+/** Runs `evaluate` (which calls the user's f); if it throws, frees the iterate `y` the solver owns. */
+function disposingOnThrow<T>(y: State, evaluate: () => T): T {
+  try {
+    return evaluate();
+  } catch (e) {
+    disposeStates(y);
+    throw e;
+  }
 }
 
 function flatten(parts: State): tf.Tensor1D {

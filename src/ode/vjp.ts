@@ -9,15 +9,27 @@ import * as tf from '@tensorflow/tfjs';
  * started and cleared there would wipe the outer pass's tape, so the outer tape is set aside.
  */
 export function firstOrderGradients(y: () => tf.Tensor, xs: readonly tf.Tensor[]): { grads: tf.Tensor[] } {
-  const state = tf.engine().state;
-  const outerTape = state.gradientDepth === 0 ? state.activeTape : undefined;
-  if (outerTape) state.activeTape = null as unknown as typeof state.activeTape;
-  try {
+  const compute = () => {
     const { value, grads } = tf.engine().gradients(y, xs as tf.Tensor[], undefined, true);
     value.dispose();
     return { grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i])) };
-  } finally {
-    if (outerTape) state.activeTape = outerTape;
-  }
+  };
+  return tf.engine().state.gradientDepth === 0 ? outsideTape(compute) : compute();
 }
 
+/**
+ * Runs `run` with no gradient tape recording: a side computation that the caller's gradient must not
+ * see (its ops would otherwise join the caller's tape, and stay saved on it if that pass is aborted).
+ */
+export function outsideTape<T>(run: () => T): T {
+  const state = tf.engine().state;
+  const outer = { tape: state.activeTape, depth: state.gradientDepth };
+  state.activeTape = null as unknown as typeof state.activeTape;
+  state.gradientDepth = 0;
+  try {
+    return run();
+  } finally {
+    state.activeTape = outer.tape;
+    state.gradientDepth = outer.depth;
+  }
+}

@@ -1,0 +1,283 @@
+// Bad input through the API and the CLI, as a new user types it: every case must end in cnfkit's own
+// error class, name the argument at fault, return promptly and leave no tensor behind (issue 12).
+// test/odeint.errors.test.ts pins the exact messages of odeint's own checks.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli.js';
+import {
+  CNF,
+  CnfkitError,
+  ModelFileError,
+  OdeInputError,
+  odeint,
+  odeintAdjoint,
+  ready,
+  tf,
+  toyData,
+  type Dynamics,
+} from '../src/index.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cnfkit-bad-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Tensors and flows the cases use, made once the backend is ready and outside the leak count. */
+const t = {} as {
+  y0: tf.Tensor;
+  disposed: tf.Tensor;
+  empty: tf.Tensor;
+  x: tf.Tensor2D;
+  x3: tf.Tensor2D;
+  xInt: tf.Tensor2D;
+  xNaN: tf.Tensor2D;
+  xEmpty: tf.Tensor2D;
+  flow: CNF;
+  twoBlocks: CNF;
+  k: tf.Variable;
+  unlisted: tf.Variable;
+};
+beforeAll(() => {
+  t.y0 = tf.tensor1d([1, 2]);
+  t.disposed = tf.tensor1d([1]);
+  t.disposed.dispose();
+  t.empty = tf.tensor1d([]);
+  t.x = tf.tensor2d([[0.5, -1], [2, 0]]);
+  t.x3 = tf.zeros([4, 3]) as tf.Tensor2D;
+  t.xInt = tf.tensor2d([[1, 2]], [1, 2], 'int32');
+  t.xNaN = tf.tensor2d([[0, NaN], [1, 1]]);
+  t.xEmpty = tf.zeros([0, 2]) as tf.Tensor2D;
+  t.flow = new CNF({ dim: 2, hiddenDims: [4] });
+  t.twoBlocks = new CNF({ dim: 2, hiddenDims: [4], blocks: 2 });
+  t.k = tf.variable(tf.scalar(-0.5), true, 'bad_input.k');
+  t.unlisted = tf.variable(tf.scalar(2), true, 'bad_input.unlisted');
+  writeFileSync(join(tmp, 'a-file'), 'x');
+});
+
+const decay: Dynamics = (_t, y) => tf.neg(y);
+const usesK: Dynamics = (_t, y) => tf.mul(t.k, y);
+const usesUnlisted: Dynamics = (_t, y) => tf.mul(t.unlisted, y);
+
+type ErrorClass = new (...args: never[]) => Error;
+/** [what, the call, the error class, the text naming the function and argument]. */
+type ApiCase = [string, () => unknown, ErrorClass, string];
+
+const API_CASES: ApiCase[] = [
+  // odeint: options beyond those test/odeint.errors.test.ts covers.
+  ['odeint: y0 disposed', () => odeint(decay, t.disposed, [0, 1]), OdeInputError, "odeint: 'y0'"],
+  ['odeint: y0 empty', () => odeint(decay, t.empty, [0, 1]), OdeInputError, "odeint: 'y0'"],
+  ['odeint: options a number', () => odeint(decay, t.y0, [0, 1], 5 as never), OdeInputError, "odeint: 'options'"],
+  ['odeint: maxStepSize < 0', () => odeint(decay, t.y0, [0, 1], { maxStepSize: -1 }), OdeInputError, "odeint: 'options.maxStepSize'"],
+  ['odeint: minFactor 2', () => odeint(decay, t.y0, [0, 1], { minFactor: 2 }), OdeInputError, "odeint: 'options.minFactor'"],
+  ['odeint: maxFactor 0.5', () => odeint(decay, t.y0, [0, 1], { maxFactor: 0.5 }), OdeInputError, "odeint: 'options.maxFactor'"],
+  ['odeint: implicitSolver unknown', () => odeint(decay, t.y0, [0, 1], { method: 'implicit_euler', implicitSolver: 'broyden' as never }), OdeInputError, "odeint: 'options.implicitSolver'"],
+  ['odeint: implicitMaxIterations 0', () => odeint(decay, t.y0, [0, 1], { implicitMaxIterations: 0 }), OdeInputError, "odeint: 'options.implicitMaxIterations'"],
+  ['odeint: implicitTol NaN', () => odeint(decay, t.y0, [0, 1], { implicitTol: NaN }), OdeInputError, "odeint: 'options.implicitTol'"],
+  ['odeint: stats not an object', () => odeint(decay, t.y0, [0, 1], { stats: 3 as never }), OdeInputError, "odeint: 'options.stats'"],
+  ['odeint: rtol a string', () => odeint(decay, t.y0, [0, 1], { rtol: '1e-3' as never }), OdeInputError, "odeint: 'options.rtol'"],
+
+  // odeintAdjoint
+  ['odeintAdjoint: no options', () => odeintAdjoint(usesK, t.y0, [0, 1], undefined as never), OdeInputError, "odeintAdjoint: 'options'"],
+  ['odeintAdjoint: params missing', () => odeintAdjoint(usesK, t.y0, [0, 1], {} as never), OdeInputError, "odeintAdjoint: 'options.params'"],
+  ['odeintAdjoint: params a plain tensor', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.y0 as tf.Variable] }), OdeInputError, "odeintAdjoint: 'options.params'"],
+  ['odeintAdjoint: f uses a variable not in params', () => odeintAdjoint(usesUnlisted, t.y0, [0, 1], { params: [t.k] }), OdeInputError, "odeintAdjoint: 'options.params'"],
+  ['odeintAdjoint: adjointMethod unknown', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], adjointMethod: 'rk45' as never }), OdeInputError, "odeintAdjoint: 'options.adjointMethod'"],
+  ['odeintAdjoint: adjointNorm unknown', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], adjointNorm: 'max' as never }), OdeInputError, "odeintAdjoint: 'options.adjointNorm'"],
+  ['odeintAdjoint: adjointRtol 0', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], adjointRtol: 0 }), OdeInputError, "odeintAdjoint: 'options.adjointRtol'"],
+  ['odeintAdjoint: adjointAtol -1', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], adjointAtol: -1 }), OdeInputError, "odeintAdjoint: 'options.adjointAtol'"],
+  ['odeintAdjoint: adjointCheckpoints "yes"', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], adjointCheckpoints: 'yes' as never }), OdeInputError, "odeintAdjoint: 'options.adjointCheckpoints'"],
+  ['odeintAdjoint: backwardStats a number', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], backwardStats: 1 as never }), OdeInputError, "odeintAdjoint: 'options.backwardStats'"],
+  ['odeintAdjoint: y0 an array', () => odeintAdjoint(usesK, [1] as never, [0, 1], { params: [t.k] }), OdeInputError, "odeintAdjoint: 'y0'"],
+  ['odeintAdjoint: ts repeated', () => odeintAdjoint(usesK, t.y0, [0, 1, 1], { params: [t.k] }), OdeInputError, "odeintAdjoint: 'ts'"],
+  ['odeintAdjoint: unknown option', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], adjoint: true } as never), OdeInputError, "odeintAdjoint: 'options.adjoint'"],
+
+  // new CNF
+  ['new CNF: no options', () => new CNF(undefined as never), OdeInputError, "new CNF: 'options'"],
+  ['new CNF: dim 0', () => new CNF({ dim: 0 }), OdeInputError, "new CNF: 'options.dim'"],
+  ['new CNF: dim 2.5', () => new CNF({ dim: 2.5 }), OdeInputError, "new CNF: 'options.dim'"],
+  ['new CNF: hiddenDims a number', () => new CNF({ dim: 2, hiddenDims: 64 as never }), OdeInputError, "new CNF: 'options.hiddenDims'"],
+  ['new CNF: hiddenDims [64, 0]', () => new CNF({ dim: 2, hiddenDims: [64, 0] }), OdeInputError, "new CNF: 'options.hiddenDims[1]'"],
+  ['new CNF: blocks 0', () => new CNF({ dim: 2, blocks: 0 }), OdeInputError, "new CNF: 'options.blocks'"],
+  ['new CNF: activation relu', () => new CNF({ dim: 2, activation: 'relu' as never }), OdeInputError, "new CNF: 'options.activation'"],
+  ['new CNF: layer dense', () => new CNF({ dim: 2, layer: 'dense' as never }), OdeInputError, "new CNF: 'options.layer'"],
+  ['new CNF: trace approx', () => new CNF({ dim: 2, trace: 'approx' as never }), OdeInputError, "new CNF: 'options.trace'"],
+  ['new CNF: noise uniform', () => new CNF({ dim: 2, noise: 'uniform' as never }), OdeInputError, "new CNF: 'options.noise'"],
+  ['new CNF: method rk45', () => new CNF({ dim: 2, method: 'rk45' as never }), OdeInputError, "new CNF: 'options.method'"],
+  ['new CNF: T 0', () => new CNF({ dim: 2, T: 0 }), OdeInputError, "new CNF: 'options.T'"],
+  ['new CNF: rtol NaN', () => new CNF({ dim: 2, rtol: NaN }), OdeInputError, "new CNF: 'options.rtol'"],
+  ['new CNF: atol -1', () => new CNF({ dim: 2, atol: -1 }), OdeInputError, "new CNF: 'options.atol'"],
+  ['new CNF: kineticEnergy -1', () => new CNF({ dim: 2, kineticEnergy: -1 }), OdeInputError, "new CNF: 'options.kineticEnergy'"],
+  ['new CNF: jacobianNorm Infinity', () => new CNF({ dim: 2, jacobianNorm: Infinity }), OdeInputError, "new CNF: 'options.jacobianNorm'"],
+  ['new CNF: trainT "yes"', () => new CNF({ dim: 2, trainT: 'yes' as never }), OdeInputError, "new CNF: 'options.trainT'"],
+  ['new CNF: seed NaN', () => new CNF({ dim: 2, seed: NaN }), OdeInputError, "new CNF: 'options.seed'"],
+  ['new CNF: rk4 without stepSize', () => new CNF({ dim: 2, method: 'rk4' }), OdeInputError, "new CNF: 'options.stepSize'"],
+  ['new CNF: dynamics without f', () => new CNF({ dim: 2, dynamics: { params: [] } as never }), OdeInputError, "new CNF: 'options.dynamics'"],
+  ['new CNF: unknown option', () => new CNF({ dim: 2, width: 3 } as never), OdeInputError, "new CNF: 'options.width'"],
+
+  // The flow's methods
+  ['logProb: x an array', () => t.flow.logProb([[0, 1]] as never), OdeInputError, "CNF.logProb: 'x'"],
+  ['logProb: x of width 3', () => t.flow.logProb(t.x3), OdeInputError, "CNF.logProb: 'x'"],
+  ['logProb: x int32', () => t.flow.logProb(t.xInt), OdeInputError, "CNF.logProb: 'x'"],
+  ['logProb: x with NaN', () => t.flow.logProb(t.xNaN), OdeInputError, "CNF.logProb: 'x'"],
+  ['logProb: x empty', () => t.flow.logProb(t.xEmpty), OdeInputError, "CNF.logProb: 'x'"],
+  ['logProb: trace unknown', () => t.flow.logProb(t.x, { trace: 'approx' as never }), OdeInputError, "CNF.logProb: 'options.trace'"],
+  ['logProb: unknown option', () => t.flow.logProb(t.x, { exact: true } as never), OdeInputError, "CNF.logProb: 'options.exact'"],
+  ['sample: n 0', () => t.flow.sample(0), OdeInputError, "CNF.sample: 'n'"],
+  ['sample: n 2.5', () => t.flow.sample(2.5), OdeInputError, "CNF.sample: 'n'"],
+  ['sample: n a string', () => t.flow.sample('10' as never), OdeInputError, "CNF.sample: 'n'"],
+  ['sample: seed NaN', () => t.flow.sample(3, NaN), OdeInputError, "CNF.sample: 'seed'"],
+  ['toLatent: x of width 3', () => t.flow.toLatent(t.x3), OdeInputError, "CNF.toLatent: 'x'"],
+  ['toLatent: x with NaN', () => t.flow.toLatent(t.xNaN), OdeInputError, "CNF.toLatent: 'x'"],
+  ['fromLatent: z of width 3', () => t.flow.fromLatent(t.x3), OdeInputError, "CNF.fromLatent: 'z'"],
+  ['fromLatent: z with NaN', () => t.flow.fromLatent(t.xNaN), OdeInputError, "CNF.fromLatent: 'z'"],
+  ['trajectory: frames 1', () => t.flow.trajectory(t.x, 1), OdeInputError, "CNF.trajectory: 'frames'"],
+
+  // fit
+  ['fit: no options', () => (t.flow.fit as (d: unknown) => Promise<unknown>)(t.x), OdeInputError, "CNF.fit: 'options'"],
+  ['fit: iterations missing', () => t.flow.fit(t.x, {} as never), OdeInputError, "CNF.fit: 'options.iterations'"],
+  ['fit: iterations 0', () => t.flow.fit(t.x, { iterations: 0 }), OdeInputError, "CNF.fit: 'options.iterations'"],
+  ['fit: batchSize 0', () => t.flow.fit(t.x, { iterations: 1, batchSize: 0 }), OdeInputError, "CNF.fit: 'options.batchSize'"],
+  ['fit: learningRate -1', () => t.flow.fit(t.x, { iterations: 1, learningRate: -1 }), OdeInputError, "CNF.fit: 'options.learningRate'"],
+  ['fit: learningRate NaN', () => t.flow.fit(t.x, { iterations: 1, learningRate: NaN }), OdeInputError, "CNF.fit: 'options.learningRate'"],
+  ['fit: weightDecay -1', () => t.flow.fit(t.x, { iterations: 1, weightDecay: -1 }), OdeInputError, "CNF.fit: 'options.weightDecay'"],
+  ['fit: objective unknown', () => t.flow.fit(t.x, { iterations: 1, objective: 'gan' as never }), OdeInputError, "CNF.fit: 'options.objective'"],
+  ['fit: coupling unknown', () => t.flow.fit(t.x, { iterations: 1, objective: 'flow-matching', coupling: 'sinkhorn' as never }), OdeInputError, "CNF.fit: 'options.coupling'"],
+  ['fit: sigma -1', () => t.flow.fit(t.x, { iterations: 1, objective: 'flow-matching', sigma: -1 }), OdeInputError, "CNF.fit: 'options.sigma'"],
+  ['fit: unknown option', () => t.flow.fit(t.x, { iterations: 1, epochs: 3 } as never), OdeInputError, "CNF.fit: 'options.epochs'"],
+  ['fit: data of width 3', () => t.flow.fit(t.x3, { iterations: 1 }), OdeInputError, "CNF.fit: 'data'"],
+  ['fit: data empty', () => t.flow.fit(t.xEmpty, { iterations: 1 }), OdeInputError, "CNF.fit: 'data'"],
+  ['fit: data with NaN, maximum likelihood', () => t.flow.fit(t.xNaN, { iterations: 1 }), OdeInputError, "CNF.fit: 'data'"],
+  ['fit: data with NaN, flow matching', () => t.flow.fit(t.xNaN, { iterations: 1, objective: 'flow-matching' }), OdeInputError, "CNF.fit: 'data'"],
+  ['fit: a sampler returning NaN', () => t.flow.fit(() => tf.tensor2d([[NaN, 0]]), { iterations: 1 }), OdeInputError, "CNF.fit: 'data'"],
+  ['fit: a sampler returning width 3', () => t.flow.fit(() => tf.zeros([2, 3]) as tf.Tensor2D, { iterations: 1 }), OdeInputError, "CNF.fit: 'data'"],
+  ['fit: data an array', () => t.flow.fit([[0, 1]] as never, { iterations: 1 }), OdeInputError, "CNF.fit: 'data'"],
+  ['fit: flow matching with two blocks', () => t.twoBlocks.fit(t.x, { iterations: 1, objective: 'flow-matching' }), OdeInputError, "CNF.fit: 'options.objective'"],
+  ['fit: resume from garbage', () => t.flow.fit(t.x, { iterations: 2, resume: { iteration: 1, rng: { xoshiro128: [1, 2, 3, 4] }, optimizer: [], history: [] } }), OdeInputError, "CNF.fit: 'options.resume'"],
+
+  // Files
+  ['save: empty path', () => t.flow.save(''), OdeInputError, "CNF.save: 'dir'"],
+  ['save: path a number', () => t.flow.save(42 as never), OdeInputError, "CNF.save: 'dir'"],
+  ['save: parent is a file', () => t.flow.save(join(tmp, 'a-file', 'model')), ModelFileError, 'CNF.save: '],
+  ['save: inside /proc', () => t.flow.save('/proc/self/model'), ModelFileError, 'CNF.save: /proc/self/model'],
+  ['save: overwrite "yes"', () => t.flow.save(join(tmp, 'm'), { overwrite: 'yes' } as never), OdeInputError, "CNF.save: 'options'"],
+  ['load: empty path', () => CNF.load(''), OdeInputError, "CNF.load: 'dir'"],
+  ['load: missing folder', () => CNF.load(join(tmp, 'nothing')), ModelFileError, 'CNF.load: '],
+  ['load: a file', () => CNF.load(join(tmp, 'a-file')), ModelFileError, 'CNF.load: '],
+
+  // Data and backend
+  ['toyData: unknown name', () => toyData('spiral' as never, 10), OdeInputError, "toyData: 'name'"],
+  ['toyData: n 0', () => toyData('moons', 0), OdeInputError, "toyData: 'n'"],
+  ['toyData: n 1.5', () => toyData('moons', 1.5), OdeInputError, "toyData: 'n'"],
+  ['toyData: seed NaN', () => toyData('moons', 5, NaN), OdeInputError, "toyData: 'seed'"],
+  ['ready: unknown backend', () => ready({ backend: 'gpu' as never }), CnfkitError, 'ready: backend "gpu"'],
+  ['ready: wasmKernels "no"', () => ready({ wasmKernels: 'no' as never }), CnfkitError, "ready: 'options.wasmKernels'"],
+  ['ready: unknown option', () => ready({ gpu: true } as never), CnfkitError, "ready: 'options.gpu'"],
+];
+
+describe('bad input through the API', () => {
+  it('an error thrown by the dynamics reaches the caller unchanged, with nothing left behind, for every kind of solve', () => {
+    const broken: Dynamics = (time, y) => {
+      if (time.dataSync()[0] > 0.3) throw new RangeError('my dynamics broke');
+      return tf.neg(y);
+    };
+    const before = tf.memory().numTensors;
+    for (const method of ['dopri5', 'rk4', 'implicit_euler'] as const) {
+      const options = method === 'dopri5' ? { method } : { method, stepSize: 0.1 };
+      expect(() => odeint(broken, t.y0, [0, 1], options)).toThrow(RangeError);
+      expect(() => tf.grad((y: tf.Tensor) => tf.sum(odeintAdjoint(broken, y, [0, 1], { ...options, params: [] })))(t.y0)).toThrow('my dynamics broke');
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+
+  it('covers enough cases', () => expect(API_CASES.length + CLI_CASES.length).toBeGreaterThanOrEqual(80));
+
+  it.each(API_CASES)('%s', async (_name, call, errorClass, names) => {
+    const before = tf.memory().numTensors;
+    const started = performance.now();
+    let error: unknown;
+    try {
+      await call();
+    } catch (e) {
+      error = e;
+    }
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(error, 'it must throw').toBeInstanceOf(errorClass);
+    expect((error as Error).message).toContain(names);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** Runs the CLI in-process, capturing what it prints. */
+async function cli(...args: string[]): Promise<{ code: number; err: string }> {
+  const err: string[] = [];
+  const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void err.push(m));
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+  try {
+    const code = await main(args, () => {});
+    return { code, err: err.join('\n') };
+  } finally {
+    spy.mockRestore();
+    warn.mockRestore();
+  }
+}
+
+/** [the arguments (OUT stands for a fresh run folder), the exit code, what the error line says]. */
+type CliCase = [string[], number, RegExp];
+const TRAIN = ['train', '--data', '8gaussians', '--out', 'OUT'];
+const CLI_CASES: CliCase[] = [
+  [['fly'], 2, /^cnfkit: unknown command 'fly'; commands: train, eval, sample, plot/],
+  [['train', '--out', 'OUT'], 2, /--data is required/],
+  [['train', '--data', '8gaussians'], 2, /--out is required/],
+  [['train', '--data', 'spiral', '--out', 'OUT'], 2, /--data must be one of/],
+  [[...TRAIN, '--iterations', '0'], 2, /--iterations must be a positive integer, but got '0'/],
+  [[...TRAIN, '--iterations', '1e9.5'], 2, /--iterations must be a positive integer/],
+  [[...TRAIN, '--lr', '-1'], 2, /--lr must be a positive number, but got '-1'/],
+  [[...TRAIN, '--lr', 'fast'], 2, /--lr must be a positive number, but got 'fast'/],
+  [[...TRAIN, '--lr'], 2, /--lr needs a value/],
+  [[...TRAIN, '--weight-decay', '-0.1'], 2, /--weight-decay must be a non-negative number/],
+  [[...TRAIN, '--sigma', '-1'], 2, /--sigma must be a non-negative number/],
+  [[...TRAIN, '--batch-size', '0'], 2, /--batch-size must be a positive integer/],
+  [[...TRAIN, '--checkpoint-every', '-5'], 2, /--checkpoint-every must be a positive integer/],
+  [[...TRAIN, '--hidden', '8,x'], 2, /--hidden must be comma-separated positive integers, but got '8,x'/],
+  [[...TRAIN, '--objective', 'gan'], 2, /--objective must be one of maximum-likelihood, flow-matching/],
+  [[...TRAIN, '--colour', 'red'], 2, /unknown option --colour/],
+  [[...TRAIN, 'extra'], 2, /unexpected argument 'extra'/],
+  [['train', '--data', '8gaussians', '--out', 'FILE/run'], 2, /--out .*a-file\/run cannot be created: .*a-file is a file, not a folder/],
+  [['train', '--data', '8gaussians', '--out', '/proc/cnfkit-run'], 2, /--out \/proc\/cnfkit-run is inside the proc filesystem/],
+  [['train', '--out', 'OUT', '--resume'], 1, /cannot resume: .*checkpoint does not exist/],
+  [['eval', '--model', 'OUT'], 2, /--model .* holds no model/],
+  [['eval'], 2, /--model is required/],
+  [['sample', '--model', 'OUT', '--n', '0', '--out', 'x.csv'], 2, /--n must be a positive integer/],
+  [['plot', '--model', 'OUT', '--data', 'spiral'], 2, /--data must be one of/],
+];
+
+describe('bad input through the CLI', () => {
+  it.each(CLI_CASES)('cnfkit %j', async (args, code, message) => {
+    const out = mkdtempSync(join(tmp, 'run-'));
+    rmSync(out, { recursive: true });
+    const argv = args.map((a) => a.replace('OUT', out).replace('FILE', join(tmp, 'a-file')));
+    const before = tf.memory().numTensors;
+    const started = performance.now();
+    const r = await cli(...argv);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(r.code).toBe(code);
+    expect(r.err).toMatch(message);
+    // One line on what is wrong and, for usage errors, one on where help is: no screen of usage.
+    expect(r.err.split('\n').length).toBeLessThanOrEqual(2);
+    if (code === 2 && args[0] !== 'fly') expect(r.err).toMatch(/run 'cnfkit \w+ --help' for its options$/);
+    // Nothing was written for a run that never started.
+    expect(existsSync(out)).toBe(false);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a garbage run.json does not stop eval from naming the fix', async () => {
+    const run = join(tmp, 'garbage-run');
+    mkdirSync(join(run, 'model'), { recursive: true });
+    await t.flow.save(join(run, 'model'));
+    writeFileSync(join(run, 'run.json'), '{ not json');
+    const r = await cli('eval', '--model', run);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/run.json is not valid JSON .*; pass --data/);
+  });
+});
