@@ -9,7 +9,16 @@ tarball="$(cd "$root" && npm pack --silent --pack-destination "$work" | tail -1)
 cd "$work"
 npm init -y >/dev/null
 npm install --no-audit --no-fund "$work/$tarball" >/dev/null
+# The installed bin's start-up time, printed on every run; the bound is generous (a hang or a
+# network lookup would exceed it, a slow CI machine would not).
+started=$(date +%s%N)
 ./node_modules/.bin/cnfkit --help | grep -q 'usage: cnfkit <command>'
+elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+echo "packed cnfkit: 'cnfkit --help' started in ${elapsed_ms} ms"
+if [ "$elapsed_ms" -gt 5000 ]; then
+  echo "packed cnfkit: 'cnfkit --help' took ${elapsed_ms} ms (more than 5 s)" >&2
+  exit 1
+fi
 cat > smoke.mjs <<'JS'
 import { ready, odeint, tf } from 'cnfkit';
 await ready({ verbose: false });

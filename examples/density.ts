@@ -14,9 +14,16 @@ const arg = (name: string) => {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? process.argv[at + 1] : undefined;
 };
+/** One line on what is wrong, then exit 2 (a script for users: no stack traces for their mistakes). */
+function fail(message: string): never {
+  console.error(`examples/density.ts: ${message}`);
+  process.exit(2);
+}
+
 const out = arg('out') ?? 'runs/density';
-mkdirSync(out, { recursive: true });
 let file = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : undefined;
+if (file && !existsSync(file)) fail(`${file} does not exist; pass a CSV of x,y lines, or no file for a demonstration ring`);
+mkdirSync(out, { recursive: true });
 if (!file) {
   file = `${out}/ring.csv`;
   const lines = ['x,y'];
@@ -28,7 +35,6 @@ if (!file) {
   writeFileSync(file, lines.join('\n') + '\n');
   console.log(`no CSV given: wrote a demonstration ring to ${file}`);
 }
-if (!existsSync(file)) throw new Error(`${file} does not exist`);
 
 /** Parses "x,y" lines; skips a header and blank lines; names the first bad line. */
 function readPoints(path: string): number[][] {
@@ -37,7 +43,7 @@ function readPoints(path: string): number[][] {
   rows.forEach((line, i) => {
     if (!line.trim() || (i === 0 && /[a-df-z]/i.test(line))) return;
     const values = line.split(',').map(Number);
-    if (values.length !== 2 || !values.every(Number.isFinite)) throw new Error(`${path}:${i + 1}: expected 'x,y', got '${line}'`);
+    if (values.length !== 2 || !values.every(Number.isFinite)) fail(`${path}:${i + 1}: expected 'x,y' (two numbers), got '${line}'`);
     points.push(values);
   });
   return points;
@@ -45,6 +51,7 @@ function readPoints(path: string): number[][] {
 
 await ready();
 const points = readPoints(file);
+if (points.length < 2) fail(`${file} holds ${points.length} point(s); a density needs at least 2`);
 // Standardise, so one set of training settings suits any scale; densities are mapped back below.
 const mean = [0, 1].map((k) => points.reduce((s, p) => s + p[k], 0) / points.length);
 const std = [0, 1].map((k) => Math.sqrt(points.reduce((s, p) => s + (p[k] - mean[k]) ** 2, 0) / points.length) || 1);

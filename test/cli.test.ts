@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
@@ -57,6 +57,10 @@ describe('cnfkit command line', () => {
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/held-out NLL at iteration 40: \d+\.\d{4}/);
     expect(existsSync(join(straight, 'curves.png'))).toBe(true);
+    // Folders follow the user's umask like every other file (they were once created 0700).
+    const reference = join(tmp, 'mode-reference');
+    mkdirSync(reference);
+    for (const folder of ['model', 'checkpoint']) expect(statSync(join(straight, folder)).mode & 0o777, folder).toBe(statSync(reference).mode & 0o777);
 
     // The same run in a child process, interrupted once its first checkpoints exist.
     const interrupted = join(tmp, 'interrupted');
@@ -80,7 +84,9 @@ describe('cnfkit command line', () => {
     expect(stoppedAt).toBeLessThan(40);
 
     expect((await cli('train', ...TINY, '--iterations', '40', '--out', interrupted)).code).toBe(2); // needs --resume
-    const resumed = await cli('train', ...TINY, '--iterations', '40', '--out', interrupted, '--resume');
+    // --resume needs no other flag: the checkpoint holds the run's settings (run.json is not read).
+    writeFileSync(join(interrupted, 'run.json'), 'garbage {');
+    const resumed = await cli('train', '--out', interrupted, '--iterations', '40', '--resume');
     expect(resumed.code).toBe(0);
     expect(resumed.out).toMatch(new RegExp(`resuming from iteration ${stoppedAt}`));
     // Bit-identical weights: same minibatches, same noise, same Adam moments.

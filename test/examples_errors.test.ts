@@ -1,0 +1,34 @@
+// The example scripts answer a user's mistakes with one line and exit code 2, not a stack trace.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'cnfkit-examples-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function density(...args: string[]): Promise<{ code: number; err: string }> {
+  return new Promise((resolve) => {
+    execFile(join(root, 'node_modules/.bin/tsx'), [join(root, 'examples/density.ts'), ...args], { cwd: work, timeout: 60_000 }, (error, _out, err) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, err }),
+    );
+  });
+}
+
+describe.concurrent('examples/density.ts', () => {
+  it('a CSV that does not exist: one line saying so and what to do, exit 2, nothing written', async () => {
+    const r = await density('points.csv', '--out', join(work, 'out-missing'));
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toBe('examples/density.ts: points.csv does not exist; pass a CSV of x,y lines, or no file for a demonstration ring');
+    expect(existsSync(join(work, 'out-missing'))).toBe(false);
+  });
+
+  it('a bad line: names the file, the line and what it expected', async () => {
+    writeFileSync(join(work, 'bad.csv'), 'x,y\n1,2\n3,abc\n');
+    const r = await density(join(work, 'bad.csv'), '--out', join(work, 'out-bad'));
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(/bad.csv:3: expected 'x,y' \(two numbers\), got '3,abc'$/);
+  });
+});
