@@ -93,12 +93,13 @@ time.legend([
   { label: 'x learned', color: COLORS.orange },
   { label: 'y learned', color: COLORS.red },
 ]);
-const phase = new Axes(raster, 510, 50, 330, 330, [-2.2, 2.2], [-2.2, 2.2]);
+// Wider than the spiral (|x|, |y| ≤ 2), so a corner is free for the legend.
+const phase = new Axes(raster, 510, 50, 330, 330, [-2.6, 2.6], [-2.6, 2.6]);
 phase.frame({ title: 'phase plane', xlabel: 'x', ylabel: 'y' });
 phase.line(truePts.map((p) => p[0]), truePts.map((p) => p[1]), COLORS.blue, 2);
 phase.line(learnedPts.map((p) => p[0]), learnedPts.map((p) => p[1]), COLORS.orange, 1.2);
 phase.legend([{ label: 'true', color: COLORS.blue }, { label: 'learned', color: COLORS.orange }]);
-const field = new Axes(raster, 910, 50, 330, 330, [-2.2, 2.2], [-2.2, 2.2]);
+const field = new Axes(raster, 910, 50, 330, 330, [-2.6, 2.6], [-2.6, 2.6]);
 field.frame({ title: 'vector fields', xlabel: 'x', ylabel: 'y' });
 const grid: number[][] = [];
 for (let i = 0; i < 15; i++) for (let j = 0; j < 15; j++) grid.push([-2 + (4 * i) / 14, -2 + (4 * j) / 14]);
@@ -110,11 +111,11 @@ const arrows = (vectors: number[][], color: (typeof COLORS)[keyof typeof COLORS]
   grid.forEach(([x, y], k) => {
     const [u, v] = vectors[k];
     const scale = 0.12 / Math.max(1, Math.hypot(u, v) ** 0.5);
-    field.line([x, x + u * scale], [y, y + v * scale], color, color === COLORS.blue ? 2.5 : 1.2);
+    field.arrow(x, y, x + u * scale, y + v * scale, color, color === COLORS.blue ? 2.5 : 1.2, color === COLORS.blue ? 6 : 4);
   });
 arrows(trueField, COLORS.blue);
 arrows(learnedField, COLORS.orange);
-field.legend([{ label: 'true', color: COLORS.blue }, { label: 'learned', color: COLORS.orange }]);
+field.legend([{ label: 'true', color: COLORS.blue }, { label: 'learned', color: COLORS.orange }], 'outside');
 const path = 'runs/examples/spiral.png';
 writePng(path, raster);
 console.log(`wrote ${path}`);

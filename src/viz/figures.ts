@@ -2,7 +2,7 @@
  * The pictures of a trained flow: FFJORD's three panels (data, samples, density), particles flowing
  * from the base to the data, and training curves.
  */
-import { Axes, COLORS } from './axes.js';
+import { Axes, COLORS, formatTicks, niceTicks } from './axes.js';
 import { viridis } from './colormap.js';
 import { Raster, type Color } from './raster.js';
 
@@ -19,7 +19,6 @@ export interface GridDensity {
 
 function scatterPanel(raster: Raster, left: number, top: number, size: number, lim: number, points: Points, title: string, color: Color): void {
   const ax = new Axes(raster, left, top, size, size, [-lim, lim], [-lim, lim]);
-  raster.fillRect(left, top, size, size, [250, 250, 250]);
   ax.frame({ title, grid: false });
   const xs: number[] = [];
   const ys: number[] = [];
@@ -52,11 +51,16 @@ export function threePanelFigure(data: Points, samples: Points, density: GridDen
     }
   }
   ax.frame({ title: 'density', grid: false });
-  // Colour scale: 0 … max density.
+  // Colour scale 0 … max density, with ticks along it.
   const barLeft = left + size + 15;
   for (let y = 0; y < size; y++) raster.fillRect(barLeft, 60 + y, 14, 1, viridis(1 - y / (size - 1)));
-  raster.text(barLeft + 18, 57, max.toPrecision(2), COLORS.black);
-  raster.text(barLeft + 18, 60 + size - 7, '0', COLORS.black);
+  const ticks = niceTicks(0, max || 1, 4);
+  formatTicks(ticks).forEach((label, k) => {
+    const Y = 60 + size - (ticks[k] / (max || 1)) * size;
+    raster.line(barLeft + 14, Y, barLeft + 18, Y, COLORS.black);
+    raster.text(barLeft + 21, Y - 3, label, COLORS.black);
+  });
+  raster.text(barLeft - 2, 60 + size + 8, 'p(x)', COLORS.black);
   return raster;
 }
 
@@ -70,7 +74,8 @@ export function trajectoryFigure(frames: readonly Points[], times: readonly numb
   raster.text(20, 8, title, COLORS.black, 2);
   frames.forEach((points, k) => {
     const left = 30 + k * (size + gap);
-    const color = viridis(k / Math.max(1, frames.length - 1));
+    // Viridis stops short of its yellow end, which is unreadable on a white panel.
+    const color = viridis(0.72 * (k / Math.max(1, frames.length - 1)));
     scatterPanel(raster, left, 55, size, lim, points, `t = ${times[k].toFixed(2)}`, color);
   });
   return raster;
@@ -81,7 +86,7 @@ export interface CurvePanel {
   readonly title: string;
   readonly xlabel: string;
   readonly ylabel: string;
-  readonly curves: readonly { label: string; xs: readonly number[]; ys: readonly number[]; color: Color }[];
+  readonly curves: readonly { label: string; xs: readonly number[]; ys: readonly number[]; color: Color; width?: number }[];
 }
 
 /** Panels of curves side by side (e.g. the training loss, and the held-out NLL on its own scale). */
@@ -98,7 +103,7 @@ export function curvesFigure(panels: readonly CurvePanel[]): Raster {
     const ax = new Axes(raster, 80 + k * (width + 60), 50, width - 60, 320, [x0, x1 > x0 ? x1 : x0 + 1], [y0 - pad, y1 + pad]);
     ax.frame({ title: panel.title, xlabel: panel.xlabel, ylabel: panel.ylabel });
     for (const c of panel.curves) {
-      ax.line(c.xs, c.ys, c.color, 1.5);
+      ax.line(c.xs, c.ys, c.color, c.width ?? 1.5);
       if (c.xs.length < 40) ax.scatter(c.xs, c.ys, c.color, 3);
     }
     ax.legend(panel.curves.map((c) => ({ label: c.label, color: c.color })));

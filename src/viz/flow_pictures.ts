@@ -4,9 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CNF } from '../flows/cnf.js';
+import { Rng } from '../random.js';
 import { COLORS } from './axes.js';
 import { curvesFigure, threePanelFigure, trajectoryFigure, type CurvePanel, type GridDensity } from './figures.js';
 import { writePng } from './png.js';
+import type { Color } from './raster.js';
 
 /** exp(logProb) on an n×n grid over [−lim, lim]², in batches (exact trace). */
 export function densityOnGrid(flow: CNF, lim: number, n: number, batch = 4096): GridDensity {
@@ -35,9 +37,9 @@ export interface FlowPictureInputs {
   readonly title: string;
   /** Half-width of the square shown. */
   readonly lim?: number;
-  /** Training loss per iteration, and held-out NLL at some iterations, for the curves. */
+  /** Training loss per iteration, and held-out NLL at some iterations (and seconds of training), for the curves. */
   readonly losses?: readonly number[];
-  readonly heldOut?: readonly { iteration: number; nll: number }[];
+  readonly heldOut?: readonly { iteration: number; nll: number; seconds?: number }[];
   readonly seed?: number;
   /** The y-axis label of the curves. */
   readonly lossLabel?: string;
@@ -54,31 +56,81 @@ export function writeFlowPictures(dir: string, inputs: FlowPictureInputs): strin
   const samples = flow.sample(n, seed);
   const density = densityOnGrid(flow, lim, 100);
   const written = [`${dir}/figure.png`, `${dir}/trajectories.png`];
-  writePng(written[0], threePanelFigure(data.slice([0, 0], [n, 2]).dataSync(), samples.dataSync(), density, lim, title));
+  writePng(written[0], threePanelFigure(randomRows(data, n, seed), samples.dataSync(), density, lim, title));
   const z = tf.randomNormal([n, 2], 0, 1, 'float32', seed + 1) as tf.Tensor2D;
   const { times, states } = flow.trajectory(z, 6);
   const frames = tf.unstack(states).map((s) => s.dataSync());
   writePng(written[1], trajectoryFigure(frames, times, lim, `${title}: from the base (t = T) to the data (t = 0)`));
   tf.dispose([samples, z, states]);
   if (inputs.losses && inputs.losses.length > 1) {
-    const panels: CurvePanel[] = [
-      {
-        title: 'training loss',
-        xlabel: 'iteration',
-        ylabel: inputs.lossLabel ?? 'loss',
-        curves: [{ label: 'per iteration', xs: inputs.losses.map((_, i) => i + 1), ys: [...inputs.losses], color: COLORS.blue }],
-      },
-    ];
-    if (inputs.heldOut?.length) {
-      panels.push({
-        title: 'held-out NLL',
-        xlabel: 'iteration',
-        ylabel: 'nats',
-        curves: [{ label: 'exact trace', xs: inputs.heldOut.map((h) => h.iteration), ys: inputs.heldOut.map((h) => h.nll), color: COLORS.red }],
-      });
-    }
     written.push(`${dir}/curves.png`);
-    writePng(written[2], curvesFigure(panels));
+    writePng(written[2], curvesFigure(curvePanels(inputs.losses, inputs.heldOut ?? [], inputs.lossLabel ?? 'loss')));
   }
   return written;
+}
+
+/**
+ * The training loss (every iteration, faint, and a moving average over ~2% of the run, which is what
+ * shows the trend under minibatch noise) and, when measured, the held-out NLL against training time.
+ */
+export function curvePanels(losses: readonly number[], heldOut: readonly { iteration: number; nll: number; seconds?: number }[], lossLabel: string): CurvePanel[] {
+  const iterations = losses.map((_, i) => i + 1);
+  const window = Math.max(1, Math.round(losses.length / 50));
+  const panels: CurvePanel[] = [
+    {
+      title: 'training loss',
+      xlabel: 'iteration',
+      ylabel: lossLabel,
+      curves: [
+        { label: 'per iteration', xs: iterations, ys: [...losses], color: [...COLORS.blue, 0.25] as unknown as Color, width: 1 },
+        { label: `mean of ${window}`, xs: iterations, ys: movingAverage(losses, window), color: COLORS.black, width: 2 },
+      ],
+    },
+  ];
+  if (heldOut.length) {
+    const timed = heldOut.every((h) => h.seconds !== undefined);
+    panels.push({
+      title: 'held-out NLL',
+      xlabel: timed ? 'training time (s)' : 'iteration',
+      ylabel: 'nats',
+      curves: [{ label: 'exact trace', xs: heldOut.map((h) => (timed ? h.seconds! : h.iteration)), ys: heldOut.map((h) => h.nll), color: COLORS.red }],
+    });
+  }
+  return panels;
+}
+
+/** Trailing moving average over `window` values (shorter at the start); non-finite values are skipped. */
+export function movingAverage(values: readonly number[], window: number): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) {
+      sum += values[i];
+      count++;
+    }
+    const leaving = i - window;
+    if (leaving >= 0 && Number.isFinite(values[leaving])) {
+      sum -= values[leaving];
+      count--;
+    }
+    out.push(count > 0 ? sum / count : NaN);
+  }
+  return out;
+}
+
+/** `n` rows of `data` drawn without replacement with a seeded generator: sorted data shows whole. */
+export function randomRows(data: tf.Tensor2D, n: number, seed: number): Float32Array {
+  const all = data.dataSync();
+  const rows = data.shape[0];
+  const order = Array.from({ length: rows }, (_, i) => i);
+  const rng = new Rng(`pictures:${seed}`);
+  const u = rng.uniforms(n, 0, 1);
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(u[i] * (rows - i));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const out = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) out.set(all.subarray(2 * order[i], 2 * order[i] + 2), 2 * i);
+  return out;
 }

@@ -14,9 +14,14 @@ interface Glyph {
 const require = createRequire(import.meta.url);
 // "Seven plus" from js-pixel-fonts (MIT): 7-pixel-high capitals and digits.
 const FONT = require('js-pixel-fonts/data/seven-plus.json') as { lineHeight: number; glyphs: Record<string, Glyph> };
+// The font's '|' is one column as tall as an 'l', so "|v|" read as "lvl": a bar from above the
+// capitals to below the baseline, with a blank column each side, cannot be mistaken for a letter.
+FONT.glyphs['|'] = { offset: -1, pixels: Array.from({ length: 10 }, () => [0, 1, 0] as (0 | 1)[]) };
 
 export class Raster {
   readonly data: Uint8Array;
+  /** When set, drawing stops at this rectangle (x1, y1 exclusive). */
+  clip?: { x0: number; y0: number; x1: number; y1: number };
 
   constructor(
     readonly width: number,
@@ -32,6 +37,8 @@ export class Raster {
     x = Math.floor(x);
     y = Math.floor(y);
     if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
+    const clip = this.clip;
+    if (clip && (x < clip.x0 || y < clip.y0 || x >= clip.x1 || y >= clip.y1)) return;
     const a = alpha * (c[3] ?? 1);
     const i = (y * this.width + x) * 4;
     for (let k = 0; k < 3; k++) this.data[i + k] = Math.round(this.data[i + k] * (1 - a) + (c[k] as number) * a);
