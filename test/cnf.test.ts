@@ -200,6 +200,17 @@ describe('CNF memory, seeding and errors', () => {
     }
   });
 
+  it('draws minibatches with replacement, so batchSize may exceed the data (5 points, batches of 32)', async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [4], seed: 3 });
+    const data = tf.tensor2d([[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1]]);
+    for (const objective of ['maximum-likelihood', 'flow-matching'] as const) {
+      const report = await flow.fit(data, { iterations: 2, batchSize: 32, objective });
+      expect(report.history.map((r) => Number.isFinite(r.loss))).toEqual([true, true]);
+    }
+    flow.dispose();
+    data.dispose();
+  });
+
   it('rejects bad options, points and data with typed errors', async () => {
     expect(() => new CNF({ dim: 0 })).toThrow("new CNF: 'options.dim' must be a positive integer, but got 0");
     expect(() => new CNF({ dim: 2, trace: 'approx' as never })).toThrow("'options.trace' must be one of exact, hutchinson");
