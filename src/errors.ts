@@ -23,18 +23,19 @@ export class CnfkitError extends Error {
 }
 
 /**
- * An argument of a public function is invalid (shape, dtype, NaN/Inf, non-monotonic times,
- * tolerances ≤ 0, unknown method or option, dynamics returning the wrong shape).
+ * An argument of a public function is invalid (shape, dtype, NaN/Inf, non-monotonic times, a
+ * tolerance ≤ 0, an unknown method or option, dynamics returning the wrong shape, bad training data
+ * or options). Every cnfkit function raises it for its arguments; `argument` names the one at fault.
  * @example
  * ```ts
  * try {
  *   odeint((t, y) => y, tf.ones([1]), [0, 1], { rtol: 0 });
  * } catch (e) {
- *   console.log((e as OdeInputError).argument);   // options.rtol
+ *   console.log((e as InputError).argument);   // options.rtol
  * }
  * ```
  */
-export class OdeInputError extends CnfkitError {
+export class InputError extends CnfkitError {
   /**
    * @param fn - the public function that was called, e.g. `odeint`
    * @param argument - the argument at fault, e.g. `ts` or `options.rtol`
@@ -50,6 +51,60 @@ export class OdeInputError extends CnfkitError {
     super(`${fn}: '${argument}' ${problem}`);
   }
 }
+
+/**
+ * The name cnfkit 0.1 gave {@link InputError}; the same class, so code that catches it keeps
+ * catching every bad argument (of the CNF and training too, as before).
+ * @deprecated use InputError
+ * @example
+ * ```ts
+ * try {
+ *   new CNF({ dim: 0 });
+ * } catch (e) {
+ *   console.log(e instanceof OdeInputError, e instanceof InputError);   // true true
+ * }
+ * ```
+ */
+export const OdeInputError = InputError;
+/** @deprecated use InputError */
+export type OdeInputError = InputError;
+
+/**
+ * Training blew up: the loss became NaN/Inf, or an update would overflow a weight. The weights of
+ * the last good iteration stay in place. A kind of {@link InputError} naming the learning rate (the
+ * usual fix), so code that caught divergence as an input error still does.
+ * @example
+ * ```ts
+ * const flow = new CNF({ dim: 2, hiddenDims: [4] });
+ * try {
+ *   await flow.fit(toyData('moons', 256), { iterations: 5, learningRate: 1e38, objective: 'flow-matching' });
+ * } catch (e) {
+ *   console.log(e instanceof DivergenceError, (e as DivergenceError).iteration);   // true 1 (or soon after)
+ * }
+ * flow.dispose();
+ * ```
+ */
+export class DivergenceError extends InputError {
+  constructor(
+    fn: string,
+    /** The iteration at which training diverged. */
+    readonly iteration: number,
+    /** The loss at that iteration (NaN or ±Infinity, or finite when an update overflowed). */
+    readonly loss: number,
+  ) {
+    super(fn, 'options.learningRate', `training diverged at iteration ${iteration} (loss ${loss}); lower the learning rate`);
+  }
+}
+
+/**
+ * cnfkit's own WebAssembly kernels failed or were used wrongly (not loaded, a workspace too small, a
+ * state that does not fit): a bug or a misuse inside cnfkit, never silently wrong numbers.
+ * @example
+ * ```ts
+ * console.log(new KernelError('the wasm kernels are not loaded').message);
+ * ```
+ */
+export class KernelError extends CnfkitError {}
 
 /**
  * The adaptive step size fell below what float64 time can resolve: a blow-up, stiffness, or NaN.

@@ -42,4 +42,4 @@ export type { TraceMode, NoiseKind } from './flows/trace.js';
 export { toyData, TOY_DATASETS, TOY_ENTROPY } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
 
-export { CnfkitError, OdeInputError, StepSizeError, MaxStepsError, ConvergenceError, NonFiniteError, ModelFileError } from './errors.js';
+export { CnfkitError, InputError, OdeInputError, DivergenceError, KernelError, StepSizeError, MaxStepsError, ConvergenceError, NonFiniteError, ModelFileError } from './errors.js';

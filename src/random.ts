@@ -4,7 +4,7 @@
  * weights, trace noise, minibatches, samples) comes from here. A fast generator matters: a
  * flow-matching step at batch 1024 draws ~5000 numbers, which took ~0.5 ms with an ARC4 generator.
  */
-import { OdeInputError } from './errors.js';
+import { InputError } from './errors.js';
 
 /**
  * Checks a seed at a public boundary: a finite number (NaN would seed a stream, silently, from the
@@ -12,7 +12,7 @@ import { OdeInputError } from './errors.js';
  */
 export function checkSeed(fn: string, argument: string, seed: unknown): void {
   if (typeof seed !== 'number' || !Number.isFinite(seed)) {
-    throw new OdeInputError(fn, argument, `must be a finite number, but got ${typeof seed === 'number' ? seed : typeof seed}`);
+    throw new InputError(fn, argument, `must be a finite number, but got ${typeof seed === 'number' ? seed : typeof seed}`);
   }
 }
 
@@ -28,7 +28,7 @@ export class Rng {
     if (state !== undefined) {
       const words = (state as Partial<RngState>)?.xoshiro128;
       if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) || words.every((w) => w === 0)) {
-        throw new Error('not a random-generator state of this cnfkit version (expected { xoshiro128: four 32-bit words, not all zero })');
+        throw new InputError('Rng', 'state', 'is not a random-generator state of this cnfkit version (expected { xoshiro128: four 32-bit words, not all zero })');
       }
       this.s = Uint32Array.from(words);
     } else {

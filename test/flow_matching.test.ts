@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CNF, OdeInputError, createStats, tf } from '../src/index.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
-import { hungarian, squaredDistances } from '../src/flows/ot_coupling.js';
+import { linearSumAssignment, squaredDistances } from '../src/flows/ot_coupling.js';
 import { setWasmKernels } from '../src/native/wasm_kernels.js';
 import { Rng } from '../src/random.js';
 
@@ -35,7 +35,7 @@ describe('exact OT coupling', () => {
       const a = rng.normals(2 * n);
       const b = rng.normals(2 * n);
       const cost = squaredDistances(a, b, n, 2);
-      const assignment = hungarian(cost, n);
+      const assignment = linearSumAssignment(cost, n);
       expect(new Set(assignment).size).toBe(n);
       const total = (p: ArrayLike<number>) => Array.from(p).reduce((s, j, i) => s + cost[i * n + j], 0);
       const best = Math.min(...permutations(n).map(total));
@@ -99,7 +99,7 @@ describe('exact OT coupling, larger batches', () => {
       const a = Float32Array.from(rng.normals(2 * n), (x) => (coarse ? Math.round(2 * x) : x));
       const b = Float32Array.from(rng.normals(2 * n), (x) => (coarse ? Math.round(2 * x) : x));
       const cost = squaredDistances(a, b, n, 2);
-      const assignment = hungarian(cost, n);
+      const assignment = linearSumAssignment(cost, n);
       expect(new Set(assignment).size).toBe(n);
       const total = Array.from(assignment).reduce((s, j, i) => s + cost[i * n + j], 0);
       expect(total).toBeCloseTo(referenceAssignmentCost(cost, n), 8);
@@ -108,7 +108,7 @@ describe('exact OT coupling, larger batches', () => {
 
   it('refuses NaN costs with a clear error on either path', () => {
     const cost = Float64Array.from([1, 2, NaN, 4]);
-    for (const kernels of [true, false]) onKernels(kernels, () => expect(() => hungarian(cost, 2)).toThrow('no finite assignment'));
+    for (const kernels of [true, false]) onKernels(kernels, () => expect(() => linearSumAssignment(cost, 2)).toThrow("linearSumAssignment: 'cost' must be finite, but cost[2] is NaN"));
   });
 });
 

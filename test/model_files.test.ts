@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CNF, ModelFileError, OdeInputError, tf } from '../src/index.js';
+import { CNF, ModelFileError, InputError, tf } from '../src/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnfkit-files-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -134,10 +134,10 @@ describe('CNF.save says what is wrong with a target before writing anything', ()
     expect(error.message).not.toMatch(/tmp-|cnfkit-tmp|\.old/); // no internal temporary names
   });
 
-  it('an empty or non-string path is an OdeInputError naming dir', async () => {
+  it('an empty or non-string path is an InputError naming dir', async () => {
     for (const dir of ['', '   ', 42]) {
       const error = await rejection(flow.save(dir as string));
-      expect(error).toBeInstanceOf(OdeInputError);
+      expect(error).toBeInstanceOf(InputError);
       expect(error.message).toMatch(/^CNF.save: 'dir' must be a folder path/);
     }
     expect((await rejection(flow.save(join(tmp, 'x'), { overwrite: 'yes' } as never))).message).toMatch(/'options' must be \{ overwrite\?: boolean \}/);

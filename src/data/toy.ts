@@ -3,7 +3,7 @@
  * and moons), with the same scales and noise, drawn from a seeded generator.
  */
 import * as tf from '@tensorflow/tfjs';
-import { OdeInputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { Rng, checkSeed } from '../random.js';
 
 /** The names {@link toyData} accepts. */
@@ -164,7 +164,7 @@ const GENERATORS: Record<ToyDataset, Generator> = {
  * @param n - how many points
  * @param seed - the generator's seed
  * @returns [n, 2]
- * @throws OdeInputError for an unknown name or n < 1
+ * @throws InputError for an unknown name or n < 1
  * @example
  * ```ts
  * const x = toyData('8gaussians', 1000, 0);   // [1000, 2]
@@ -181,8 +181,8 @@ export function toyData(name: ToyDataset, n: number, seed = 0): tf.Tensor2D {
 /** The points of {@link toyData} as a host array [x0, y0, x1, y1, …], drawn from `rng`. */
 export function toyPoints(name: ToyDataset, n: number, rng: Rng): Float32Array {
   if (!TOY_DATASETS.includes(name)) {
-    throw new OdeInputError('toyData', 'name', `must be one of ${TOY_DATASETS.join(', ')}, but got ${JSON.stringify(name)}`);
+    throw new InputError('toyData', 'name', `must be one of ${TOY_DATASETS.join(', ')}, but got ${JSON.stringify(name)}`);
   }
-  if (!Number.isInteger(n) || n < 1) throw new OdeInputError('toyData', 'n', `must be a positive integer, but got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new InputError('toyData', 'n', `must be a positive integer, but got ${n}`);
   return GENERATORS[name](n, rng);
 }

@@ -2,22 +2,22 @@
  * The check every CNF entry point makes on its points.
  */
 import * as tf from '@tensorflow/tfjs';
-import { OdeInputError } from '../errors.js';
+import { InputError } from '../errors.js';
 
-/** Throws an OdeInputError unless `x` is a finite float32 [B, dim] tensor with B ≥ 1 (one host read). */
+/** Throws an InputError unless `x` is a finite float32 [B, dim] tensor with B ≥ 1 (one host read). */
 export function checkPoints(fn: string, name: string, x: unknown, dim: number): asserts x is tf.Tensor2D {
   checkPointsShape(fn, name, x, dim);
   const finite = tf.tidy(() => tf.all(tf.isFinite(x)));
   const ok = finite.dataSync()[0] === 1;
   finite.dispose();
-  if (!ok) throw new OdeInputError(fn, name, NOT_FINITE);
+  if (!ok) throw new InputError(fn, name, NOT_FINITE);
 }
 
 /** The values of `x` on the host, checked as {@link checkPoints} does (for host-side code). */
 export function hostPoints(fn: string, name: string, x: unknown, dim: number): Float32Array {
   checkPointsShape(fn, name, x, dim);
   const values = x.dataSync() as Float32Array;
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new OdeInputError(fn, name, NOT_FINITE);
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new InputError(fn, name, NOT_FINITE);
   return values;
 }
 
@@ -27,8 +27,8 @@ const NOT_FINITE = 'must be finite, but contains NaN or Inf';
 function checkPointsShape(fn: string, name: string, x: unknown, dim: number): asserts x is tf.Tensor2D {
   if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== dim) {
     const got = x instanceof tf.Tensor ? `shape [${x.shape}]` : typeof x;
-    throw new OdeInputError(fn, name, `must be a tf.Tensor2D of shape [B, ${dim}], but got ${got}`);
+    throw new InputError(fn, name, `must be a tf.Tensor2D of shape [B, ${dim}], but got ${got}`);
   }
-  if (x.dtype !== 'float32') throw new OdeInputError(fn, name, `must have dtype float32, but has ${x.dtype}`);
-  if (x.shape[0] === 0) throw new OdeInputError(fn, name, 'must hold at least one point');
+  if (x.dtype !== 'float32') throw new InputError(fn, name, `must have dtype float32, but has ${x.dtype}`);
+  if (x.shape[0] === 0) throw new InputError(fn, name, 'must hold at least one point');
 }

@@ -5,7 +5,7 @@
  * the trace from forward-mode tangents (exact or Hutchinson) and gradients from the adjoint.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CnfkitError, ModelFileError, OdeInputError } from '../errors.js';
+import { CnfkitError, ModelFileError, InputError } from '../errors.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
@@ -91,7 +91,7 @@ export class CNF {
 
   /**
    * @param options - the flow's shape, trace and solver; see {@link CnfOptions}
-   * @throws OdeInputError for an unknown or invalid option
+   * @throws InputError for an unknown or invalid option
    */
   constructor(options: CnfOptions) {
     this.options = resolveCnfOptions(options);
@@ -125,7 +125,7 @@ export class CNF {
    * @param x - points [B, dim]
    * @param options - the trace (exact by default) and statistics; see {@link LogProbOptions}
    * @returns [B]
-   * @throws OdeInputError when x is not a finite float32 [B, dim] tensor
+   * @throws InputError when x is not a finite float32 [B, dim] tensor
    * @example
    * ```ts
    * const flow = new CNF({ dim: 2, hiddenDims: [8] });
@@ -233,7 +233,7 @@ export class CNF {
    * The flow map: x at t = 0 to z at t = T through every block (no trace).
    * @param x - points [B, dim]
    * @returns z [B, dim]
-   * @throws OdeInputError when x is not a finite float32 [B, dim] tensor
+   * @throws InputError when x is not a finite float32 [B, dim] tensor
    * @example
    * ```ts
    * const flow = new CNF({ dim: 2, hiddenDims: [8] });
@@ -251,7 +251,7 @@ export class CNF {
    * The inverse flow map: z at t = T back to x at t = 0 through every block, in reverse.
    * @param z - latent points [B, dim]
    * @returns x [B, dim]
-   * @throws OdeInputError when z is not a finite float32 [B, dim] tensor
+   * @throws InputError when z is not a finite float32 [B, dim] tensor
    */
   fromLatent(z: tf.Tensor2D): tf.Tensor2D {
     checkPoints('CNF.fromLatent', 'z', z, this.options.dim);
@@ -264,7 +264,7 @@ export class CNF {
    * @param z - latent points [B, dim]
    * @param frames - states per block, at least 2
    * @returns the times (descending within each block) and the states [frames·blocks, B, dim]
-   * @throws OdeInputError for bad points or frames < 2
+   * @throws InputError for bad points or frames < 2
    * @example
    * ```ts
    * const flow = new CNF({ dim: 2, hiddenDims: [8] });
@@ -276,7 +276,7 @@ export class CNF {
   trajectory(z: tf.Tensor2D, frames = 6): Trajectory {
     this.syncWeights();
     checkPoints('CNF.trajectory', 'z', z, this.options.dim);
-    if (!Number.isInteger(frames) || frames < 2) throw new OdeInputError('CNF.trajectory', 'frames', `must be an integer ≥ 2, but got ${frames}`);
+    if (!Number.isInteger(frames) || frames < 2) throw new InputError('CNF.trajectory', 'frames', `must be an integer ≥ 2, but got ${frames}`);
     const forward = this.forwardOptions();
     const stats = createStats();
     const times: number[] = [];
@@ -298,7 +298,7 @@ export class CNF {
    * @param n - how many
    * @param seed - the same seed gives the same samples
    * @returns [n, dim]
-   * @throws OdeInputError when n is not a positive integer
+   * @throws InputError when n is not a positive integer
    * @example
    * ```ts
    * const flow = new CNF({ dim: 2, hiddenDims: [8] });
@@ -308,7 +308,7 @@ export class CNF {
    * ```
    */
   sample(n: number, seed = 0): tf.Tensor2D {
-    if (!Number.isInteger(n) || n < 1) throw new OdeInputError('CNF.sample', 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
+    if (!Number.isInteger(n) || n < 1) throw new InputError('CNF.sample', 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
     checkSeed('CNF.sample', 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     const x = this.fromLatent(z);
@@ -323,7 +323,7 @@ export class CNF {
    * @param data - points [N, dim], or a sampler (batchSize, iteration) => points
    * @param options - iterations, batch size, learning rate, objective, checkpoints; see {@link FitOptions}
    * @returns the loss, evaluations and time of every iteration
-   * @throws OdeInputError for bad data or options, or when training diverges
+   * @throws InputError for bad data or options, or when training diverges
    * @example
    * ```ts
    * const flow = new CNF({ dim: 2, hiddenDims: [16] });
@@ -364,7 +364,7 @@ export class CNF {
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
     if (this.options.dynamics) throw new CnfkitError('CNF.save: a flow with custom dynamics cannot be saved (its function is code, not data)');
     if (options === null || typeof options !== 'object' || (options.overwrite !== undefined && typeof options.overwrite !== 'boolean')) {
-      throw new OdeInputError('CNF.save', 'options', `must be { overwrite?: boolean }, but got ${JSON.stringify(options)}`);
+      throw new InputError('CNF.save', 'options', `must be { overwrite?: boolean }, but got ${JSON.stringify(options)}`);
     }
     await writeModelFiles('CNF.save', dir, {
       config: { kind: 'CNF', options: this.options },
@@ -382,7 +382,7 @@ export class CNF {
    */
   static async load(dir: string): Promise<CNF> {
     const fn = 'CNF.load';
-    if (typeof dir !== 'string' || dir === '') throw new OdeInputError(fn, 'dir', `must be a folder path (a non-empty string), but got ${JSON.stringify(dir)}`);
+    if (typeof dir !== 'string' || dir === '') throw new InputError(fn, 'dir', `must be a folder path (a non-empty string), but got ${JSON.stringify(dir)}`);
     const files = await readModelFiles(fn, dir);
     if (files.config.kind !== 'CNF') throw new ModelFileError(fn, dir, `holds a ${String(files.config.kind)}, not a CNF`);
     const flow = new CNF(files.config.options as CnfOptions);
@@ -433,18 +433,18 @@ export class CNF {
 /** Checks {@link LogProbOptions} at the boundary of `CNF.logProb`. */
 function checkLogProbOptions(options: LogProbOptions): void {
   const fn = 'CNF.logProb';
-  if (options === null || typeof options !== 'object') throw new OdeInputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
+  if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
   const known = ['trace', 'seed', 'stats', 'backwardStats'];
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
+    if (!known.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
   }
   if (options.trace !== undefined && options.trace !== 'exact' && options.trace !== 'hutchinson') {
-    throw new OdeInputError(fn, 'options.trace', `must be one of exact, hutchinson, but got ${JSON.stringify(options.trace)}`);
+    throw new InputError(fn, 'options.trace', `must be one of exact, hutchinson, but got ${JSON.stringify(options.trace)}`);
   }
   if (options.seed !== undefined) checkSeed(fn, 'options.seed', options.seed);
   for (const key of ['stats', 'backwardStats'] as const) {
     if (options[key] !== undefined && (typeof options[key] !== 'object' || options[key] === null)) {
-      throw new OdeInputError(fn, `options.${key}`, 'must be an object to fill in (see createStats())');
+      throw new InputError(fn, `options.${key}`, 'must be an object to fill in (see createStats())');
     }
   }
 }

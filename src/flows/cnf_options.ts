@@ -2,7 +2,7 @@
  * The options of a CNF: one interface with documented defaults (FFJORD's train_toy defaults), one
  * resolver that checks every field. Unknown keys throw.
  */
-import { OdeInputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { LAYERS, type LayerKind } from '../nn/layers.js';
 import type { CustomDynamics } from '../nn/vjp_dynamics.js';
@@ -121,25 +121,25 @@ const KNOWN = ['dim', 'stepSize', 'dynamics', ...Object.keys(CNF_DEFAULTS)];
 /** Checks the options of `new CNF` and fills in the defaults. */
 export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   const fn = 'new CNF';
-  if (options === null || typeof options !== 'object') throw new OdeInputError(fn, 'options', 'must be an object with at least { dim }');
+  if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', 'must be an object with at least { dim }');
   for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${KNOWN.join(', ')}`);
+    if (!KNOWN.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${KNOWN.join(', ')}`);
   }
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   if (given.hiddenDims !== undefined && !Array.isArray(given.hiddenDims)) {
-    throw new OdeInputError(fn, 'options.hiddenDims', `must be an array of layer widths, e.g. [64, 64, 64], but got ${typeof given.hiddenDims}`);
+    throw new InputError(fn, 'options.hiddenDims', `must be an array of layer widths, e.g. [64, 64, 64], but got ${typeof given.hiddenDims}`);
   }
   const r = { ...CNF_DEFAULTS, ...given, hiddenDims: [...((given.hiddenDims as number[]) ?? CNF_DEFAULTS.hiddenDims)] } as ResolvedCnfOptions;
   const positiveInt = (key: string, v: unknown) => {
-    if (!Number.isInteger(v) || (v as number) < 1) throw new OdeInputError(fn, `options.${key}`, `must be a positive integer, but got ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1) throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${String(v)}`);
   };
   positiveInt('dim', r.dim);
   positiveInt('blocks', r.blocks);
-  if (!Array.isArray(r.hiddenDims)) throw new OdeInputError(fn, 'options.hiddenDims', 'must be an array of layer widths');
+  if (!Array.isArray(r.hiddenDims)) throw new InputError(fn, 'options.hiddenDims', 'must be an array of layer widths');
   r.hiddenDims.forEach((h, i) => positiveInt(`hiddenDims[${i}]`, h));
   const oneOf = (key: keyof ResolvedCnfOptions, allowed: readonly string[]) => {
     if (!allowed.includes(r[key] as string)) {
-      throw new OdeInputError(fn, `options.${key}`, `must be one of ${allowed.join(', ')}, but got ${JSON.stringify(r[key])}`);
+      throw new InputError(fn, `options.${key}`, `must be one of ${allowed.join(', ')}, but got ${JSON.stringify(r[key])}`);
     }
   };
   oneOf('activation', Object.keys(ACTIVATIONS));
@@ -149,24 +149,24 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   oneOf('method', METHODS);
   for (const key of ['T', 'rtol', 'atol'] as const) {
     if (!(typeof r[key] === 'number' && r[key] > 0 && Number.isFinite(r[key]))) {
-      throw new OdeInputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(r[key])}`);
+      throw new InputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(r[key])}`);
     }
   }
   for (const key of ['kineticEnergy', 'jacobianNorm'] as const) {
     if (!(typeof r[key] === 'number' && r[key] >= 0 && Number.isFinite(r[key]))) {
-      throw new OdeInputError(fn, `options.${key}`, `must be a finite number ≥ 0, but got ${String(r[key])}`);
+      throw new InputError(fn, `options.${key}`, `must be a finite number ≥ 0, but got ${String(r[key])}`);
     }
   }
-  if (typeof r.trainT !== 'boolean') throw new OdeInputError(fn, 'options.trainT', `must be a boolean, but got ${String(r.trainT)}`);
-  if (!Number.isFinite(r.seed)) throw new OdeInputError(fn, 'options.seed', `must be a finite number, but got ${String(r.seed)}`);
+  if (typeof r.trainT !== 'boolean') throw new InputError(fn, 'options.trainT', `must be a boolean, but got ${String(r.trainT)}`);
+  if (!Number.isFinite(r.seed)) throw new InputError(fn, 'options.seed', `must be a finite number, but got ${String(r.seed)}`);
   if (!SOLVERS[r.method].adaptive && r.stepSize === undefined) {
-    throw new OdeInputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);
+    throw new InputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);
   }
   if (r.dynamics !== undefined) {
     if (typeof r.dynamics?.f !== 'function' || !Array.isArray(r.dynamics.params)) {
-      throw new OdeInputError(fn, 'options.dynamics', 'must be { f: (t, x) => F, params: tf.Variable[] }');
+      throw new InputError(fn, 'options.dynamics', 'must be { f: (t, x) => F, params: tf.Variable[] }');
     }
-    if (r.blocks !== 1) throw new OdeInputError(fn, 'options.blocks', `must be 1 with custom dynamics, but got ${r.blocks}`);
+    if (r.blocks !== 1) throw new InputError(fn, 'options.blocks', `must be 1 with custom dynamics, but got ${r.blocks}`);
   }
   return r;
 }

@@ -4,7 +4,7 @@
  * Hutchinson noise.
  */
 import * as tf from '@tensorflow/tfjs';
-import { OdeInputError } from '../errors.js';
+import { DivergenceError, InputError } from '../errors.js';
 import { createStats, type OdeStats } from '../ode/stats.js';
 import { Rng, type RngState } from '../random.js';
 import type { CNF } from './cnf.js';
@@ -131,38 +131,43 @@ export interface FitReport {
 export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions): Promise<FitReport> {
   const fn = 'CNF.fit';
   if (options === undefined || options === null || typeof options !== 'object') {
-    throw new OdeInputError(fn, 'options', `must be an object with at least { iterations }, but got ${options === null ? 'null' : typeof options}`);
+    throw new InputError(fn, 'options', `must be an object with at least { iterations }, but got ${options === null ? 'null' : typeof options}`);
   }
   const known = ['iterations', 'batchSize', 'learningRate', 'weightDecay', 'seed', 'objective', 'sigma', 'coupling', 'onProgress', 'signal', 'checkpointEvery', 'onCheckpoint', 'resume'];
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
+    if (!known.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
   }
   const { iterations, batchSize = 100, learningRate = 1e-3, weightDecay = 1e-5, seed = 0, onProgress } = options;
   const { objective = 'maximum-likelihood', sigma = 0.1, coupling = 'independent' } = options;
   if (objective !== 'maximum-likelihood' && objective !== 'flow-matching') {
-    throw new OdeInputError(fn, 'options.objective', `must be 'maximum-likelihood' or 'flow-matching', but got ${JSON.stringify(objective)}`);
+    throw new InputError(fn, 'options.objective', `must be 'maximum-likelihood' or 'flow-matching', but got ${JSON.stringify(objective)}`);
   }
-  if (coupling !== 'independent' && coupling !== 'ot') throw new OdeInputError(fn, 'options.coupling', `must be 'independent' or 'ot', but got ${JSON.stringify(coupling)}`);
-  if (!(sigma >= 0 && Number.isFinite(sigma))) throw new OdeInputError(fn, 'options.sigma', `must be a finite number ≥ 0, but got ${sigma}`);
+  if (coupling !== 'independent' && coupling !== 'ot') throw new InputError(fn, 'options.coupling', `must be 'independent' or 'ot', but got ${JSON.stringify(coupling)}`);
+  if (!(sigma >= 0 && Number.isFinite(sigma))) throw new InputError(fn, 'options.sigma', `must be a finite number ≥ 0, but got ${sigma}`);
   if (objective === 'flow-matching' && flow.options.blocks !== 1) {
-    throw new OdeInputError(fn, 'options.objective', `'flow-matching' trains one block, but the flow has ${flow.options.blocks}`);
+    throw new InputError(fn, 'options.objective', `'flow-matching' trains one block, but the flow has ${flow.options.blocks}`);
   }
-  if (!Number.isInteger(iterations) || iterations < 1) throw new OdeInputError(fn, 'options.iterations', `must be a positive integer, but got ${iterations}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new OdeInputError(fn, 'options.batchSize', `must be a positive integer, but got ${batchSize}`);
-  if (!(learningRate > 0)) throw new OdeInputError(fn, 'options.learningRate', `must be positive, but got ${learningRate}`);
-  if (!(weightDecay >= 0)) throw new OdeInputError(fn, 'options.weightDecay', `must be ≥ 0, but got ${weightDecay}`);
+  if (!Number.isInteger(iterations) || iterations < 1) throw new InputError(fn, 'options.iterations', `must be a positive integer, but got ${iterations}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(fn, 'options.batchSize', `must be a positive integer, but got ${batchSize}`);
+  if (!(learningRate > 0)) throw new InputError(fn, 'options.learningRate', `must be positive, but got ${learningRate}`);
+  if (!(weightDecay >= 0)) throw new InputError(fn, 'options.weightDecay', `must be ≥ 0, but got ${weightDecay}`);
   if (data instanceof tf.Tensor) {
     if (data.rank !== 2 || data.shape[1] !== flow.options.dim) {
-      throw new OdeInputError(fn, 'data', `must be a tf.Tensor2D of shape [N, ${flow.options.dim}], but has shape [${data.shape}]`);
+      throw new InputError(fn, 'data', `must be a tf.Tensor2D of shape [N, ${flow.options.dim}], but has shape [${data.shape}]`);
     }
-    if (data.shape[0] === 0) throw new OdeInputError(fn, 'data', 'must hold at least one point, but is empty');
+    if (data.shape[0] === 0) throw new InputError(fn, 'data', 'must hold at least one point, but is empty');
     checkPoints(fn, 'data', data, flow.options.dim);
   } else if (typeof data !== 'function') {
-    throw new OdeInputError(fn, 'data', `must be a tf.Tensor2D or a function (batchSize, iteration) => tf.Tensor2D, but got ${typeof data}`);
+    throw new InputError(fn, 'data', `must be a tf.Tensor2D or a function (batchSize, iteration) => tf.Tensor2D, but got ${typeof data}`);
   }
 
   const { resume, signal, checkpointEvery, onCheckpoint } = options;
-  const rng = new Rng(`fit:${seed}`, resume?.rng);
+  let rng: Rng;
+  try {
+    rng = new Rng(`fit:${seed}`, resume?.rng);
+  } catch (e) {
+    throw new InputError(fn, 'options.resume', `does not fit this version: ${(e as Error).message}`);
+  }
   const variables = flow.trainableVariables;
   // Flow matching runs whole steps on cnfkit's wasm kernels when they can run the network.
   const kernels = objective === 'flow-matching' ? flow.flowMatchingKernels(batchSize, { learningRate, weightDecay }) : undefined;
@@ -204,7 +209,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
       } finally {
         if (batch instanceof tf.Tensor) batch.dispose();
       }
-      if (x.length > batchSize * dim) throw new OdeInputError(fn, 'data', `sampler returned ${x.length / dim} points, more than batchSize ${batchSize}`);
+      if (x.length > batchSize * dim) throw new InputError(fn, 'data', `sampler returned ${x.length / dim} points, more than batchSize ${batchSize}`);
     }
     const rows = x.length / dim;
     const problem = drawRegressionProblem(x, rows, dim, endTime, sigma, coupling, rng);
@@ -252,7 +257,7 @@ export async function fitCnf(flow: CNF, data: TrainingData, options: FitOptions)
       // A non-finite loss, or an update that would overflow a weight, stops training with the last
       // good weights in place.
       if (!applied) {
-        throw new OdeInputError(fn, 'options.learningRate', `training diverged at iteration ${iteration} (loss ${loss}); lower the learning rate`);
+        throw new DivergenceError(fn, iteration, loss);
       }
       const record: IterationRecord = {
         iteration,
@@ -285,7 +290,7 @@ function restoreOptimizer(optimizer: { restore(state: FlatAdamState): void }, st
     if (!step || !m || !v || state.optimizer.length !== 3) throw new Error(`expected 3 optimizer tensors, got ${state.optimizer.length}`);
     optimizer.restore({ step: step.values[0], m: m.values, v: v.values });
   } catch (e) {
-    throw new OdeInputError('CNF.fit', 'options.resume', `does not fit this flow: ${(e as Error).message}`);
+    throw new InputError('CNF.fit', 'options.resume', `does not fit this flow: ${(e as Error).message}`);
   }
 }
 

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
 import type { Rng } from '../random.js';
-import { hungarian, squaredDistances } from './ot_coupling.js';
+import { linearSumAssignment, squaredDistances } from './ot_coupling.js';
 
 /** How data and noise are paired in a minibatch. */
 export type Coupling = 'independent' | 'ot';
@@ -27,7 +27,7 @@ export interface RegressionProblem {
  */
 export function drawRegressionProblem(x: Float32Array, rows: number, dim: number, T: number, sigma: number, coupling: Coupling, rng: Rng): RegressionProblem {
   let noise = rng.normals(rows * dim);
-  if (coupling === 'ot') noise = permuteRows(noise, hungarian(squaredDistances(x, noise, rows, dim), rows), dim);
+  if (coupling === 'ot') noise = permuteRows(noise, linearSumAssignment(squaredDistances(x, noise, rows, dim), rows), dim);
   const r = rng.uniforms(rows);
   const jitter = sigma > 0 ? rng.normals(rows * dim) : undefined;
   const s = new Float32Array(rows);

@@ -5,6 +5,7 @@
  * are regularised. One network pass gives F and all the Jacobian–vector products.
  */
 import * as tf from '@tensorflow/tfjs';
+import { KernelError } from '../errors.js';
 import { DynamicsNet, type TangentDynamics } from '../nn/dynamics_net.js';
 import { WasmJointDynamics } from '../native/joint_kernels.js';
 import { kernelsSupport } from '../native/squash_network.js';
@@ -38,7 +39,7 @@ function tensorJointDynamics(net: TangentDynamics, v: tf.Tensor3D, terms: JointT
     // Only x feeds the dynamics: the other components' gradients are zero.
     dynamics.vjp = (t, y, cotangents) => {
       const r = net.jointValueAndVjp!(t, y[0] as tf.Tensor2D, v, terms, cotangents);
-      if (!r) throw new Error('jointValueAndVjp unavailable');
+      if (!r) throw new KernelError('jointValueAndVjp unavailable for this network');
       return { value: r.value, gradY: [r.gradX, ...y.slice(1).map((c) => tf.zerosLike(c))], gradParams: r.gradParams, gradT: r.gradT };
     };
   }

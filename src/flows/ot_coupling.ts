@@ -6,6 +6,7 @@
  * column, and updates the duals of the rows and columns it visited only. Used by OT-CFM to pair
  * noise with data so that flow-matching paths barely cross.
  */
+import { InputError } from '../errors.js';
 import { wasmAssignment } from '../native/assignment.js';
 
 /**
@@ -13,13 +14,13 @@ import { wasmAssignment } from '../native/assignment.js';
  * they are on (the same algorithm, compiled), else in JavaScript.
  * @returns assignment[i] = the column matched to row i; the total cost is minimal
  */
-export function hungarian(cost: Float64Array, n: number): Int32Array {
-  if (cost.length !== n * n) throw new Error(`hungarian: expected ${n * n} costs, got ${cost.length}`);
-  for (let k = 0; k < cost.length; k++) if (!Number.isFinite(cost[k])) throw new Error('hungarian: no finite assignment (a cost is NaN or infinite)');
+export function linearSumAssignment(cost: Float64Array, n: number): Int32Array {
+  if (cost.length !== n * n) throw new InputError('linearSumAssignment', 'cost', `must hold n² = ${n * n} costs, but holds ${cost.length}`);
+  for (let k = 0; k < cost.length; k++) if (!Number.isFinite(cost[k])) throw new InputError('linearSumAssignment', 'cost', `must be finite, but cost[${k}] is ${cost[k]}`);
   return wasmAssignment(cost, n) ?? assignmentInJs(cost, n);
 }
 
-/** {@link hungarian} in JavaScript. */
+/** {@link linearSumAssignment} in JavaScript. */
 function assignmentInJs(cost: ArrayLike<number>, n: number): Int32Array {
   const u = new Float64Array(n); // row potentials
   const v = new Float64Array(n); // column potentials
@@ -80,7 +81,7 @@ function assignmentInJs(cost: ArrayLike<number>, n: number): Int32Array {
           best = k;
         }
       }
-      if (best < 0 || lowest === Infinity) throw new Error('hungarian: no finite assignment (a cost is NaN or infinite)');
+      if (best < 0 || lowest === Infinity) throw new InputError('linearSumAssignment', 'cost', 'has no finite assignment (a cost is NaN or infinite)');
       minVal = lowest;
       const j = remaining[best];
       colSeen[j] = 1;

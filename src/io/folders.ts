@@ -7,7 +7,7 @@
  * and what is wrong with it, before a byte is written.
  */
 import type { Stats } from 'node:fs';
-import { ModelFileError, OdeInputError } from '../errors.js';
+import { ModelFileError, InputError } from '../errors.js';
 
 /** Pseudo filesystems (statfs magic numbers) whose "files" are kernel interfaces, not storage. */
 const PSEUDO_FILESYSTEMS: Record<number, string> = {
@@ -39,11 +39,11 @@ export interface FolderTarget {
  * Creates nothing.
  * @param fn - the public function, for messages (e.g. `CNF.save`)
  * @param argument - the argument that named the folder (e.g. `dir`)
- * @throws OdeInputError when `dir` is not a non-empty string; ModelFileError for the rest
+ * @throws InputError when `dir` is not a non-empty string; ModelFileError for the rest
  */
 export async function inspectFolder(fn: string, argument: string, dir: unknown): Promise<FolderTarget> {
   if (typeof dir !== 'string' || dir.trim() === '' || dir.includes('\0')) {
-    throw new OdeInputError(fn, argument, `must be a folder path (a non-empty string), but got ${typeof dir === 'string' ? JSON.stringify(dir) : typeof dir}`);
+    throw new InputError(fn, argument, `must be a folder path (a non-empty string), but got ${typeof dir === 'string' ? JSON.stringify(dir) : typeof dir}`);
   }
   const fs = await import('node:fs/promises');
   const path = await import('node:path');

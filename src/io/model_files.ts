@@ -36,7 +36,7 @@ interface ManifestEntry {
  * Writes `model` to the folder `dir` (see the module comment for what is replaced and how).
  * `overwrite` writes into a folder that holds other files, replacing only config.json and weights.bin.
  * @param fn - the public function, for messages (e.g. `CNF.save`)
- * @throws OdeInputError when `dir` is not a path; ModelFileError when it cannot be written or holds
+ * @throws InputError when `dir` is not a path; ModelFileError when it cannot be written or holds
  *   other files (without `overwrite`), before anything is written
  */
 export async function writeModelFiles(fn: string, dir: string, model: ModelFiles, options: { overwrite?: boolean } = {}): Promise<void> {

@@ -7,6 +7,7 @@
  * The weights live in the workspace while training; `writeVariables` puts them into the flow's
  * tf.Variables (~0.1 ms for FFJORD's toy network).
  */
+import { KernelError } from '../errors.js';
 import type * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import type { FlatAdamState } from '../train/flat_adam.js';
@@ -78,7 +79,7 @@ export class WasmFlowMatching {
    * target [rows, dim]) and its gradient, left in the workspace (see `gradients`).
    */
   lossAndGradients(s: Float32Array, xs: Float32Array, target: Float32Array, rows: number): number {
-    if (rows > this.maxRows) throw new Error(`a minibatch of ${rows} rows exceeds the workspace's ${this.maxRows}`);
+    if (rows > this.maxRows) throw new KernelError(`a minibatch of ${rows} rows exceeds the workspace's ${this.maxRows}`);
     this.input.t.set(s);
     this.input.xs.set(xs);
     this.input.target.set(target);
@@ -145,7 +146,7 @@ export class WasmFlowMatching {
   /** Continues from a saved optimizer state of the same variables. */
   restoreOptimizer(state: FlatAdamState): void {
     if (state.m.length !== this.weights.size || state.v.length !== this.weights.size) {
-      throw new Error(`optimizer state holds ${state.m.length} values, but the model has ${this.weights.size}`);
+      throw new KernelError(`optimizer state holds ${state.m.length} values, but the model has ${this.weights.size}`);
     }
     this.moments[0].set(state.m);
     this.moments[1].set(state.v);

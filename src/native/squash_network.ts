@@ -3,6 +3,7 @@
  * vector in the order of the flow's trainable variables (so that gradients and Adam's moments line
  * up with FlatAdam's), and each layer's place in it.
  */
+import { KernelError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import { useWasmKernels, type KernelExports } from './wasm_kernels.js';
@@ -46,7 +47,7 @@ export class FlatWeights {
     const named = new Map(net.namedVariables());
     const offsetOf = (name: string) => {
       const index = variables.indexOf(named.get(name)!);
-      if (index < 0) throw new Error(`${name} is not among the trainable variables`);
+      if (index < 0) throw new KernelError(`${name} is not among the trainable variables`);
       return this.offsets[index] * 4;
     };
     const sizes = [net.config.dim, ...net.config.hiddenDims, net.config.dim];
@@ -61,7 +62,7 @@ export class FlatWeights {
     }));
     this.networkSize = net.namedVariables().reduce((n, [, v]) => n + v.size, 0);
     if (Math.max(...this.layers.map((l) => l.W + l.dIn * l.dOut * 4)) > this.networkSize * 4) {
-      throw new Error("the network's weights must come first among the trainable variables");
+      throw new KernelError("the network's weights must come first among the trainable variables");
     }
   }
 

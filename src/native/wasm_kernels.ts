@@ -4,6 +4,7 @@
  * transpose. They run beside tfjs, on host memory, so they are used only where tfjs's tensors live
  * on the host too (the wasm and cpu backends). Each user gets its own instance and memory.
  */
+import { KernelError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs';
 import { KERNELS_WASM_BASE64 } from './kernels_wasm.js';
 
@@ -87,7 +88,7 @@ export class KernelWorkspace {
 
   /** Creates the memory and the instance; call once, after every `reserve`. */
   open(): this {
-    if (!compiled) throw new Error('the wasm kernels are not loaded: call ready() first');
+    if (!compiled) throw new KernelError('the wasm kernels are not loaded: call ready() first');
     this.memory = new WebAssembly.Memory({ initial: Math.ceil(this.end / 65536) });
     const instance = new WebAssembly.Instance(compiled, { env: { memory: this.memory } });
     this.kernels = instance.exports as unknown as KernelExports;

@@ -4,7 +4,7 @@
  * interval by interval between output times, so memory does not grow with the number of solver steps.
  */
 import * as tf from '@tensorflow/tfjs';
-import { OdeInputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
@@ -70,7 +70,7 @@ const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', '
  * @param options - `params` plus every {@link odeint} option and the backward solve's; see
  *   {@link OdeintAdjointOptions}
  * @returns a tensor of shape [ts.length, ...y0.shape], as {@link odeint}
- * @throws OdeInputError for a bad argument (also when `params` is missing or holds non-variables,
+ * @throws InputError for a bad argument (also when `params` is missing or holds non-variables,
  *   or when f uses a trainable variable not in `params`); the solver errors of {@link odeint}
  * @example
  * ```ts
@@ -88,7 +88,7 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   checkInitialState(fn, y0);
   const times = outputTimes(fn, ts);
   if (options === undefined || options === null || typeof options !== 'object') {
-    throw new OdeInputError(fn, 'options', 'must be an object with params: tf.Variable[] (the variables f uses; [] if none)');
+    throw new InputError(fn, 'options', 'must be an object with params: tf.Variable[] (the variables f uses; [] if none)');
   }
   const forward = resolveOdeintOptions(fn, options, ADJOINT_KEYS);
   const params = checkParams(fn, options.params);
@@ -107,11 +107,11 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
 
 function checkParams(fn: string, params: unknown): tf.Variable[] {
   if (!Array.isArray(params)) {
-    throw new OdeInputError(fn, 'options.params', `must be an array of the tf.Variables f uses ([] if none), but got ${params === undefined ? 'undefined' : typeof params}`);
+    throw new InputError(fn, 'options.params', `must be an array of the tf.Variables f uses ([] if none), but got ${params === undefined ? 'undefined' : typeof params}`);
   }
   const bad = params.findIndex((p) => !(p instanceof tf.Variable));
   if (bad >= 0) {
-    throw new OdeInputError(fn, 'options.params', `must hold tf.Variables only, but params[${bad}] is ${params[bad] instanceof tf.Tensor ? 'a plain tensor (wrap it in tf.variable)' : typeof params[bad]}`);
+    throw new InputError(fn, 'options.params', `must hold tf.Variables only, but params[${bad}] is ${params[bad] instanceof tf.Tensor ? 'a plain tensor (wrap it in tf.variable)' : typeof params[bad]}`);
   }
   return params as tf.Variable[];
 }
@@ -136,7 +136,7 @@ function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.Tensor 
       }),
     );
     if (used.length > 0) {
-      throw new OdeInputError(fn, 'options.params', `must list every variable f uses, but f also uses ${used.map((u) => `'${u}'`).join(', ')}; add them to params (or make them non-trainable)`);
+      throw new InputError(fn, 'options.params', `must list every variable f uses, but f also uses ${used.map((u) => `'${u}'`).join(', ')}; add them to params (or make them non-trainable)`);
     }
   }
   coveredDynamics.add(f);
@@ -145,16 +145,16 @@ function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.Tensor 
 function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: ResolvedOdeintOptions): BackwardSettings {
   const method = options.adjointMethod ?? forward.method;
   if (!METHODS.includes(method)) {
-    throw new OdeInputError(fn, 'options.adjointMethod', `must be one of ${METHODS.join(', ')}, but got ${JSON.stringify(method)}`);
+    throw new InputError(fn, 'options.adjointMethod', `must be one of ${METHODS.join(', ')}, but got ${JSON.stringify(method)}`);
   }
   const norm = options.adjointNorm ?? 'seminorm';
   if (norm !== 'seminorm' && norm !== 'full') {
-    throw new OdeInputError(fn, 'options.adjointNorm', `must be 'seminorm' or 'full', but got ${JSON.stringify(norm)}`);
+    throw new InputError(fn, 'options.adjointNorm', `must be 'seminorm' or 'full', but got ${JSON.stringify(norm)}`);
   }
   const { adjointRtol, adjointAtol } = options;
   for (const [key, value] of [['adjointRtol', adjointRtol], ['adjointAtol', adjointAtol]] as const) {
     if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-      throw new OdeInputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(value)}`);
+      throw new InputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(value)}`);
     }
   }
   const resolved = resolveOdeintOptions(fn, {
@@ -175,10 +175,10 @@ function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: Res
     implicitTol: forward.implicitTol,
   });
   if (options.backwardStats !== undefined && (typeof options.backwardStats !== 'object' || options.backwardStats === null)) {
-    throw new OdeInputError(fn, 'options.backwardStats', 'must be an object to fill in (see createStats())');
+    throw new InputError(fn, 'options.backwardStats', 'must be an object to fill in (see createStats())');
   }
   if (options.adjointCheckpoints !== undefined && typeof options.adjointCheckpoints !== 'boolean') {
-    throw new OdeInputError(fn, 'options.adjointCheckpoints', `must be a boolean, but got ${String(options.adjointCheckpoints)}`);
+    throw new InputError(fn, 'options.adjointCheckpoints', `must be a boolean, but got ${String(options.adjointCheckpoints)}`);
   }
   return { ...resolved, stats: options.backwardStats ?? createStats(), seminorm: norm === 'seminorm', checkpoints: options.adjointCheckpoints ?? false };
 }

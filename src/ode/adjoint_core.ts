@@ -5,6 +5,7 @@
  * adjoints travel as one flat component.
  */
 import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../errors.js';
 import type { ResolvedOdeintOptions } from './options.js';
 import { solveState } from './odeint.js';
 import { disposeStates, ownedResult, type State, type StateDynamics } from './state.js';
@@ -54,7 +55,7 @@ export function adjointSolve(
   stats: OdeStats,
   checkedForward?: StateDynamics,
 ): tf.Tensor {
-  if (y0.length === 0) throw new Error('adjointSolve: empty state');
+  if (y0.length === 0) throw new InputError('adjointSolve', 'y0', 'must hold at least one tensor');
   const shapes = y0.map((c) => c.shape);
   const inputs: tf.Tensor[] = [...y0, ...(tsTensor ? [tsTensor] : []), ...params];
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -3,7 +3,7 @@
  * Every message names the function, the argument and what was expected.
  */
 import * as tf from '@tensorflow/tfjs';
-import { NonFiniteError, OdeInputError } from '../errors.js';
+import { NonFiniteError, InputError } from '../errors.js';
 import { ownedResult, type StateDynamics } from './state.js';
 import type { OdeStats } from './stats.js';
 
@@ -12,14 +12,14 @@ export type Dynamics = (t: tf.Scalar, y: tf.Tensor) => tf.Tensor;
 
 /** Checks y0: a float32 tensor, not disposed, every element finite (one host read). */
 export function checkInitialState(fn: string, y0: unknown): asserts y0 is tf.Tensor {
-  if (!(y0 instanceof tf.Tensor)) throw new OdeInputError(fn, 'y0', `must be a tf.Tensor, but got ${describe(y0)}`);
-  if (y0.isDisposed) throw new OdeInputError(fn, 'y0', 'has been disposed');
-  if (y0.dtype !== 'float32') throw new OdeInputError(fn, 'y0', `must have dtype float32, but has ${y0.dtype}`);
-  if (y0.size === 0) throw new OdeInputError(fn, 'y0', `must not be empty, but has shape [${y0.shape}]`);
+  if (!(y0 instanceof tf.Tensor)) throw new InputError(fn, 'y0', `must be a tf.Tensor, but got ${describe(y0)}`);
+  if (y0.isDisposed) throw new InputError(fn, 'y0', 'has been disposed');
+  if (y0.dtype !== 'float32') throw new InputError(fn, 'y0', `must have dtype float32, but has ${y0.dtype}`);
+  if (y0.size === 0) throw new InputError(fn, 'y0', `must not be empty, but has shape [${y0.shape}]`);
   const finite = tf.tidy(() => tf.all(tf.isFinite(y0)));
   const ok = finite.dataSync()[0] === 1;
   finite.dispose();
-  if (!ok) throw new OdeInputError(fn, 'y0', 'must be finite, but contains NaN or Inf');
+  if (!ok) throw new InputError(fn, 'y0', 'must be finite, but contains NaN or Inf');
 }
 
 /**
@@ -29,23 +29,23 @@ export function checkInitialState(fn: string, y0: unknown): asserts y0 is tf.Ten
 export function outputTimes(fn: string, ts: unknown): number[] {
   let times: number[];
   if (ts instanceof tf.Tensor) {
-    if (ts.rank !== 1) throw new OdeInputError(fn, 'ts', `must be a 1-D tensor, but has shape [${ts.shape}]`);
+    if (ts.rank !== 1) throw new InputError(fn, 'ts', `must be a 1-D tensor, but has shape [${ts.shape}]`);
     times = Array.from(ts.dataSync());
   } else if (Array.isArray(ts) || ArrayBuffer.isView(ts)) {
     times = Array.from(ts as ArrayLike<number>);
     const bad = times.findIndex((v) => typeof v !== 'number');
-    if (bad >= 0) throw new OdeInputError(fn, 'ts', `must hold numbers, but ts[${bad}] is ${describe(times[bad])}`);
+    if (bad >= 0) throw new InputError(fn, 'ts', `must hold numbers, but ts[${bad}] is ${describe(times[bad])}`);
   } else {
-    throw new OdeInputError(fn, 'ts', `must be a number[] or a tf.Tensor1D, but got ${describe(ts)}`);
+    throw new InputError(fn, 'ts', `must be a number[] or a tf.Tensor1D, but got ${describe(ts)}`);
   }
-  if (times.length === 0) throw new OdeInputError(fn, 'ts', 'must hold at least one time, but is empty');
+  if (times.length === 0) throw new InputError(fn, 'ts', 'must hold at least one time, but is empty');
   const nonFinite = times.findIndex((v) => !Number.isFinite(v));
-  if (nonFinite >= 0) throw new OdeInputError(fn, 'ts', `must be finite, but ts[${nonFinite}]=${times[nonFinite]}`);
+  if (nonFinite >= 0) throw new InputError(fn, 'ts', `must be finite, but ts[${nonFinite}]=${times[nonFinite]}`);
   if (times.length > 1) {
     const direction = Math.sign(times[1] - times[0]);
     for (let i = 1; i < times.length; i++) {
       if (Math.sign(times[i] - times[i - 1]) !== direction || direction === 0) {
-        throw new OdeInputError(
+        throw new InputError(
           fn,
           'ts',
           `must be strictly increasing or strictly decreasing, but ts[${i}]=${times[i]} follows ts[${i - 1}]=${times[i - 1]}`,
@@ -61,7 +61,7 @@ export function outputTimes(fn: string, ts: unknown): number[] {
  * (a float32 tensor of y's shape) and every evaluation is counted in `stats.nfe`.
  */
 export function stateDynamics(fn: string, f: unknown, shape: readonly number[], stats: OdeStats): StateDynamics {
-  if (typeof f !== 'function') throw new OdeInputError(fn, 'f', `must be a function (t, y) => dy/dt, but got ${describe(f)}`);
+  if (typeof f !== 'function') throw new InputError(fn, 'f', `must be a function (t, y) => dy/dt, but got ${describe(f)}`);
   const dynamics = f as Dynamics;
   return (t, [y]) => {
     stats.nfe++;
@@ -71,11 +71,11 @@ export function stateDynamics(fn: string, f: unknown, shape: readonly number[], 
       return value instanceof tf.Tensor ? ownedResult(value, time) : value;
     });
     if (!(out instanceof tf.Tensor)) {
-      throw new OdeInputError(fn, 'f', `must return a tf.Tensor, but returned ${describe(out)} at t=${t}`);
+      throw new InputError(fn, 'f', `must return a tf.Tensor, but returned ${describe(out)} at t=${t}`);
     }
     if (out.dtype !== 'float32' || !sameShape(out.shape, shape)) {
       out.dispose();
-      throw new OdeInputError(fn, 'f', `must return a float32 tensor of y0's shape [${shape}], but returned ${out.dtype} [${out.shape}] at t=${t}`);
+      throw new InputError(fn, 'f', `must return a float32 tensor of y0's shape [${shape}], but returned ${out.dtype} [${out.shape}] at t=${t}`);
     }
     return [out];
   };

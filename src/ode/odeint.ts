@@ -22,7 +22,7 @@ import { createStats, resetStats, type OdeStats } from './stats.js';
  * @param ts - output times, strictly increasing or strictly decreasing; ts[0] is the initial time
  * @param options - method, tolerances and controller settings; see {@link OdeintOptions}
  * @returns a tensor of shape [ts.length, ...y0.shape]; its first row equals y0
- * @throws OdeInputError for a bad argument; StepSizeError, MaxStepsError, ConvergenceError or
+ * @throws InputError for a bad argument; StepSizeError, MaxStepsError, ConvergenceError or
  *   NonFiniteError when the solve fails
  * @example
  * ```ts

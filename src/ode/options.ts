@@ -2,7 +2,7 @@
  * The options of `odeint`: one interface with documented defaults, one resolver that checks every
  * field and returns the complete settings. Unknown keys throw.
  */
-import { OdeInputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { ControllerKind } from './controller.js';
 import type { ImplicitSolver } from './implicit.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
@@ -113,59 +113,59 @@ const KNOWN_KEYS = [...Object.keys(ODEINT_DEFAULTS), 'stepSize', 'firstStep', 's
  */
 export function resolveOdeintOptions(fn: string, options: object, extraKeys: readonly string[] = []): ResolvedOdeintOptions {
   if (options === null || typeof options !== 'object') {
-    throw new OdeInputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
+    throw new InputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_KEYS.includes(key) && !extraKeys.includes(key)) {
-      throw new OdeInputError(fn, `options.${key}`, `is not an option; known options are ${[...KNOWN_KEYS, ...extraKeys].join(', ')}`);
+      throw new InputError(fn, `options.${key}`, `is not an option; known options are ${[...KNOWN_KEYS, ...extraKeys].join(', ')}`);
     }
   }
   const given = options as OdeintOptions;
   const resolved = { ...ODEINT_DEFAULTS, ...withoutUndefined(given) } as ResolvedOdeintOptions;
 
   if (!METHODS.includes(resolved.method)) {
-    throw new OdeInputError(fn, 'options.method', `must be one of ${METHODS.join(', ')}, but got ${JSON.stringify(resolved.method)}`);
+    throw new InputError(fn, 'options.method', `must be one of ${METHODS.join(', ')}, but got ${JSON.stringify(resolved.method)}`);
   }
   for (const key of ['rtol', 'atol', 'safety', 'maxFactor', 'implicitTol'] as const) requirePositive(fn, key, resolved[key]);
   requirePositive(fn, 'maxStepSize', resolved.maxStepSize, true);
-  if (!(resolved.safety < 1)) throw new OdeInputError(fn, 'options.safety', `must be in (0, 1), but got ${resolved.safety}`);
+  if (!(resolved.safety < 1)) throw new InputError(fn, 'options.safety', `must be in (0, 1), but got ${resolved.safety}`);
   if (!(resolved.minFactor > 0 && resolved.minFactor < 1)) {
-    throw new OdeInputError(fn, 'options.minFactor', `must be in (0, 1), but got ${resolved.minFactor}`);
+    throw new InputError(fn, 'options.minFactor', `must be in (0, 1), but got ${resolved.minFactor}`);
   }
-  if (!(resolved.maxFactor > 1)) throw new OdeInputError(fn, 'options.maxFactor', `must be > 1, but got ${resolved.maxFactor}`);
+  if (!(resolved.maxFactor > 1)) throw new InputError(fn, 'options.maxFactor', `must be > 1, but got ${resolved.maxFactor}`);
   for (const key of ['maxSteps', 'implicitMaxIterations'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
-      throw new OdeInputError(fn, `options.${key}`, `must be a positive integer, but got ${resolved[key]}`);
+      throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${resolved[key]}`);
     }
   }
   if (!['pi', 'integral'].includes(resolved.controller)) {
-    throw new OdeInputError(fn, 'options.controller', `must be 'pi' or 'integral', but got ${JSON.stringify(resolved.controller)}`);
+    throw new InputError(fn, 'options.controller', `must be 'pi' or 'integral', but got ${JSON.stringify(resolved.controller)}`);
   }
   if (!['auto', 'newton', 'fixed-point'].includes(resolved.implicitSolver)) {
-    throw new OdeInputError(fn, 'options.implicitSolver', `must be 'auto', 'newton' or 'fixed-point', but got ${JSON.stringify(resolved.implicitSolver)}`);
+    throw new InputError(fn, 'options.implicitSolver', `must be 'auto', 'newton' or 'fixed-point', but got ${JSON.stringify(resolved.implicitSolver)}`);
   }
   const adaptive = SOLVERS[resolved.method].adaptive;
   if (resolved.stepSize !== undefined) {
     requirePositive(fn, 'stepSize', resolved.stepSize);
     if (adaptive) {
-      throw new OdeInputError(fn, 'options.stepSize', `applies to fixed-step methods only; '${resolved.method}' is adaptive (use firstStep or maxStepSize)`);
+      throw new InputError(fn, 'options.stepSize', `applies to fixed-step methods only; '${resolved.method}' is adaptive (use firstStep or maxStepSize)`);
     }
   }
   if (resolved.firstStep !== undefined) {
     requirePositive(fn, 'firstStep', resolved.firstStep);
     if (!adaptive) {
-      throw new OdeInputError(fn, 'options.firstStep', `applies to adaptive methods only; '${resolved.method}' is fixed-step (use stepSize)`);
+      throw new InputError(fn, 'options.firstStep', `applies to adaptive methods only; '${resolved.method}' is fixed-step (use stepSize)`);
     }
   }
   if (resolved.stats !== undefined && (typeof resolved.stats !== 'object' || resolved.stats === null)) {
-    throw new OdeInputError(fn, 'options.stats', 'must be an object to fill in (see createStats())');
+    throw new InputError(fn, 'options.stats', 'must be an object to fill in (see createStats())');
   }
   return resolved;
 }
 
 function requirePositive(fn: string, key: string, value: unknown, allowInfinity = false): void {
   const ok = typeof value === 'number' && value > 0 && (allowInfinity ? !Number.isNaN(value) : Number.isFinite(value));
-  if (!ok) throw new OdeInputError(fn, `options.${key}`, `must be a positive ${allowInfinity ? '' : 'finite '}number, but got ${String(value)}`);
+  if (!ok) throw new InputError(fn, `options.${key}`, `must be a positive ${allowInfinity ? '' : 'finite '}number, but got ${String(value)}`);
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {
