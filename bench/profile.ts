@@ -7,13 +7,13 @@
  *   taskset -c 0 npx tsx bench/profile.ts
  */
 import { CNF, createStats, ready, tf, toyData } from '../src/index.js';
-import { jointDynamics } from '../src/flows/joint_dynamics.js';
+import { flowOps } from '../src/nn/compute_path.js';
 import { traceTangents } from '../src/flows/trace.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
-import { FlatAdam } from '../src/train/flat_adam.js';
-import { drawRegressionProblem } from '../src/flows/flow_matching.js';
-import { setWasmKernels } from '../src/native/wasm_kernels.js';
+import { flowMatchingStep } from '../src/train/flow_matching_step.js';
+import { drawRegressionProblem } from '../src/train/flow_matching.js';
+import { setWasmKernels } from '../src/native/runtime.js';
 import { machineLine } from './machine.js';
 
 await ready();
@@ -38,14 +38,13 @@ async function measure(label: string, fn: () => void, n = 50): Promise<void> {
 
 const flow = new CNF({ dim: 2, seed: 0 });
 const net = (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
-const params = net.namedVariables().map(([, v]) => v);
 for (const kernels of [true, false]) {
   setWasmKernels(kernels);
   const on = kernels ? 'wasm kernels' : 'tfjs';
   for (const rows of [100, 1000]) {
     const x = toyData('8gaussians', rows, 0);
     const v = traceTangents('exact', 'gaussian', rows, 2, new Rng(0));
-    const f = jointDynamics(net, v, { kinetic: false, jacobian: false });
+    const f = flowOps(net, rows, v.shape[0]).joint(v, { kinetic: false, jacobian: false });
     const t = tf.scalar(0.2);
     const cot = [tf.onesLike(x), tf.ones([rows])];
     await measure(`joint evaluation F, −tr J (exact), B=${rows}, ${on}`, () => tf.tidy(() => void f(t, [x])));
@@ -57,22 +56,20 @@ setWasmKernels(true);
 for (const rows of [256, 1024]) {
   const x = toyData('8gaussians', rows, 0);
   const xHost = x.dataSync() as Float32Array;
-  const kernels = flow.flowMatchingKernels(rows, { learningRate: 1e-3, weightDecay: 1e-5 })!;
   const rng = new Rng(1);
-  await measure(`flow-matching step (problem, loss, backward, Adam), B=${rows}, wasm kernels`, () => {
-    const p = drawRegressionProblem(xHost, rows, 2, 0.5, 0.1, 'independent', rng);
-    kernels.lossAndGradients(p.s, p.xs, p.target, rows);
-    kernels.applyAdam();
-    kernels.writeVariables();
-  });
-  const adam = new FlatAdam(params, 1e-3, 1e-5);
-  // Not in a tidy: the optimizer keeps its moments across steps.
-  await measure(`flow-matching step (problem, loss, backward, Adam), B=${rows}, tfjs`, () => {
-    const r = flow.flowMatchingGradients(x, 0.1, 'independent', rng)!;
-    adam.apply(r.grads);
-    tf.dispose([r.loss, ...Object.values(r.grads)]);
-  });
-  adam.dispose();
+  for (const kernels of [true, false]) {
+    setWasmKernels(kernels);
+    const step = flowMatchingStep(net, flow.trainableVariables, rows, { learningRate: 1e-3, weightDecay: 1e-5 });
+    // Not in a tidy: the optimizer keeps its moments across steps.
+    await measure(`flow-matching step (problem, loss, backward, Adam), B=${rows}, ${step.path}`, () => {
+      const p = drawRegressionProblem(xHost, rows, 2, 0.5, 0.1, 'independent', rng);
+      step.lossAndGradients(p, rows);
+      step.applyAdam();
+      step.writeVariables();
+    });
+    step.dispose();
+  }
+  setWasmKernels(true);
   x.dispose();
 }
 

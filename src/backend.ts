@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { CnfkitError } from './errors.js';
-import { loadWasmKernels, setWasmKernels, wasmKernelsStatus } from './native/wasm_kernels.js';
+import { loadWasmKernels, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
 
 /** A backend to ask for. `auto` is wasm, falling back to cpu. */
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';

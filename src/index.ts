@@ -34,9 +34,9 @@ export type { CustomDynamics } from './nn/vjp_dynamics.js';
 export { CNF } from './flows/cnf.js';
 export type { LogProbOptions, LogProbTerms, SaveOptions, Trajectory } from './flows/cnf.js';
 export type { CnfOptions, ResolvedCnfOptions } from './flows/cnf_options.js';
-export type { FitOptions, FitReport, IterationRecord, Objective, TrainingData, TrainingState, SavedTensor } from './flows/fit.js';
+export type { FitOptions, FitReport, IterationRecord, Objective, TrainingData, TrainingState, SavedTensor } from './train/fit_options.js';
 export type { RngState } from './random.js';
-export type { Coupling } from './flows/flow_matching.js';
+export type { Coupling } from './train/flow_matching.js';
 export type { TraceMode, NoiseKind } from './flows/trace.js';
 
 export { toyData, TOY_DATASETS, TOY_ENTROPY } from './data/toy.js';

@@ -283,7 +283,7 @@ describe('stacked blocks and RNODE regularisers', () => {
   it('integrates ∫‖F‖² dt and ∫‖∂F/∂x‖²_F dt along the trajectory (checked by Simpson on a fine rk4 trajectory)', () => {
     const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 6, kineticEnergy: 0.1, jacobianNorm: 0.1, rtol: 1e-7, atol: 1e-7 });
     const x = tf.tensor2d([[0.4, 1.1], [-1, 0.2]]);
-    const terms = flow.logProbTerms(x, { trace: 'exact' }, new Rng(0), true);
+    const terms = flow.logProbTerms(x, { trace: 'exact' });
     // The trajectory at 41 times, then F and J along it, integrated by Simpson's rule.
     const net = (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
     const T = flow.endTimes()[0];

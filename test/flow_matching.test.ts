@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CNF, OdeInputError, createStats, tf } from '../src/index.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
-import { linearSumAssignment, squaredDistances } from '../src/flows/ot_coupling.js';
-import { setWasmKernels } from '../src/native/wasm_kernels.js';
+import { drawRegressionProblem } from '../src/train/flow_matching.js';
+import { linearSumAssignment, squaredDistances } from '../src/train/ot_coupling.js';
+import { setWasmKernels } from '../src/native/runtime.js';
 import { Rng } from '../src/random.js';
 
 const netOf = (flow: CNF) => (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
@@ -192,8 +193,11 @@ describe('the hand-derived flow-matching backward pass', () => {
     for (const activation of ['tanh', 'softplus'] as const) {
       const flow = new CNF({ dim: 2, hiddenDims: [16, 16], layer, activation, seed: 9 });
       const x = tf.tensor2d(new Rng(1).normals(2 * 64), [64, 2]);
-      const manual = flow.flowMatchingGradients(x, 0.1, 'independent', new Rng(5))!;
-      const auto = tf.variableGrads(() => flow.flowMatchingLoss(x, 0.1, 'independent', new Rng(5)), flow.trainableVariables.slice(0, -1));
+      const net = (flow as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
+      const p = drawRegressionProblem(x.dataSync() as Float32Array, 64, 2, 0.5, 0.1, 'independent', new Rng(5));
+      const [s, xs, target] = [tf.tensor2d(p.s, [64, 1]), tf.tensor2d(p.xs, [64, 2]), tf.tensor2d(p.target, [64, 2])];
+      const manual = net.regressionGradients(s, xs, target);
+      const auto = tf.variableGrads(() => tf.mean(tf.sum(tf.square(tf.sub(net.forward(s, xs), target)), 1)) as tf.Scalar, flow.trainableVariables.slice(0, -1));
       expect(Math.abs(manual.loss.dataSync()[0] - auto.value.dataSync()[0])).toBeLessThan(1e-4 * Math.abs(auto.value.dataSync()[0]));
       for (const [name, v] of flow.namedVariables()) {
         if (name.endsWith('sqrtT')) continue;

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { tf } from '../src/index.js';
-import { jointDynamics } from '../src/flows/joint_dynamics.js';
+import { flowOps } from '../src/nn/compute_path.js';
+import { tfjsFlowOps } from '../src/nn/tfjs_flow_ops.js';
 import { traceTangents } from '../src/flows/trace.js';
 import { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { firstOrderGradients } from '../src/ode/vjp.js';
 import { Rng } from '../src/random.js';
-import { setWasmKernels } from '../src/native/wasm_kernels.js';
+import { setWasmKernels } from '../src/native/runtime.js';
 
 describe('hand-derived VJP of the joint CNF dynamics', () => {
   afterEach(() => setWasmKernels(true));
@@ -26,7 +27,11 @@ describe('hand-derived VJP of the joint CNF dynamics', () => {
     const x = tf.tensor2d(rng.normals(rows * 3), [rows, 3]);
     const v = traceTangents(trace, 'gaussian', rows, 3, rng);
     const terms = { kinetic, jacobian };
-    const f = jointDynamics(net, v, terms);
+    const ops = flowOps(net, rows, v.shape[0]);
+    expect(ops.path).toBe(kernels && activation === 'tanh' ? 'wasm-kernels' : 'tfjs');
+    const f = ops.joint(v, terms);
+    // The reference: the same dynamics as tfjs ops, differentiated on the tape.
+    const reference = tfjsFlowOps(net).joint(v, terms);
     const t = tf.scalar(0.37);
     const outputs = 2 + (kinetic ? 1 : 0) + (jacobian ? 1 : 0);
     const cot = [tf.tensor2d(rng.normals(rows * 3), [rows, 3]), ...Array.from({ length: outputs - 1 }, () => tf.tensor1d(rng.normals(rows)))];
@@ -35,7 +40,7 @@ describe('hand-derived VJP of the joint CNF dynamics', () => {
     const manual = f.vjp!(t, [x, tf.zeros([rows])], cot);
     let taped: tf.Tensor[] = [];
     const { grads } = firstOrderGradients(() => {
-      taped = f(t, [x]).map((c) => tf.keep(c));
+      taped = reference(t, [x]).map((c) => tf.keep(c));
       return tf.addN(taped.map((c, i) => tf.sum(tf.mul(c, cot[i]))));
     }, [x, ...params, t]);
     const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {

@@ -5,10 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CNF, backendInfo, ready, tf, toyData, type TrainingState } from '../src/index.js';
-import { drawRegressionProblem } from '../src/flows/flow_matching.js';
+import { drawRegressionProblem } from '../src/train/flow_matching.js';
 import { WasmFlowMatching } from '../src/native/flow_matching_step.js';
-import { WasmJointDynamics } from '../src/native/joint_kernels.js';
-import { KernelWorkspace, setWasmKernels } from '../src/native/wasm_kernels.js';
+import { KernelWorkspace, setWasmKernels } from '../src/native/runtime.js';
+import { computePath } from '../src/nn/compute_path.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
 import { FlatAdam } from '../src/train/flat_adam.js';
@@ -297,10 +297,11 @@ describe('the joint dynamics on the kernels', () => {
 
   it('sizes workspaces up to 1 GiB and leaves larger batches to tfjs', () => {
     const flow = new CNF({ dim: 2, seed: 9 });
-    const kernels = new WasmJointDynamics(netOf(flow));
+    const net = netOf(flow);
     // FFJORD's network: 2 + 2·64 + 2·(64 + 64 + 64 + 2) = 518 floats per stacked row.
-    expect(kernels.fits(Math.floor(2 ** 30 / (518 * 4)))).toBe(true);
-    expect(kernels.fits(Math.floor(2 ** 30 / (518 * 4)) + 1)).toBe(false);
+    const limit = Math.floor(2 ** 30 / (518 * 4));
+    expect(computePath(net, limit)).toBe('wasm-kernels');
+    expect(computePath(net, limit + 1)).toBe('tfjs');
     flow.dispose();
   });
 
@@ -328,7 +329,7 @@ describe('the joint dynamics on the kernels', () => {
       const x = tf.variable(data);
       const vars = [x, ...flow.trainableVariables];
       const { grads } = tf.variableGrads(() => {
-        const terms = flow.logProbTerms(x, {}, new Rng(1), true);
+        const terms = flow.logProbTerms(x, { seed: 1 });
         let loss = tf.neg(tf.mean(terms.logProb));
         if (terms.kinetic) loss = tf.add(loss, tf.mean(terms.kinetic));
         if (terms.jacobian) loss = tf.add(loss, tf.mean(terms.jacobian));

@@ -1,7 +1,7 @@
 /**
  * Training progress: one line rewritten in place on a terminal, plain log lines otherwise.
  */
-import type { IterationRecord } from '../flows/fit.js';
+import type { IterationRecord } from '../train/fit_options.js';
 
 export class ProgressPrinter {
   private lastLogged = 0;

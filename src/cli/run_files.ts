@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { CNF } from '../flows/cnf.js';
 import type { CnfOptions } from '../flows/cnf_options.js';
-import type { TrainingState } from '../flows/fit.js';
+import type { TrainingState } from '../train/fit_options.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { CnfkitError, ModelFileError } from '../errors.js';
 import { ensureFolder, inspectFolder } from '../io/folders.js';

@@ -10,7 +10,7 @@ import { solveState } from '../ode/odeint.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
 import { disposeStates } from '../ode/state.js';
 import type { OdeStats } from '../ode/stats.js';
-import { flowDynamics, jointDynamics, releaseJointKernels, type JointTerms } from './joint_dynamics.js';
+import { flowOps, releaseFlowOps, type JointTerms } from '../nn/compute_path.js';
 
 export class CnfBlock {
   /** √T as a variable when T is trained. */
@@ -55,11 +55,12 @@ export class CnfBlock {
     const T = this.sqrtT ? tf.square(this.sqrtT) : undefined;
     const times = [0, T ? T.dataSync()[0] : this.fixedT];
     if (!this.net.supportsTraining) {
-      return solveState(countedDynamics(jointDynamics(this.net, v, terms), stats), y0, times, forward, stats)[1];
+      return solveState(countedDynamics(flowOps(this.net, rows, v.shape[0]).joint(v, terms), stats), y0, times, forward, stats)[1];
     }
     const ts = T ? tf.stack([tf.scalar(0), T]) : undefined;
     const params = this.net.namedVariables().map(([, p]) => p);
-    const packed = adjointSolve(y0, ([tangents]) => jointDynamics(this.net, tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, stats);
+    const k = v.shape[0];
+    const packed = adjointSolve(y0, ([tangents]) => flowOps(this.net, rows, k).joint(tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, stats);
     const last = packed.slice([1, 0], [1, -1]).reshape([-1]);
     return tf.split(last, y0.map((c) => c.size)).map((part, i) => part.reshape(y0[i].shape));
   }
@@ -67,7 +68,7 @@ export class CnfBlock {
   /** x at t = 0 to t = T (or back when `inverse`), without the trace. */
   transport(x: tf.Tensor2D, inverse: boolean, forward: ResolvedOdeintOptions, stats: OdeStats): tf.Tensor2D {
     const T = this.endTime();
-    const outputs = solveState(countedDynamics(flowDynamics(this.net), stats), [x], inverse ? [T, 0] : [0, T], forward, stats);
+    const outputs = solveState(countedDynamics(flowOps(this.net, x.shape[0], 0).flow(), stats), [x], inverse ? [T, 0] : [0, T], forward, stats);
     disposeStates(outputs[0]);
     return outputs[1][0] as tf.Tensor2D;
   }
@@ -76,14 +77,14 @@ export class CnfBlock {
   path(z: tf.Tensor2D, frames: number, forward: ResolvedOdeintOptions, stats: OdeStats): { times: number[]; states: tf.Tensor2D[] } {
     const T = this.endTime();
     const times = Array.from({ length: frames }, (_, k) => T * (1 - k / (frames - 1)));
-    const outputs = solveState(countedDynamics(flowDynamics(this.net), stats), [z], times, forward, stats);
+    const outputs = solveState(countedDynamics(flowOps(this.net, z.shape[0], 0).flow(), stats), [z], times, forward, stats);
     return { times, states: outputs.map((o) => o[0] as tf.Tensor2D) };
   }
 
   /** Frees the block's variables (a custom network's variables belong to the caller). */
   dispose(): void {
     this.sqrtT?.dispose();
-    releaseJointKernels(this.net);
+    releaseFlowOps(this.net);
     if (this.net.supportsTraining) this.net.dispose();
   }
 }

@@ -9,18 +9,17 @@ import { CnfkitError, ModelFileError, InputError } from '../errors.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
-import { WasmFlowMatching, type AdamSettings } from '../native/flow_matching_step.js';
-import { kernelsSupport } from '../native/squash_network.js';
 import type { BackwardSettings } from '../ode/adjoint_core.js';
 import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
 import { createStats, type OdeStats } from '../ode/stats.js';
 import { Rng, checkSeed } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { CnfBlock } from './block.js';
-import { checkPoints } from './check_points.js';
+import { checkPoints } from '../input_points.js';
 import { resolveCnfOptions, type CnfOptions, type ResolvedCnfOptions } from './cnf_options.js';
-import { fitCnf, type FitOptions, type FitReport, type TrainingData } from './fit.js';
-import { flowMatchingGradients, flowMatchingLoss, type Coupling } from './flow_matching.js';
+import { fitFlow } from '../train/fit.js';
+import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
+import type { TrainableFlow } from '../train/trainable_flow.js';
 import { traceTangents, type TraceMode } from './trace.js';
 
 /** Options of {@link CNF.logProb}. */
@@ -138,17 +137,36 @@ export class CNF {
    */
   logProb(x: tf.Tensor2D, options: LogProbOptions = {}): tf.Tensor1D {
     checkLogProbOptions(options);
-    const terms = this.logProbTerms(x, { ...options, trace: options.trace ?? 'exact' }, new Rng(options.seed ?? 0), false);
+    const terms = this.terms('CNF.logProb', x, { ...options, trace: options.trace ?? 'exact' }, new Rng(options.seed ?? 0), false);
     return terms.logProb;
   }
 
   /**
-   * log p(x) with the regularisers' integrals, as training needs them (internal to `fit`).
-   * @internal
+   * log p(x) with RNODE's integrals ∫‖F‖² dt and ∫‖∂F/∂x‖²_F dt where the flow regularises them
+   * (`kineticEnergy`, `jacobianNorm` > 0): what maximum-likelihood training minimises. The trace
+   * defaults to the flow's `trace` option, as in training.
+   * @param x - points [B, dim]
+   * @param options - the trace, its seed and statistics; see {@link LogProbOptions}
+   * @returns log p and, when regularised, the integrals, each [B]
+   * @throws InputError when x is not a finite float32 [B, dim] tensor
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8], kineticEnergy: 0.1 });
+   * const { logProb, kinetic } = flow.logProbTerms(tf.tensor2d([[0, 1]]));
+   * console.log(logProb.shape, kinetic!.shape);   // [1] [1]
+   * flow.dispose();
+   * ```
+   * @see Finlay et al., How to train your neural ODE (ICML 2020)
    */
-  logProbTerms(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
+  logProbTerms(x: tf.Tensor2D, options: LogProbOptions = {}): LogProbTerms {
+    checkLogProbOptions(options);
+    return this.terms('CNF.logProbTerms', x, options, new Rng(options.seed ?? 0), true);
+  }
+
+  /** log p(x) and the regularisers' integrals, after the point checks. */
+  private terms(fn: string, x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
     this.syncWeights();
-    checkPoints('CNF.logProb', 'x', x, this.options.dim);
+    checkPoints(fn, 'x', x, this.options.dim);
     return tf.tidy(() => this.integrateLogProb(x, options, rng, withRegularisers) as unknown as tf.TensorContainer) as unknown as LogProbTerms;
   }
 
@@ -183,50 +201,31 @@ export class CNF {
     return result;
   }
 
-  /**
-   * The flow-matching loss of a minibatch for the (single) block's field (internal to `fit`).
-   * @internal
-   */
-  flowMatchingLoss(x: tf.Tensor2D, sigma: number, coupling: Coupling, rng: Rng): tf.Scalar {
-    checkPoints('CNF.fit', 'data', x, this.options.dim);
-    return flowMatchingLoss(this.blocks[0].net, x, this.endTimes()[0], sigma, coupling, rng);
-  }
-
-  /**
-   * The flow-matching loss and gradients by the network's tape-free backward pass, when it has one
-   * (internal to `fit`).
-   * @internal
-   */
-  flowMatchingGradients(x: tf.Tensor2D, sigma: number, coupling: Coupling, rng: Rng): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } | undefined {
-    checkPoints('CNF.fit', 'data', x, this.options.dim);
-    return flowMatchingGradients(this.blocks[0].net, x, this.endTimes()[0], sigma, coupling, rng);
-  }
-
-  /**
-   * Defers writing the weights into the variables until something reads them (the flow's methods,
-   * `namedVariables`, `trainableVariables`); undefined cancels (internal to `fit`: a flow-matching
-   * step on the kernels takes ~1 ms, the 20 writes ~0.15 ms).
-   * @internal
-   */
-  deferWeights(write: (() => void) | undefined): void {
-    this.pendingWeights = write;
-  }
-
-  /** Performs a deferred weight write (internal to `fit`). @internal */
-  syncWeights(): void {
+  /** Runs a deferred weight write (training on the kernels holds newer weights than the variables). */
+  private syncWeights(): void {
     const write = this.pendingWeights;
     this.pendingWeights = undefined;
     write?.();
   }
 
-  /**
-   * The whole flow-matching step (loss, backward pass, Adam) on cnfkit's wasm kernels, when they can
-   * run this flow's network (internal to `fit`).
-   * @internal
-   */
-  flowMatchingKernels(maxRows: number, adam: AdamSettings): WasmFlowMatching | undefined {
-    const net = this.blocks[0].net;
-    return net instanceof DynamicsNet && kernelsSupport(net) ? new WasmFlowMatching(net, this.trainableVariables, maxRows, adam) : undefined;
+  /** What training needs of this flow (train/ works on this interface and never imports flows/). */
+  private trainingView(): TrainableFlow {
+    const single = this.blocks.length === 1 ? this.blocks[0] : undefined;
+    const { kineticEnergy, jacobianNorm, dim } = this.options;
+    return {
+      dim,
+      variables: this.trainableVariables,
+      endTimes: () => this.endTimes(),
+      negativeLogLikelihood: (batch, rng, stats, backwardStats) => {
+        const terms = this.terms('CNF.fit', batch, { stats, backwardStats }, rng, true);
+        let loss = tf.neg(tf.mean(terms.logProb));
+        if (terms.kinetic) loss = tf.add(loss, tf.mul(kineticEnergy, tf.mean(terms.kinetic)));
+        if (terms.jacobian) loss = tf.add(loss, tf.mul(jacobianNorm, tf.mean(terms.jacobian)));
+        return loss as tf.Scalar;
+      },
+      regressionField: () => (single ? { net: single.net, T: single.endTime() } : { reason: `trains one block, but the flow has ${this.blocks.length}` }),
+      holdWeights: (write) => (this.pendingWeights = write),
+    };
   }
 
   /**
@@ -339,7 +338,7 @@ export class CNF {
     if (!this.blocks.every((b) => b.net.supportsTraining)) {
       throw new CnfkitError('CNF.fit: a flow with custom dynamics cannot be trained (its trace would need second derivatives); use the built-in networks');
     }
-    return fitCnf(this, data, options);
+    return fitFlow('CNF.fit', this.trainingView(), data, options);
   }
 
   /**

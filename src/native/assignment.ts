@@ -3,7 +3,7 @@
  * src/flows/ot_coupling.ts compiled (native/kernels.ts), ~1.7x faster than the JavaScript. Pure host
  * arithmetic, so it serves whatever the tfjs backend.
  */
-import { KernelWorkspace, wasmKernelsAvailable } from './wasm_kernels.js';
+import { KernelWorkspace, wasmKernelsAvailable } from './runtime.js';
 
 /** One workspace, grown to the largest problem seen (8n² + 48n bytes). */
 let workspace: { capacity: number; ws: KernelWorkspace; cost: number; f64s: number; i32s: number } | undefined;

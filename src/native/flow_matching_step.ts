@@ -10,9 +10,15 @@
 import { KernelError } from '../errors.js';
 import type * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
-import type { FlatAdamState } from '../train/flat_adam.js';
 import { FlatWeights, inputGradient, layerProduct, weightGradient } from './squash_network.js';
-import { KernelWorkspace, type KernelExports } from './wasm_kernels.js';
+import { KernelWorkspace, type KernelExports } from './runtime.js';
+
+/** Adam's state as host arrays: the step count and the flat first and second moments. */
+export interface AdamState {
+  step: number;
+  m: Float32Array;
+  v: Float32Array;
+}
 
 /** Adam's settings, as FlatAdam takes them. */
 export interface AdamSettings {
@@ -35,7 +41,7 @@ export class WasmFlowMatching {
   private step = 0;
 
   /**
-   * @param net - the flow's network (ConcatSquash, tanh: see kernelsSupport)
+   * @param net - the flow's network (ConcatSquash, tanh: see computePath in nn/compute_path.ts)
    * @param variables - the flow's trainable variables, network first (Adam's flat order)
    * @param maxRows - the largest minibatch
    */
@@ -139,12 +145,12 @@ export class WasmFlowMatching {
   }
 
   /** Adam's state in FlatAdam's format (moments over every trainable variable), for checkpoints. */
-  optimizerState(): FlatAdamState {
+  optimizerState(): AdamState {
     return { step: this.step, m: this.moments[0].slice(), v: this.moments[1].slice() };
   }
 
   /** Continues from a saved optimizer state of the same variables. */
-  restoreOptimizer(state: FlatAdamState): void {
+  restoreOptimizer(state: AdamState): void {
     if (state.m.length !== this.weights.size || state.v.length !== this.weights.size) {
       throw new KernelError(`optimizer state holds ${state.m.length} values, but the model has ${this.weights.size}`);
     }

@@ -7,7 +7,7 @@
  */
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import { FlatWeights, inputGradient, layerProduct, weightGradient } from './squash_network.js';
-import { KernelWorkspace, type KernelExports } from './wasm_kernels.js';
+import { KernelWorkspace, type KernelExports } from './runtime.js';
 
 /** Where one layer's buffers are in the workspace (byte offsets). */
 interface LayerBuffers {
@@ -40,17 +40,6 @@ export class WasmJointDynamics {
       net,
       net.namedVariables().map(([, v]) => v),
     );
-  }
-
-  /**
-   * Whether a workspace for `stackedRows` rows stays under 1 GiB (beyond, e.g. logProb of ~150 000
-   * points at once, the caller keeps to tfjs).
-   */
-  fits(stackedRows: number): boolean {
-    const layers = this.weights.layers;
-    const widest = Math.max(...layers.map((l) => Math.max(l.dIn, l.dOut)));
-    const floatsPerRow = layers[0].dIn + 2 * widest + layers.reduce((n, l) => n + 2 * l.dOut, 0);
-    return stackedRows * floatsPerRow * 4 <= 2 ** 30;
   }
 
   /** Copies the current weights in (call when they may have changed, e.g. once per solve). */

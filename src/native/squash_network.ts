@@ -6,7 +6,7 @@
 import { KernelError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
-import { useWasmKernels, type KernelExports } from './wasm_kernels.js';
+import type { KernelExports } from './runtime.js';
 
 /** Byte offsets of one layer's weights within the flat vector (relative to its start). */
 export interface LayerSlots {
@@ -17,11 +17,6 @@ export interface LayerSlots {
   readonly gateW: number;
   readonly gateB: number;
   readonly biasW: number;
-}
-
-/** Whether the kernels can run this network: ConcatSquash layers, tanh, host backend. */
-export function kernelsSupport(net: DynamicsNet): boolean {
-  return useWasmKernels() && net.config.layer === 'concatsquash' && net.config.activation === 'tanh';
 }
 
 /** The flat weight vector of `variables` (the flow's trainable ones), where `net`'s layers are. */

@@ -5,14 +5,11 @@
  * split back. The update is PyTorch's: weight decay as L2 added to the gradient, ε = 1e-8.
  */
 import { KernelError } from '../errors.js';
+import type { AdamState } from '../native/flow_matching_step.js';
 import * as tf from '@tensorflow/tfjs';
 
-/** Adam's state as host arrays: the step count and the flat first and second moments. */
-export interface FlatAdamState {
-  step: number;
-  m: Float32Array;
-  v: Float32Array;
-}
+/** Adam's state as host arrays (the same on every path, so checkpoints move between them). */
+export type FlatAdamState = AdamState;
 
 export class FlatAdam {
   private m: tf.Tensor1D;

@@ -1,8 +1,8 @@
 /**
- * The check every CNF entry point makes on its points.
+ * The check every entry point that takes a batch of points (the flow's methods, training) makes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InputError } from '../errors.js';
+import { InputError } from './errors.js';
 
 /** Throws an InputError unless `x` is a finite float32 [B, dim] tensor with B ≥ 1 (one host read). */
 export function checkPoints(fn: string, name: string, x: unknown, dim: number): asserts x is tf.Tensor2D {

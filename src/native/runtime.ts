@@ -5,7 +5,6 @@
  * on the host too (the wasm and cpu backends). Each user gets its own instance and memory.
  */
 import { KernelError } from '../errors.js';
-import * as tf from '@tensorflow/tfjs';
 import { KERNELS_WASM_BASE64 } from './kernels_wasm.js';
 
 /** The kernels' exports; every pointer is a byte offset into the instance's memory. */
@@ -106,18 +105,3 @@ export class KernelWorkspace {
   }
 }
 
-/** Whether to run the kernels now: available, and tfjs's tensors live on the host (wasm, cpu). */
-export function useWasmKernels(): boolean {
-  const backend = tf.getBackend();
-  return wasmKernelsAvailable() && (backend === 'wasm' || backend === 'cpu');
-}
-
-/**
- * Whether a tfjs gradient tape is recording: then a forward pass must run on tfjs, because the
- * kernels are invisible to its autodiff (inside a customGrad's forward pass, as in the adjoint, no
- * tape records).
- */
-export function tapeRecording(): boolean {
-  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
-  return engine.isTapeOn?.() !== false;
-}

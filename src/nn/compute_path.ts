@@ -1,0 +1,92 @@
+/**
+ * THE SEAM between the flows' mathematics and the compute paths that run it. A flow asks for the
+ * fused operations of its network ({@link FlowOps}: the joint dynamics [F, −tr J, …] with their VJP,
+ * and the flow map's F); {@link flowOps} picks the path once per solve, here and nowhere else, from
+ * the backend, the network, the batch and whether a gradient tape records. Each path implements the
+ * interface in its own file: tfjs ops (nn/tfjs_flow_ops.ts) and cnfkit's wasm kernels
+ * (native/kernel_flow_ops.ts); a WebGPU path would be a third. Training's flow-matching step makes
+ * the same choice through {@link computePath}.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { kernelFlowOps, releaseKernelWorkspace } from '../native/kernel_flow_ops.js';
+import { wasmKernelsAvailable } from '../native/runtime.js';
+import type { ListDynamics } from '../ode/adjoint_core.js';
+import { DynamicsNet, type TangentDynamics } from './dynamics_net.js';
+import { tfjsFlowOps } from './tfjs_flow_ops.js';
+
+/** The ways cnfkit can run a network. */
+export type ComputePath = 'tfjs' | 'wasm-kernels';
+
+/** Which RNODE regularisers the joint state carries beyond [F, −tr]. */
+export interface JointTerms {
+  /** ‖F‖² (the kinetic energy). */
+  readonly kinetic: boolean;
+  /** Σ_k ‖J v_k‖² (the Jacobian's Frobenius norm, estimated with the trace's tangents). */
+  readonly jacobian: boolean;
+}
+
+/** The fused operations a flow needs from its network, on one compute path. */
+export interface FlowOps {
+  /** The path that runs them. */
+  readonly path: ComputePath;
+  /**
+   * The joint dynamics over [x, ℓ, k?, j?] for fixed tangents v [K, B, d]: [F, −Σ_k v_k·J v_k,
+   * ‖F‖²?, Σ_k ‖J v_k‖²?], with their vector–Jacobian product for the adjoint.
+   */
+  joint(v: tf.Tensor3D, terms: JointTerms): ListDynamics;
+  /** The dynamics of x alone (the flow map and sampling). */
+  flow(): ListDynamics;
+}
+
+/** How many solves each path has run (for tests and reports: which path actually ran). */
+export const pathUsage: Record<ComputePath, number> = { tfjs: 0, 'wasm-kernels': 0 };
+
+/**
+ * The path for `net` now: cnfkit's kernels when they are loaded and on, tfjs's tensors live on the
+ * host (wasm, cpu backends), the network is one they implement, no gradient tape records (the
+ * kernels are invisible to tfjs's autodiff; the adjoint's passes run outside any tape) and a
+ * workspace for `rows` stacked rows stays under its cap; tfjs otherwise.
+ */
+export function computePath(net: TangentDynamics, rows = 0): ComputePath {
+  if (!wasmKernelsAvailable() || !(net instanceof DynamicsNet)) return 'tfjs';
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') return 'tfjs';
+  if (!kernelsRun(net) || tapeRecording()) return 'tfjs';
+  return rows === 0 || workspaceFits(net, rows) ? 'wasm-kernels' : 'tfjs';
+}
+
+/**
+ * The fused operations of `net` for a batch of `rows` points with `tangents` tangents per point
+ * (0 for the flow map): THE factory.
+ */
+export function flowOps(net: TangentDynamics, rows: number, tangents: number): FlowOps {
+  const path = computePath(net, (1 + tangents) * rows);
+  pathUsage[path]++;
+  return path === 'wasm-kernels' ? kernelFlowOps(net as DynamicsNet) : tfjsFlowOps(net);
+}
+
+/** Frees what any path keeps for `net` (the kernels' workspace, up to 1 GiB); call when the network goes. */
+export function releaseFlowOps(net: TangentDynamics): void {
+  if (net instanceof DynamicsNet) releaseKernelWorkspace(net);
+}
+
+/** The networks the kernels implement: ConcatSquash layers with tanh. */
+export function kernelsRun(net: DynamicsNet): boolean {
+  return net.config.layer === 'concatsquash' && net.config.activation === 'tanh';
+}
+
+/** Whether a kernel workspace for `stackedRows` rows of this network stays under 1 GiB. */
+function workspaceFits(net: DynamicsNet, stackedRows: number): boolean {
+  const sizes = [net.config.dim, ...net.config.hiddenDims, net.config.dim];
+  const widest = Math.max(...sizes);
+  const floatsPerRow = sizes[0] + 2 * widest + sizes.slice(1).reduce((n, d) => n + 2 * d, 0);
+  return stackedRows * floatsPerRow * 4 <= 2 ** 30;
+}
+
+/**
+ * Whether a tfjs gradient tape records ops run now (then only tfjs ops can be differentiated). Inside
+ * a customGrad's forward pass, as in the adjoint, none does.
+ */
+function tapeRecording(): boolean {
+  return tf.engine().isTapeOn();
+}

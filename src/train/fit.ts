@@ -1,0 +1,90 @@
+/**
+ * Training a flow: seeded minibatches, one objective step per iteration (train/objectives.ts),
+ * progress, checkpoints with bit-exact resume, a clean stop on an AbortSignal, and divergence caught
+ * with the last good weights kept. Works on a {@link TrainableFlow}; `CNF.fit` delegates here.
+ */
+import { DivergenceError, InputError } from '../errors.js';
+import type { AdamState } from '../native/flow_matching_step.js';
+import { createStats } from '../ode/stats.js';
+import { Rng } from '../random.js';
+import { resolveFitOptions, type FitOptions, type FitReport, type IterationRecord, type TrainingData, type TrainingState } from './fit_options.js';
+import { trainingObjective } from './objectives.js';
+import type { TrainableFlow } from './trainable_flow.js';
+
+/**
+ * Trains `flow` on `data` (see {@link FitOptions}).
+ * @param fn - the public function, for messages (`CNF.fit`)
+ */
+export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingData, given: FitOptions): Promise<FitReport> {
+  const options = resolveFitOptions(fn, data, given, flow.dim);
+  const { iterations, onProgress, resume, signal, checkpointEvery, onCheckpoint } = options;
+  let rng: Rng;
+  try {
+    rng = new Rng(`fit:${options.seed}`, resume?.rng);
+  } catch (e) {
+    throw new InputError(fn, 'options.resume', `does not fit this version: ${(e as Error).message}`);
+  }
+  const objective = trainingObjective({ fn, flow, data, options, rng });
+  const history: IterationRecord[] = resume ? [...resume.history] : [];
+  const offsetSeconds = history.length ? history[history.length - 1].seconds : 0;
+  const started = performance.now();
+  const state = (iteration: number): TrainingState => ({ iteration, rng: rng.state(), optimizer: optimizerState(objective.optimizerState()), history: [...history] });
+
+  let stopped = false;
+  try {
+    if (resume) restoreOptimizer(fn, objective, resume);
+    for (let iteration = (resume?.iteration ?? 0) + 1; iteration <= iterations; iteration++) {
+      const stats = createStats();
+      const backwardStats = createStats();
+      const { loss, applied } = objective.step(iteration, stats, backwardStats);
+      // A non-finite loss, or an update that would overflow a weight, stops training with the last
+      // good weights in place.
+      if (!applied) throw new DivergenceError(fn, iteration, loss);
+      const record: IterationRecord = {
+        iteration,
+        loss,
+        nfeForward: stats.nfe,
+        nfeBackward: backwardStats.nfe,
+        seconds: offsetSeconds + (performance.now() - started) / 1000,
+        endTimes: objective.endTimes(),
+      };
+      history.push(record);
+      onProgress?.(record);
+      // Let the event loop breathe (progress output, Ctrl-C) between iterations.
+      await yieldToEventLoop();
+      stopped = signal?.aborted === true && iteration < iterations;
+      const due = checkpointEvery !== undefined && (iteration % checkpointEvery === 0 || iteration === iterations);
+      if (onCheckpoint && (due || stopped)) await onCheckpoint(state(iteration));
+      if (stopped) break;
+    }
+  } finally {
+    objective.finish();
+  }
+  return { history, seconds: (performance.now() - started) / 1000, stopped };
+}
+
+/** Puts Adam's step count and moments back (saved as [step], m, v). */
+function restoreOptimizer(fn: string, objective: { restoreOptimizer(state: AdamState): void }, state: TrainingState): void {
+  const [step, m, v] = state.optimizer;
+  try {
+    if (!step || !m || !v || state.optimizer.length !== 3) throw new Error(`expected 3 optimizer tensors, got ${state.optimizer.length}`);
+    objective.restoreOptimizer({ step: step.values[0], m: m.values, v: v.values });
+  } catch (e) {
+    throw new InputError(fn, 'options.resume', `does not fit this flow: ${(e as Error).message}`);
+  }
+}
+
+/** Adam's step count and moments as saved tensors. */
+function optimizerState({ step, m, v }: AdamState): TrainingState['optimizer'] {
+  return [
+    { shape: [1], values: Float32Array.of(step) },
+    { shape: [m.length], values: m },
+    { shape: [v.length], values: v },
+  ];
+}
+
+/** setImmediate where it exists (Node), else a zero timeout (browsers). */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (cb: () => void) => void };
+  return new Promise((resolve) => (g.setImmediate ? g.setImmediate(resolve) : setTimeout(resolve, 0)));
+}

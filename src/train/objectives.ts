@@ -1,0 +1,112 @@
+/**
+ * The training objectives as objects with a `step`: maximum likelihood (FFJORD: −mean log p of a
+ * minibatch through the adjoint, Adam) and flow matching (the regression of the field onto noise–data
+ * paths, on the compute path the seam picks). `fit` runs either the same way.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../errors.js';
+import { checkPoints, hostPoints } from '../input_points.js';
+import type { AdamState } from '../native/flow_matching_step.js';
+import type { OdeStats } from '../ode/stats.js';
+import type { Rng } from '../random.js';
+import { FlatAdam } from './flat_adam.js';
+import type { ResolvedFitOptions, TrainingData } from './fit_options.js';
+import { drawRegressionProblem } from './flow_matching.js';
+import { flowMatchingStep } from './flow_matching_step.js';
+import type { TrainableFlow } from './trainable_flow.js';
+
+/** One objective being trained. */
+export interface TrainingObjective {
+  /** One minibatch and one Adam update: the loss, and whether the update was applied (false: it would diverge). */
+  step(iteration: number, stats: OdeStats, backwardStats: OdeStats): { loss: number; applied: boolean };
+  /** The integration time of each block now (flow matching does not train T). */
+  endTimes(): number[];
+  optimizerState(): AdamState;
+  restoreOptimizer(state: AdamState): void;
+  /** Leaves the trained weights in the flow's variables and frees what the objective holds. */
+  finish(): void;
+}
+
+/** Everything an objective is built from. */
+export interface ObjectiveContext {
+  readonly fn: string;
+  readonly flow: TrainableFlow;
+  readonly data: TrainingData;
+  readonly options: ResolvedFitOptions;
+  readonly rng: Rng;
+}
+
+/** The objective `options.objective` names. */
+export function trainingObjective(context: ObjectiveContext): TrainingObjective {
+  return context.options.objective === 'flow-matching' ? flowMatching(context) : maximumLikelihood(context);
+}
+
+function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): TrainingObjective {
+  const optimizer = new FlatAdam(flow.variables, options.learningRate, options.weightDecay);
+  const { batchSize } = options;
+  return {
+    step(iteration, stats, backwardStats) {
+      const batch = data instanceof tf.Tensor ? tf.tidy(() => tf.gather(data, tf.tensor1d(rng.integers(batchSize, data.shape[0]), 'int32'))) : data(batchSize, iteration);
+      try {
+        // A sampler's minibatch is checked here, so a bad one is named as fit's data, not logProb's x.
+        if (!(data instanceof tf.Tensor)) checkPoints(fn, 'data', batch, flow.dim);
+        const { value, grads } = tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables]);
+        const loss = value.dataSync()[0];
+        const applied = Number.isFinite(loss) && optimizer.apply(grads);
+        tf.dispose([value, ...Object.values(grads)]);
+        return { loss, applied };
+      } finally {
+        if (batch instanceof tf.Tensor) batch.dispose();
+      }
+    },
+    endTimes: () => flow.endTimes(),
+    optimizerState: () => optimizer.state(),
+    restoreOptimizer: (state) => optimizer.restore(state),
+    finish: () => optimizer.dispose(),
+  };
+}
+
+function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): TrainingObjective {
+  const field = flow.regressionField();
+  if ('reason' in field) throw new InputError(fn, 'options.objective', `'flow-matching' ${field.reason}`);
+  const { batchSize, sigma, coupling } = options;
+  const dim = flow.dim;
+  const stepper = flowMatchingStep(field.net, flow.variables, batchSize, { learningRate: options.learningRate, weightDecay: options.weightDecay });
+  const hostData = data instanceof tf.Tensor ? hostPoints(fn, 'data', data, dim) : undefined;
+  const write = () => stepper.writeVariables();
+  return {
+    step(iteration) {
+      let x: Float32Array;
+      if (hostData) {
+        const rows = rng.integers(batchSize, hostData.length / dim);
+        x = new Float32Array(batchSize * dim);
+        rows.forEach((row, i) => x.set(hostData.subarray(row * dim, (row + 1) * dim), i * dim));
+      } else {
+        const batch = (data as (b: number, i: number) => tf.Tensor2D)(batchSize, iteration);
+        try {
+          x = hostPoints(fn, 'data', batch, dim);
+        } finally {
+          if (batch instanceof tf.Tensor) batch.dispose();
+        }
+        if (x.length > batchSize * dim) throw new InputError(fn, 'data', `sampler returned ${x.length / dim} points, more than batchSize ${batchSize}`);
+      }
+      const rows = x.length / dim;
+      const problem = drawRegressionProblem(x, rows, dim, field.T, sigma, coupling, rng);
+      const loss = stepper.lossAndGradients(problem, rows);
+      const applied = Number.isFinite(loss) && stepper.applyAdam();
+      // The kernels keep the weights in their workspace; the flow fetches them when it reads them.
+      if (applied && stepper.holdsWeights) flow.holdWeights(write);
+      return { loss, applied };
+    },
+    endTimes: () => [field.T],
+    optimizerState: () => stepper.optimizerState(),
+    restoreOptimizer: (state) => stepper.restoreOptimizer(state),
+    finish() {
+      if (stepper.holdsWeights) {
+        stepper.writeVariables();
+        flow.holdWeights(undefined);
+      }
+      stepper.dispose();
+    },
+  };
+}

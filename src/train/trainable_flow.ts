@@ -1,0 +1,32 @@
+/**
+ * What training needs of a flow. train/ works on this interface and never imports flows/: the CNF
+ * builds one over its private state and hands it to {@link fitFlow} (flows → train, one way).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { TangentDynamics } from '../nn/dynamics_net.js';
+import type { OdeStats } from '../ode/stats.js';
+import type { Rng } from '../random.js';
+
+export interface TrainableFlow {
+  /** The points' dimension. */
+  readonly dim: number;
+  /** Every trainable variable, in a fixed order (the optimizer's flat order; the network's first). */
+  readonly variables: readonly tf.Variable[];
+  /** The integration time T of each block (one host read each when trained). */
+  endTimes(): number[];
+  /**
+   * The maximum-likelihood loss of a minibatch, −mean log p plus the flow's regularisers,
+   * differentiable by the adjoint (called under tf.variableGrads); fills the solves' statistics.
+   */
+  negativeLogLikelihood(batch: tf.Tensor2D, rng: Rng, stats: OdeStats, backwardStats: OdeStats): tf.Scalar;
+  /**
+   * The field flow matching regresses, with its time span: the single block's network; undefined
+   * (with the reason) when the flow has several blocks.
+   */
+  regressionField(): { net: TangentDynamics; T: number } | { reason: string };
+  /**
+   * Training may hold newer weights than the variables (the kernels' flow-matching step keeps them in
+   * its workspace): `write` puts them there, and the flow calls it before anything reads them.
+   */
+  holdWeights(write: (() => void) | undefined): void;
+}
