@@ -7,8 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CNF, backendInfo, ready, tf, toyData, type TrainingState } from '../src/index.js';
 import { drawRegressionProblem } from '../src/train/flow_matching.js';
 import { WasmFlowMatching } from '../src/native/flow_matching_step.js';
-import { KernelWorkspace, setWasmKernels } from '../src/native/runtime.js';
+import { KernelWorkspace } from '../src/native/runtime.js';
 import { computePath } from '../src/nn/compute_path.js';
+import { onBothPaths, onPath } from './compute_paths.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
 import { FlatAdam } from '../src/train/flat_adam.js';
@@ -171,9 +172,8 @@ describe('the flow-matching step', () => {
     expect(backendInfo().kernels).toBe('in use');
     const data = toyData('8gaussians', 500, 0);
     const probe = toyData('8gaussians', 20, 9);
-    const run = async (kernelsOn: boolean) => {
-      setWasmKernels(kernelsOn);
-      try {
+    const run = (kernelsOn: boolean) => onPath(kernelsOn ? 'wasm-kernels' : 'tfjs', async () => {
+      {
         const flow = new CNF({ dim: 2, seed: 5 });
         const counts: number[] = [];
         const midway: number[][] = [];
@@ -191,10 +191,8 @@ describe('the flow-matching step', () => {
         const weights = flow.trainableVariables.map((v) => Array.from(v.dataSync()));
         flow.dispose();
         return { losses: report.history.map((h) => h.loss), weights, counts, midway };
-      } finally {
-        setWasmKernels(true);
       }
-    };
+    });
     const withKernels = await run(true);
     const withTfjs = await run(false);
     withKernels.losses.forEach((loss, i) => expect(Math.abs(loss - withTfjs.losses[i])).toBeLessThan(1e-4 * Math.abs(loss)));
@@ -254,17 +252,8 @@ describe('flow matching on the kernels, interrupted and resumed', () => {
 });
 
 describe('the joint dynamics on the kernels', () => {
-  /** Runs `fn` with the kernels on, then off, and returns both results. */
-  const both = async <T>(fn: () => T | Promise<T>): Promise<[T, T]> => {
-    try {
-      setWasmKernels(true);
-      const on = await fn();
-      setWasmKernels(false);
-      return [on, await fn()];
-    } finally {
-      setWasmKernels(true);
-    }
-  };
+  /** Runs `fn` on the kernels, then on tfjs (each path proven to have run), and returns both results. */
+  const both = onBothPaths;
   const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
   it('gives the logProb (exact and Hutchinson), latents and samples of the tfjs kernels', async () => {

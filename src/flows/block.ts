@@ -10,7 +10,8 @@ import { solveState } from '../ode/odeint.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
 import { disposeStates } from '../ode/state.js';
 import type { OdeStats } from '../ode/stats.js';
-import { flowOps, releaseFlowOps, type JointTerms } from '../nn/compute_path.js';
+import { flowOps, releaseFlowOps } from '../nn/compute_path.js';
+import type { JointTerms } from '../nn/flow_ops.js';
 
 export class CnfBlock {
   /** √T as a variable when T is trained. */

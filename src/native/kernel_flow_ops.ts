@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { KernelError } from '../errors.js';
-import type { FlowOps, JointTerms } from '../nn/compute_path.js';
+import type { FlowOps, JointTerms } from '../nn/flow_ops.js';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import type { ListDynamics } from '../ode/adjoint_core.js';
 import { WasmJointDynamics } from './joint_kernels.js';

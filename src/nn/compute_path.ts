@@ -10,33 +10,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelFlowOps, releaseKernelWorkspace } from '../native/kernel_flow_ops.js';
 import { wasmKernelsAvailable } from '../native/runtime.js';
-import type { ListDynamics } from '../ode/adjoint_core.js';
 import { DynamicsNet, type TangentDynamics } from './dynamics_net.js';
+import type { ComputePath, FlowOps } from './flow_ops.js';
 import { tfjsFlowOps } from './tfjs_flow_ops.js';
 
-/** The ways cnfkit can run a network. */
-export type ComputePath = 'tfjs' | 'wasm-kernels';
-
-/** Which RNODE regularisers the joint state carries beyond [F, −tr]. */
-export interface JointTerms {
-  /** ‖F‖² (the kinetic energy). */
-  readonly kinetic: boolean;
-  /** Σ_k ‖J v_k‖² (the Jacobian's Frobenius norm, estimated with the trace's tangents). */
-  readonly jacobian: boolean;
-}
-
-/** The fused operations a flow needs from its network, on one compute path. */
-export interface FlowOps {
-  /** The path that runs them. */
-  readonly path: ComputePath;
-  /**
-   * The joint dynamics over [x, ℓ, k?, j?] for fixed tangents v [K, B, d]: [F, −Σ_k v_k·J v_k,
-   * ‖F‖²?, Σ_k ‖J v_k‖²?], with their vector–Jacobian product for the adjoint.
-   */
-  joint(v: tf.Tensor3D, terms: JointTerms): ListDynamics;
-  /** The dynamics of x alone (the flow map and sampling). */
-  flow(): ListDynamics;
-}
+export type { ComputePath, FlowOps, JointTerms } from './flow_ops.js';
 
 /** How many solves each path has run (for tests and reports: which path actually ran). */
 export const pathUsage: Record<ComputePath, number> = { tfjs: 0, 'wasm-kernels': 0 };
@@ -51,7 +29,7 @@ export function computePath(net: TangentDynamics, rows = 0): ComputePath {
   if (!wasmKernelsAvailable() || !(net instanceof DynamicsNet)) return 'tfjs';
   const backend = tf.getBackend();
   if (backend !== 'wasm' && backend !== 'cpu') return 'tfjs';
-  if (!kernelsRun(net) || tapeRecording()) return 'tfjs';
+  if (!kernelsImplement(net.config) || tapeRecording()) return 'tfjs';
   return rows === 0 || workspaceFits(net, rows) ? 'wasm-kernels' : 'tfjs';
 }
 
@@ -70,9 +48,9 @@ export function releaseFlowOps(net: TangentDynamics): void {
   if (net instanceof DynamicsNet) releaseKernelWorkspace(net);
 }
 
-/** The networks the kernels implement: ConcatSquash layers with tanh. */
-export function kernelsRun(net: DynamicsNet): boolean {
-  return net.config.layer === 'concatsquash' && net.config.activation === 'tanh';
+/** The networks the kernels implement: ConcatSquash layers with tanh (other activations run on tfjs). */
+export function kernelsImplement(config: { readonly layer: string; readonly activation: string }): boolean {
+  return config.layer === 'concatsquash' && config.activation === 'tanh';
 }
 
 /** Whether a kernel workspace for `stackedRows` rows of this network stays under 1 GiB. */

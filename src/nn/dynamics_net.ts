@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../random.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
-import { jointValueAndVjp, type JointOutputs, type SquashWeights } from './joint_vjp.js';
+import type { JointTerms } from './flow_ops.js';
+import { jointValueAndVjp, type SquashWeights } from './joint_vjp.js';
 import { LAYERS, type LayerKind, type TimeLayer } from './layers.js';
 
 /** The shape of a dynamics network. */
@@ -27,7 +28,7 @@ export interface TangentDynamics {
     t: tf.Scalar,
     x: tf.Tensor2D,
     v: tf.Tensor3D,
-    outputs: JointOutputs,
+    outputs: JointTerms,
     cotangents: readonly tf.Tensor[],
   ): { value: tf.Tensor[]; gradX: tf.Tensor2D; gradParams: tf.Tensor[]; gradT: tf.Scalar } | undefined;
   /** The flow-matching loss and gradients without a tape, when the network provides them. */
@@ -99,7 +100,7 @@ export class DynamicsNet implements TangentDynamics {
   }
 
   /** See {@link jointValueAndVjp}; ConcatSquash layers only (others return undefined: use the tape). */
-  jointValueAndVjp(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D, outputs: JointOutputs, cotangents: readonly tf.Tensor[]) {
+  jointValueAndVjp(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D, outputs: JointTerms, cotangents: readonly tf.Tensor[]) {
     if (this.config.layer !== 'concatsquash') return undefined;
     return jointValueAndVjp(this.layers.map((l) => l.variables as unknown as SquashWeights), ACTIVATIONS[this.config.activation], t, x, v, outputs, cotangents);
   }

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Activation } from './activations.js';
+import type { JointTerms } from './flow_ops.js';
 
 /** The variables of one ConcatSquash layer. */
 export interface SquashWeights {
@@ -24,11 +25,6 @@ export interface SquashWeights {
   readonly biasW: tf.Variable;
 }
 
-/** Which outputs the joint state carries beyond [F, −tr]. */
-export interface JointOutputs {
-  readonly kinetic: boolean;
-  readonly jacobian: boolean;
-}
 
 /**
  * The joint outputs at (t, x) and the VJP with `cotangents` (one per output, in order):
@@ -40,7 +36,7 @@ export function jointValueAndVjp(
   t: tf.Scalar,
   x: tf.Tensor2D,
   v: tf.Tensor3D,
-  outputs: JointOutputs,
+  outputs: JointTerms,
   cotangents: readonly tf.Tensor[],
 ): { value: tf.Tensor[]; gradX: tf.Tensor2D; gradParams: tf.Tensor[]; gradT: tf.Scalar } {
   return tf.tidy(() => {

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ListDynamics } from '../ode/adjoint_core.js';
-import type { FlowOps, JointTerms } from './compute_path.js';
+import type { FlowOps, JointTerms } from './flow_ops.js';
 import type { TangentDynamics } from './dynamics_net.js';
 
 export function tfjsFlowOps(net: TangentDynamics): FlowOps {

@@ -5,7 +5,7 @@
  * network's tape-free backward pass (or the tape, for networks without one) and FlatAdam.
  */
 import * as tf from '@tensorflow/tfjs';
-import { computePath, type ComputePath } from '../nn/compute_path.js';
+import { computePath, pathUsage, type ComputePath } from '../nn/compute_path.js';
 import { DynamicsNet, type TangentDynamics } from '../nn/dynamics_net.js';
 import { WasmFlowMatching, type AdamSettings, type AdamState } from '../native/flow_matching_step.js';
 import { FlatAdam } from './flat_adam.js';
@@ -29,7 +29,9 @@ export interface FlowMatchingStep {
 
 /** The flow-matching step for `net` (whose weights come first in `variables`), for minibatches up to `maxRows`. */
 export function flowMatchingStep(net: TangentDynamics, variables: readonly tf.Variable[], maxRows: number, adam: AdamSettings): FlowMatchingStep {
-  if (computePath(net, maxRows) === 'wasm-kernels') {
+  const path = computePath(net, maxRows);
+  pathUsage[path]++;
+  if (path === 'wasm-kernels') {
     const kernels = new WasmFlowMatching(net as DynamicsNet, variables, maxRows, adam);
     return {
       path: 'wasm-kernels',
