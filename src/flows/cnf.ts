@@ -3,6 +3,8 @@
  * dx/dt = F(t, x) from data (t = 0) to the base N(0, I) (t = T), with
  *   log p(x) = log N(z(T)) + ∫₀ᵀ tr(∂F/∂x(t)) dt,
  * the trace from forward-mode tangents (exact or Hutchinson) and gradients from the adjoint.
+ * Longer than most files: it is the public class, and most of its lines are the documented examples
+ * of its methods; its options and their checks are in cnf_options.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnfkitError, ModelFileError, InputError } from '../errors.js';
@@ -16,57 +18,11 @@ import { Rng, checkSeed } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { CnfBlock } from './block.js';
 import { checkPoints } from '../input_points.js';
-import { resolveCnfOptions, type CnfOptions, type ResolvedCnfOptions } from './cnf_options.js';
+import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
 import type { TrainableFlow } from '../train/trainable_flow.js';
-import { traceTangents, type TraceMode } from './trace.js';
-
-/** Options of {@link CNF.logProb}. */
-export interface LogProbOptions {
-  /**
-   * The trace: `'exact'` or `'hutchinson'` (an unbiased estimate; then `seed` picks the noise).
-   * @defaultValue `'exact'`
-   */
-  trace?: TraceMode;
-  /**
-   * Seed of the Hutchinson noise.
-   * @defaultValue `0`
-   */
-  seed?: number;
-  /** Filled with the forward solves' statistics, summed over blocks. */
-  stats?: OdeStats;
-  /** Filled with the adjoint solves' statistics when a gradient is taken. */
-  backwardStats?: OdeStats;
-}
-
-/** Options of {@link CNF.save}. */
-export interface SaveOptions {
-  /**
-   * Write into a folder that holds files cnfkit did not write, replacing only `config.json` and
-   * `weights.bin` there (other files are kept).
-   * @defaultValue `false`: such a folder is refused and left untouched
-   */
-  overwrite?: boolean;
-}
-
-/** log p(x) and, when regularised, RNODE's integrals, one value per row. */
-export interface LogProbTerms {
-  /** log p(x) per row. */
-  logProb: tf.Tensor1D;
-  /** ∫‖F‖² dt per row, when the kinetic regulariser is on. */
-  kinetic?: tf.Tensor1D;
-  /** ∫‖∂F/∂x‖²_F dt per row (estimated with the trace's tangents), when that regulariser is on. */
-  jacobian?: tf.Tensor1D;
-}
-
-/** States along the flow, from {@link CNF.trajectory}. */
-export interface Trajectory {
-  /** The time of each state (from T down to 0 within each block). */
-  times: number[];
-  /** The states, [times.length, B, dim]. */
-  states: tf.Tensor3D;
-}
+import { traceTangents } from './trace.js';
 
 /**
  * A continuous normalizing flow on `dim`-dimensional data with a standard normal base.
@@ -427,23 +383,4 @@ export class CNF {
     return resolveOdeintOptions('CNF', { method, rtol, atol, ...(stepSize !== undefined ? { stepSize } : {}) });
   }
 
-}
-
-/** Checks {@link LogProbOptions} at the boundary of `CNF.logProb`. */
-function checkLogProbOptions(options: LogProbOptions): void {
-  const fn = 'CNF.logProb';
-  if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
-  const known = ['trace', 'seed', 'stats', 'backwardStats'];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
-  }
-  if (options.trace !== undefined && options.trace !== 'exact' && options.trace !== 'hutchinson') {
-    throw new InputError(fn, 'options.trace', `must be one of exact, hutchinson, but got ${JSON.stringify(options.trace)}`);
-  }
-  if (options.seed !== undefined) checkSeed(fn, 'options.seed', options.seed);
-  for (const key of ['stats', 'backwardStats'] as const) {
-    if (options[key] !== undefined && (typeof options[key] !== 'object' || options[key] === null)) {
-      throw new InputError(fn, `options.${key}`, 'must be an object to fill in (see createStats())');
-    }
-  }
 }

@@ -2,11 +2,14 @@
  * The options of a CNF: one interface with documented defaults (FFJORD's train_toy defaults), one
  * resolver that checks every field. Unknown keys throw.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { LAYERS, type LayerKind } from '../nn/layers.js';
 import type { CustomDynamics } from '../nn/vjp_dynamics.js';
 import { METHODS, SOLVERS, type MethodName } from '../ode/solvers.js';
+import type { OdeStats } from '../ode/stats.js';
+import { checkSeed } from '../random.js';
 import type { NoiseKind, TraceMode } from './trace.js';
 
 /** Options of {@link CNF}'s constructor. */
@@ -169,4 +172,69 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
     if (r.blocks !== 1) throw new InputError(fn, 'options.blocks', `must be 1 with custom dynamics, but got ${r.blocks}`);
   }
   return r;
+}
+
+/** Options of {@link CNF.logProb}. */
+export interface LogProbOptions {
+  /**
+   * The trace: `'exact'` or `'hutchinson'` (an unbiased estimate; then `seed` picks the noise).
+   * @defaultValue `'exact'`
+   */
+  trace?: TraceMode;
+  /**
+   * Seed of the Hutchinson noise.
+   * @defaultValue `0`
+   */
+  seed?: number;
+  /** Filled with the forward solves' statistics, summed over blocks. */
+  stats?: OdeStats;
+  /** Filled with the adjoint solves' statistics when a gradient is taken. */
+  backwardStats?: OdeStats;
+}
+
+/** Options of {@link CNF.save}. */
+export interface SaveOptions {
+  /**
+   * Write into a folder that holds files cnfkit did not write, replacing only `config.json` and
+   * `weights.bin` there (other files are kept).
+   * @defaultValue `false`: such a folder is refused and left untouched
+   */
+  overwrite?: boolean;
+}
+
+/** log p(x) and, when regularised, RNODE's integrals, one value per row. */
+export interface LogProbTerms {
+  /** log p(x) per row. */
+  logProb: tf.Tensor1D;
+  /** ∫‖F‖² dt per row, when the kinetic regulariser is on. */
+  kinetic?: tf.Tensor1D;
+  /** ∫‖∂F/∂x‖²_F dt per row (estimated with the trace's tangents), when that regulariser is on. */
+  jacobian?: tf.Tensor1D;
+}
+
+/** States along the flow, from {@link CNF.trajectory}. */
+export interface Trajectory {
+  /** The time of each state (from T down to 0 within each block). */
+  times: number[];
+  /** The states, [times.length, B, dim]. */
+  states: tf.Tensor3D;
+}
+
+/** Checks {@link LogProbOptions} at the boundary of `CNF.logProb`. */
+export function checkLogProbOptions(options: LogProbOptions): void {
+  const fn = 'CNF.logProb';
+  if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
+  const known = ['trace', 'seed', 'stats', 'backwardStats'];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
+  }
+  if (options.trace !== undefined && options.trace !== 'exact' && options.trace !== 'hutchinson') {
+    throw new InputError(fn, 'options.trace', `must be one of exact, hutchinson, but got ${JSON.stringify(options.trace)}`);
+  }
+  if (options.seed !== undefined) checkSeed(fn, 'options.seed', options.seed);
+  for (const key of ['stats', 'backwardStats'] as const) {
+    if (options[key] !== undefined && (typeof options[key] !== 'object' || options[key] === null)) {
+      throw new InputError(fn, `options.${key}`, 'must be an object to fill in (see createStats())');
+    }
+  }
 }
