@@ -9,6 +9,7 @@
 import { CNF, createStats, ready, tf, toyData } from '../src/index.js';
 import { flowOps } from '../src/nn/compute_path.js';
 import { traceTangents } from '../src/flows/trace.js';
+import { ACTIVATIONS, type ActivationName } from '../src/nn/activations.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
 import { flowMatchingStep } from '../src/train/flow_matching_step.js';
@@ -99,3 +100,31 @@ for (const kernels of [true, false]) {
 setWasmKernels(true);
 batch.dispose();
 flow.dispose();
+
+// Every activation of the registry on both paths (FFJORD's toy network otherwise): the adjoint's
+// backward evaluation at B=100 and the flow-matching step at B=1024.
+for (const activation of Object.keys(ACTIVATIONS) as ActivationName[]) {
+  const other = new CNF({ dim: 2, seed: 0, activation });
+  const otherNet = (other as unknown as { blocks: { net: DynamicsNet }[] }).blocks[0].net;
+  for (const kernels of [true, false]) {
+    setWasmKernels(kernels);
+    const x = toyData('8gaussians', 100, 0);
+    const v = traceTangents('exact', 'gaussian', 100, 2, new Rng(0));
+    const ops = flowOps(otherNet, 100, v.shape[0]);
+    const f = ops.joint(v, { kinetic: false, jacobian: false });
+    const t = tf.scalar(0.2);
+    const cot = [tf.onesLike(x), tf.ones([100])];
+    await measure(`${activation}: adjoint backward evaluation, B=100, ${ops.path}`, () => tf.tidy(() => void f.vjp!(t, [x, tf.zeros([100])], cot)));
+    const big = toyData('8gaussians', 1024, 0).dataSync() as Float32Array;
+    const step = flowMatchingStep(otherNet, other.trainableVariables, 1024, { learningRate: 1e-3, weightDecay: 1e-5 });
+    const rng = new Rng(1);
+    await measure(`${activation}: flow-matching step, B=1024, ${step.path}`, () => {
+      step.lossAndGradients(drawRegressionProblem(big, 1024, 2, 0.5, 0.1, 'independent', rng), 1024);
+      step.applyAdam();
+    }, 20);
+    step.dispose();
+    tf.dispose([x, v, t, ...cot]);
+  }
+  setWasmKernels(true);
+  other.dispose();
+}

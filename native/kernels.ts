@@ -64,6 +64,97 @@
   return f32x4.extract_lane(tanh4(f32x4.splat(x)), 0);
 }
 
+// @ts-ignore: decorator
+@inline function log4(x: v128): v128 {
+  // Cephes' logf for normal x > 0: x = m·2^e with m in [√½, √2), log x = log1p(m − 1) + e·ln 2.
+  const bits = x;
+  let e = f32x4.convert_i32x4_s(i32x4.sub(i32x4.shr_u(v128.and(bits, i32x4.splat(0x7f800000)), 23), i32x4.splat(126)));
+  let m = v128.or(v128.and(bits, i32x4.splat(0x807fffff)), i32x4.splat(0x3f000000)); // [0.5, 1)
+  const low = f32x4.lt(m, f32x4.splat(0.707106781186547524));
+  e = f32x4.sub(e, v128.and(low, f32x4.splat(1)));
+  m = f32x4.sub(f32x4.add(m, v128.and(low, m)), f32x4.splat(1));
+  const z = f32x4.mul(m, m);
+  let p = f32x4.splat(7.0376836292e-2);
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(-1.1514610310e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(1.1676998740e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(-1.2420140846e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(1.4249322787e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(-1.6668057665e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(2.0000714765e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(-2.4999993993e-1));
+  p = f32x4.add(f32x4.mul(p, m), f32x4.splat(3.3333331174e-1));
+  let y = f32x4.mul(f32x4.mul(p, z), m);
+  y = f32x4.add(y, f32x4.mul(e, f32x4.splat(-2.12194440e-4)));
+  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
+  return f32x4.add(f32x4.add(m, y), f32x4.mul(e, f32x4.splat(0.693359375)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The activations of a dynamics network, by id (src/native/squash_network.ts keeps the same ids):
+// φ, and its first and second derivatives from the pre-activation y and the output h = φ(y).
+
+const NONE: i32 = 0;
+const TANH: i32 = 1;
+const SOFTPLUS: i32 = 2;
+const ELU: i32 = 3;
+const SWISH: i32 = 4;
+
+// @ts-ignore: decorator
+@inline function activate4(act: i32, y: v128): v128 {
+  if (act == TANH) return tanh4(y);
+  if (act == SOFTPLUS) {
+    // max(y, 0) + log(1 + e^{−|y|}): no overflow, and the log's argument is in (1, 2].
+    return f32x4.add(f32x4.pmax(y, f32x4.splat(0)), log4(f32x4.add(f32x4.splat(1), exp4(f32x4.neg(f32x4.abs(y))))));
+  }
+  if (act == ELU) return v128.bitselect(y, f32x4.sub(exp4(f32x4.pmin(y, f32x4.splat(0))), f32x4.splat(1)), f32x4.gt(y, f32x4.splat(0)));
+  if (act == SWISH) return f32x4.mul(y, sigmoid4(y));
+  return y;
+}
+
+/** φ'(y), given h = φ(y). */
+// @ts-ignore: decorator
+@inline function slope4(act: i32, y: v128, h: v128): v128 {
+  const one = f32x4.splat(1);
+  if (act == TANH) return f32x4.sub(one, f32x4.mul(h, h));
+  if (act == SOFTPLUS) return sigmoid4(y);
+  if (act == ELU) return v128.bitselect(one, f32x4.add(h, one), f32x4.gt(y, f32x4.splat(0)));
+  if (act == SWISH) {
+    const s = sigmoid4(y);
+    return f32x4.add(s, f32x4.mul(f32x4.mul(y, s), f32x4.sub(one, s)));
+  }
+  return one;
+}
+
+/** φ''(y), given h = φ(y). */
+// @ts-ignore: decorator
+@inline function curvature4(act: i32, y: v128, h: v128): v128 {
+  const one = f32x4.splat(1);
+  if (act == TANH) return f32x4.mul(f32x4.mul(f32x4.splat(-2), h), f32x4.sub(one, f32x4.mul(h, h)));
+  if (act == SOFTPLUS) {
+    const s = sigmoid4(y);
+    return f32x4.mul(s, f32x4.sub(one, s));
+  }
+  if (act == ELU) return v128.bitselect(f32x4.splat(0), f32x4.add(h, one), f32x4.gt(y, f32x4.splat(0)));
+  if (act == SWISH) {
+    const s = sigmoid4(y);
+    return f32x4.mul(f32x4.mul(s, f32x4.sub(one, s)), f32x4.add(f32x4.splat(2), f32x4.mul(y, f32x4.sub(one, f32x4.add(s, s)))));
+  }
+  return f32x4.splat(0);
+}
+
+// @ts-ignore: decorator
+@inline function activate1(act: i32, y: f32): f32 {
+  return f32x4.extract_lane(activate4(act, f32x4.splat(y)), 0);
+}
+// @ts-ignore: decorator
+@inline function slope1(act: i32, y: f32, h: f32): f32 {
+  return f32x4.extract_lane(slope4(act, f32x4.splat(y), f32x4.splat(h)), 0);
+}
+// @ts-ignore: decorator
+@inline function curvature1(act: i32, y: f32, h: f32): f32 {
+  return f32x4.extract_lane(curvature4(act, f32x4.splat(y), f32x4.splat(h)), 0);
+}
+
 /** dst[i] = σ(src[i]) for n values. */
 export function sigmoidArray(src: usize, dst: usize, n: i32): void {
   let i = 0;
@@ -106,6 +197,13 @@ export function tanhArray(src: usize, dst: usize, n: i32): void {
 // 1-row blocks and scalar columns.
 
 /** C[m, n] = A[m, k] · B[k, n] (accumulate: C += A · B). */
+/** dst[i] = φ(src[i]) for n values, φ the activation with id `act` (for the accuracy tests). */
+export function activationArray(src: usize, dst: usize, n: i32, act: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), activate4(act, v128.load(src + (<usize>i << 2))));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), activate1(act, load<f32>(src + (<usize>i << 2))));
+}
+
 export function mmNN(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: bool): void {
   const kb = <usize>k << 2;
   const nb = <usize>n << 2;
@@ -280,20 +378,22 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
 // product into one pass.
 
 // @ts-ignore: decorator
-@inline function squashForward4(z: usize, g: usize, out: usize, tv: v128, b: usize, gw: usize, gb: usize, bw: usize, activate: bool): void {
+@inline function squashForward4(z: usize, g: usize, out: usize, pre: usize, tv: v128, b: usize, gw: usize, gb: usize, bw: usize, act: i32): void {
   const lin = f32x4.add(v128.load(z), v128.load(b));
   const gate = sigmoid4(f32x4.add(f32x4.mul(tv, v128.load(gw)), v128.load(gb)));
   const y = f32x4.add(f32x4.mul(lin, gate), f32x4.mul(tv, v128.load(bw)));
   v128.store(z, lin);
   v128.store(g, gate);
-  v128.store(out, activate ? tanh4(y) : y);
+  if (pre != 0) v128.store(pre, y);
+  v128.store(out, activate4(act, y));
 }
 
 /**
- * On entry z [m, n] holds x W; on exit it holds lin = x W + b, g [m, n] the gates and out [m, n]
- * tanh(y) (activate) or y, for the per-row times t [m].
+ * On entry z [m, n] holds x W; on exit it holds lin = x W + b, g [m, n] the gates, out [m, n] φ(y)
+ * (φ the activation `act`; NONE for the last layer) and, when `pre` is not 0, pre [m, n] y itself
+ * (the backward pass of activations other than tanh needs it), for the per-row times t [m].
  */
-export function squashForwardRows(z: usize, g: usize, out: usize, t: usize, b: usize, gw: usize, gb: usize, bw: usize, m: i32, n: i32, activate: bool): void {
+export function squashForwardRows(z: usize, g: usize, out: usize, pre: usize, t: usize, b: usize, gw: usize, gb: usize, bw: usize, m: i32, n: i32, act: i32): void {
   for (let r = 0; r < m; r++) {
     const tr = load<f32>(t + (<usize>r << 2));
     const tv = f32x4.splat(tr);
@@ -329,11 +429,23 @@ export function squashForwardRows(z: usize, g: usize, out: usize, t: usize, b: u
       let y1 = f32x4.add(f32x4.mul(lin1, v128.load(gr, 16)), f32x4.mul(tv, v128.load(bw + c, 16)));
       let y2 = f32x4.add(f32x4.mul(lin2, v128.load(gr, 32)), f32x4.mul(tv, v128.load(bw + c, 32)));
       let y3 = f32x4.add(f32x4.mul(lin3, v128.load(gr, 48)), f32x4.mul(tv, v128.load(bw + c, 48)));
-      if (activate) {
+      if (pre != 0) {
+        const pr = pre + row + c;
+        v128.store(pr, y0);
+        v128.store(pr, y1, 16);
+        v128.store(pr, y2, 32);
+        v128.store(pr, y3, 48);
+      }
+      if (act == TANH) {
         y0 = tanh4(y0);
         y1 = tanh4(y1);
         y2 = tanh4(y2);
         y3 = tanh4(y3);
+      } else if (act != NONE) {
+        y0 = activate4(act, y0);
+        y1 = activate4(act, y1);
+        y2 = activate4(act, y2);
+        y3 = activate4(act, y3);
       }
       const or = out + row + c;
       v128.store(or, y0);
@@ -343,7 +455,7 @@ export function squashForwardRows(z: usize, g: usize, out: usize, t: usize, b: u
     }
     for (; j + 4 <= n; j += 4) {
       const c = <usize>j << 2;
-      squashForward4(z + row + c, g + row + c, out + row + c, tv, b + c, gw + c, gb + c, bw + c, activate);
+      squashForward4(z + row + c, g + row + c, out + row + c, pre != 0 ? pre + row + c : 0, tv, b + c, gw + c, gb + c, bw + c, act);
     }
     for (; j < n; j++) {
       const c = <usize>j << 2;
@@ -352,7 +464,8 @@ export function squashForwardRows(z: usize, g: usize, out: usize, t: usize, b: u
       const y = lin * gate + tr * load<f32>(bw + c);
       store<f32>(z + row + c, lin);
       store<f32>(g + row + c, gate);
-      store<f32>(out + row + c, activate ? tanh1(y) : y);
+      if (pre != 0) store<f32>(pre + row + c, y);
+      store<f32>(out + row + c, activate1(act, y));
     }
   }
 }
@@ -399,8 +512,28 @@ export function squashBackwardRows(dy: usize, lin: usize, g: usize, t: usize, dl
   }
 }
 
+/**
+ * dx ⊙= φ'(y) for h = φ(y): the gradient through the activation `act`, in place; `pre` holds y
+ * (unused for tanh, whose slope 1 − h² comes from its output).
+ */
+export function activationBackward(dx: usize, h: usize, pre: usize, n: i32, act: i32): void {
+  if (act == TANH) {
+    tanhBackward(dx, h, n);
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, f32x4.mul(v128.load(dx + o), slope4(act, v128.load(pre + o), v128.load(h + o))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dx + o, load<f32>(dx + o) * slope1(act, load<f32>(pre + o), load<f32>(h + o)));
+  }
+}
+
 /** dx ⊙= 1 − h² for h = tanh(z): the gradient through the activation, in place. */
-export function tanhBackward(dx: usize, h: usize, n: i32): void {
+function tanhBackward(dx: usize, h: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
@@ -477,10 +610,10 @@ export function squashGate(t: f32, gw: usize, gb: usize, bw: usize, g: usize, tb
 
 /**
  * On entry z [(1+K)B, n] holds S W for the stacked input S. Primal rows: z ← lin = z + b and
- * out = φ(lin ⊙ g + tb) (φ = tanh when activate, else identity). Tangent rows: z keeps P = ȧ W and
- * out = (P ⊙ g) ⊙ φ'(·), i.e. ⊙ (1 − h²) with h the primal row's output, or P ⊙ g.
+ * out = φ(y), y = lin ⊙ g + tb (φ the activation `act`, NONE for the last layer). Tangent rows: z
+ * keeps P = ȧ W and out = (P ⊙ g) ⊙ φ'(y) of the primal row (1 − h² for tanh, from its output h).
  */
-export function squashForwardStacked(z: usize, out: usize, g: usize, b: usize, tb: usize, rows: i32, tangents: i32, n: i32, activate: bool): void {
+export function squashForwardStacked(z: usize, out: usize, g: usize, b: usize, tb: usize, rows: i32, tangents: i32, n: i32, act: i32): void {
   const rowBytes = <usize>n << 2;
   for (let r = 0; r < rows; r++) {
     const zr = z + <usize>r * rowBytes;
@@ -500,11 +633,16 @@ export function squashForwardStacked(z: usize, out: usize, g: usize, b: usize, t
       let y1 = f32x4.add(f32x4.mul(lin1, v128.load(g + c, 16)), v128.load(tb + c, 16));
       let y2 = f32x4.add(f32x4.mul(lin2, v128.load(g + c, 32)), v128.load(tb + c, 32));
       let y3 = f32x4.add(f32x4.mul(lin3, v128.load(g + c, 48)), v128.load(tb + c, 48));
-      if (activate) {
+      if (act == TANH) {
         y0 = tanh4(y0);
         y1 = tanh4(y1);
         y2 = tanh4(y2);
         y3 = tanh4(y3);
+      } else if (act != NONE) {
+        y0 = activate4(act, y0);
+        y1 = activate4(act, y1);
+        y2 = activate4(act, y2);
+        y3 = activate4(act, y3);
       }
       v128.store(or + c, y0);
       v128.store(or + c, y1, 16);
@@ -516,14 +654,14 @@ export function squashForwardStacked(z: usize, out: usize, g: usize, b: usize, t
       const lin = f32x4.add(v128.load(zr + c), v128.load(b + c));
       v128.store(zr + c, lin);
       const y = f32x4.add(f32x4.mul(lin, v128.load(g + c)), v128.load(tb + c));
-      v128.store(or + c, activate ? tanh4(y) : y);
+      v128.store(or + c, activate4(act, y));
     }
     for (; j < n; j++) {
       const c = <usize>j << 2;
       const lin = load<f32>(zr + c) + load<f32>(b + c);
       store<f32>(zr + c, lin);
       const y = lin * load<f32>(g + c) + load<f32>(tb + c);
-      store<f32>(or + c, activate ? tanh1(y) : y);
+      store<f32>(or + c, activate1(act, y));
     }
   }
   for (let k = 1; k <= tangents; k++) {
@@ -531,22 +669,26 @@ export function squashForwardStacked(z: usize, out: usize, g: usize, b: usize, t
       const zr = z + (<usize>(k * rows + r)) * rowBytes;
       const or = out + (<usize>(k * rows + r)) * rowBytes;
       const hr = out + <usize>r * rowBytes;
+      const lr = z + <usize>r * rowBytes; // the primal row's lin
       let j = 0;
       for (; j + 4 <= n; j += 4) {
         const c = <usize>j << 2;
         let d = f32x4.mul(v128.load(zr + c), v128.load(g + c));
-        if (activate) {
+        if (act == TANH) {
           const h = v128.load(hr + c);
           d = f32x4.mul(d, f32x4.sub(f32x4.splat(1), f32x4.mul(h, h)));
+        } else if (act != NONE) {
+          const y = f32x4.add(f32x4.mul(v128.load(lr + c), v128.load(g + c)), v128.load(tb + c));
+          d = f32x4.mul(d, slope4(act, y, v128.load(hr + c)));
         }
         v128.store(or + c, d);
       }
       for (; j < n; j++) {
         const c = <usize>j << 2;
         let d = load<f32>(zr + c) * load<f32>(g + c);
-        if (activate) {
-          const h = load<f32>(hr + c);
-          d *= 1 - h * h;
+        if (act != NONE) {
+          const y = load<f32>(lr + c) * load<f32>(g + c) + load<f32>(tb + c);
+          d *= slope1(act, y, load<f32>(hr + c));
         }
         store<f32>(or + c, d);
       }
@@ -608,11 +750,12 @@ export function squashVectorGrads(t: f32, dg: usize, dzSum: usize, g: usize, gw:
 }
 
 /**
- * From dS = [da; dȧ] (the gradient of a tanh layer's stacked output) to the gradient of its
- * pre-activation, in place: with h the primal output, s1 = 1 − h², s2 = −2 h s1 and Ż_k = P_k ⊙ g
- * the tangents before the activation, da ← da ⊙ s1 + (Σ_k dȧ_k ⊙ Ż_k) ⊙ s2 and dȧ_k ← dȧ_k ⊙ s1.
+ * From dS = [da; dȧ] (the gradient of a hidden layer's stacked output) to the gradient of its
+ * pre-activation, in place: with h the primal output, y = lin ⊙ g + tb its pre-activation (z holds
+ * lin in the primal rows), s1 = φ'(y), s2 = φ''(y) and Ż_k = P_k ⊙ g the tangents before the
+ * activation, da ← da ⊙ s1 + (Σ_k dȧ_k ⊙ Ż_k) ⊙ s2 and dȧ_k ← dȧ_k ⊙ s1.
  */
-export function tanhBackwardStacked(dS: usize, out: usize, z: usize, g: usize, rows: i32, tangents: i32, n: i32): void {
+export function activationBackwardStacked(dS: usize, out: usize, z: usize, g: usize, tb: usize, rows: i32, tangents: i32, n: i32, act: i32): void {
   const rowBytes = <usize>n << 2;
   const block = <usize>rows * rowBytes;
   for (let r = 0; r < rows; r++) {
@@ -621,9 +764,17 @@ export function tanhBackwardStacked(dS: usize, out: usize, z: usize, g: usize, r
     for (; j + 4 <= n; j += 4) {
       const c = base + (<usize>j << 2);
       const h = v128.load(out + c);
-      const s1 = f32x4.sub(f32x4.splat(1), f32x4.mul(h, h));
-      const s2 = f32x4.mul(f32x4.mul(f32x4.splat(-2), h), s1);
       const gv = v128.load(g + (<usize>j << 2));
+      let s1: v128;
+      let s2: v128;
+      if (act == TANH) {
+        s1 = f32x4.sub(f32x4.splat(1), f32x4.mul(h, h));
+        s2 = f32x4.mul(f32x4.mul(f32x4.splat(-2), h), s1);
+      } else {
+        const y = f32x4.add(f32x4.mul(v128.load(z + c), gv), v128.load(tb + (<usize>j << 2)));
+        s1 = slope4(act, y, h);
+        s2 = curvature4(act, y, h);
+      }
       let curvature = f32x4.splat(0);
       for (let k = 1; k <= tangents; k++) {
         const at = c + <usize>k * block;
@@ -636,9 +787,10 @@ export function tanhBackwardStacked(dS: usize, out: usize, z: usize, g: usize, r
     for (; j < n; j++) {
       const c = base + (<usize>j << 2);
       const h = load<f32>(out + c);
-      const s1: f32 = 1 - h * h;
-      const s2: f32 = -2 * h * s1;
       const gv = load<f32>(g + (<usize>j << 2));
+      const y = load<f32>(z + c) * gv + load<f32>(tb + (<usize>j << 2));
+      const s1 = slope1(act, y, h);
+      const s2 = curvature1(act, y, h);
       let curvature: f32 = 0;
       for (let k = 1; k <= tangents; k++) {
         const at = c + <usize>k * block;

@@ -9,6 +9,8 @@ import { drawRegressionProblem } from '../src/train/flow_matching.js';
 import { WasmFlowMatching } from '../src/native/flow_matching_step.js';
 import { KernelWorkspace } from '../src/native/runtime.js';
 import { computePath } from '../src/nn/compute_path.js';
+import { ACTIVATIONS, type ActivationName } from '../src/nn/activations.js';
+import { ACTIVATION_IDS } from '../src/native/squash_network.js';
 import { onBothPaths, onPath } from './compute_paths.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
@@ -53,6 +55,36 @@ describe('elementary functions', () => {
     expect(worst(sigmoid, -80)).toBeLessThan(2.5);
     // Below −87 the result underflows to (almost) zero, as it should.
     for (let i = 0; i < n; i++) if (x[i] < -87) expect(y[i]).toBeLessThan(1e-37);
+  });
+
+  it('every activation of the registry agrees with float64: within a few ulp, or ~1e-7 absolute where it cancels', () => {
+    const n = 20001;
+    const ws = new KernelWorkspace();
+    const src = ws.reserve(n);
+    const dst = ws.reserve(n);
+    ws.open();
+    const x = ws.view(src, n);
+    const y = ws.view(dst, n);
+    // −60 … 60, denser near 0 where the functions bend.
+    for (let i = 0; i < n; i++) {
+      const u = (i / (n - 1)) * 2 - 1;
+      x[i] = 60 * u * u * u;
+    }
+    const references: Record<ActivationName, (v: number) => number> = {
+      tanh: Math.tanh,
+      softplus: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))),
+      elu: (v) => (v > 0 ? v : Math.expm1(v)),
+      swish: (v) => v / (1 + Math.exp(-v)),
+    };
+    for (const name of Object.keys(ACTIVATIONS) as ActivationName[]) {
+      ws.kernels.activationArray(src, dst, n, ACTIVATION_IDS[name]);
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const r = references[name](x[i]);
+        worst = Math.max(worst, Math.abs(y[i] - r) / Math.max(ulp(r), 1.2e-7));
+      }
+      expect(worst, name).toBeLessThan(4);
+    }
   });
 });
 
@@ -168,13 +200,13 @@ describe('the flow-matching step', () => {
     twin.dispose();
   });
 
-  it('trains in fit as the tfjs path does, with the weights up to date whenever read, numTensors flat', async () => {
+  it.each(Object.keys(ACTIVATIONS) as ActivationName[])('%s: trains in fit as the tfjs path does, with the weights up to date whenever read, numTensors flat', async (activation) => {
     expect(backendInfo().kernels).toBe('in use');
     const data = toyData('8gaussians', 500, 0);
     const probe = toyData('8gaussians', 20, 9);
     const run = (kernelsOn: boolean) => onPath(kernelsOn ? 'wasm-kernels' : 'tfjs', async () => {
       {
-        const flow = new CNF({ dim: 2, seed: 5 });
+        const flow = new CNF({ dim: 2, seed: 5, activation });
         const counts: number[] = [];
         const midway: number[][] = [];
         const report = await flow.fit(data, {

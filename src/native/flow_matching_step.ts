@@ -10,7 +10,7 @@
 import { KernelError } from '../errors.js';
 import type * as tf from '@tensorflow/tfjs';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
-import { FlatWeights, inputGradient, layerProduct, weightGradient } from './squash_network.js';
+import { FlatWeights, TANH_ID, inputGradient, layerProduct, weightGradient } from './squash_network.js';
 import { KernelWorkspace, type KernelExports } from './runtime.js';
 
 /** Adam's state as host arrays: the step count and the flat first and second moments. */
@@ -33,7 +33,7 @@ export class WasmFlowMatching {
   private readonly k: KernelExports;
   private readonly weights: FlatWeights;
   private readonly at: Record<'params' | 'grads' | 'm' | 'v' | 'scratch' | 'xs' | 't' | 'target' | 'dyA' | 'dyB' | 'dlin' | 'wt', number>;
-  private readonly layerAt: { lin: number; g: number; out: number }[];
+  private readonly layerAt: { lin: number; g: number; out: number; pre: number }[];
   private readonly params: Float32Array;
   private readonly grads: Float32Array;
   private readonly moments: [Float32Array, Float32Array];
@@ -41,7 +41,7 @@ export class WasmFlowMatching {
   private step = 0;
 
   /**
-   * @param net - the flow's network (ConcatSquash, tanh: see computePath in nn/compute_path.ts)
+   * @param net - the flow's network (ConcatSquash layers: see computePath in nn/compute_path.ts)
    * @param variables - the flow's trainable variables, network first (Adam's flat order)
    * @param maxRows - the largest minibatch
    */
@@ -70,7 +70,12 @@ export class WasmFlowMatching {
       dlin: maxRows * widest,
       wt: Math.max(...layers.map((l) => l.dIn * l.dOut)),
     });
-    this.layerAt = layers.map((l) => workspace.reserveAll({ lin: maxRows * l.dOut, g: maxRows * l.dOut, out: maxRows * l.dOut }));
+    // Activations other than tanh need their pre-activation in the backward pass (tanh's slope comes from its output).
+    const keepPre = this.weights.activation !== TANH_ID;
+    this.layerAt = layers.map((l) => {
+      const at = workspace.reserveAll({ lin: maxRows * l.dOut, g: maxRows * l.dOut, out: maxRows * l.dOut });
+      return { ...at, pre: keepPre ? workspace.reserve(maxRows * l.dOut) : 0 };
+    });
     workspace.open();
     this.k = workspace.kernels;
     this.params = workspace.view(this.at.params, size);
@@ -95,9 +100,10 @@ export class WasmFlowMatching {
     const last = layers.length - 1;
     let h = at.xs;
     layers.forEach((l, i) => {
-      const { lin, g, out } = layerAt[i];
+      const { lin, g, out, pre } = layerAt[i];
       layerProduct(k, l, p + l.W, h, lin, rows, at.wt);
-      k.squashForwardRows(lin, g, out, at.t, p + l.b, p + l.gateW, p + l.gateB, p + l.biasW, rows, l.dOut, i < last);
+      const hidden = i < last;
+      k.squashForwardRows(lin, g, out, hidden ? pre : 0, at.t, p + l.b, p + l.gateW, p + l.gateB, p + l.biasW, rows, l.dOut, hidden ? this.weights.activation : 0);
       h = out;
     });
     const dim = layers[last].dOut;
@@ -113,7 +119,7 @@ export class WasmFlowMatching {
       weightGradient(k, l, input, at.dlin, g + l.W, rows, at.wt);
       if (i === 0) break;
       inputGradient(k, l, p + l.W, at.dlin, spare, rows, at.wt);
-      k.tanhBackward(spare, layerAt[i - 1].out, rows * l.dIn);
+      k.activationBackward(spare, layerAt[i - 1].out, layerAt[i - 1].pre, rows * l.dIn, this.weights.activation);
       [dy, spare] = [spare, dy];
     }
     return loss;

@@ -1,6 +1,6 @@
 /**
  * The CNF's joint dynamics [F, −tr J, ‖F‖², Σ‖Jv‖²] and their vector–Jacobian product on cnfkit's
- * wasm kernels, for a ConcatSquash/tanh network at one scalar time: the arithmetic of
+ * wasm kernels, for a ConcatSquash network (any activation) at one scalar time: the arithmetic of
  * src/nn/joint_vjp.ts (see its comment for the formulas) with the primal rows and the K tangents
  * stacked into one matrix per layer, so that each layer is one product and one fused pass each way,
  * instead of ~25 tfjs kernels forward and ~60 backward.
@@ -94,7 +94,7 @@ export class WasmJointDynamics {
       const b = s.layers[i];
       k.squashGate(t, p + l.gateW, p + l.gateB, p + l.biasW, b.g, b.tb, l.dOut);
       layerProduct(k, l, p + l.W, h, b.z, stacked, at.wt);
-      k.squashForwardStacked(b.z, b.out, b.g, p + l.b, b.tb, rows, tangents, l.dOut, i < last);
+      k.squashForwardStacked(b.z, b.out, b.g, p + l.b, b.tb, rows, tangents, l.dOut, i < last ? this.weights.activation : 0);
       h = b.out;
     });
     return s.ws.view(s.layers[last].out, stacked * layers[last].dOut);
@@ -131,7 +131,10 @@ export class WasmJointDynamics {
       weightGradient(k, l, input, dZ, g + l.W, stacked, at.wt);
       // At the input only the primal rows' gradient (∂/∂x) is wanted.
       inputGradient(k, l, p + l.W, dZ, spare, i > 0 ? stacked : rows, at.wt);
-      if (i > 0) k.tanhBackwardStacked(spare, s.layers[i - 1].out, s.layers[i - 1].z, s.layers[i - 1].g, rows, tangents, l.dIn);
+      if (i > 0) {
+        const before = s.layers[i - 1];
+        k.activationBackwardStacked(spare, before.out, before.z, before.g, before.tb, rows, tangents, l.dIn, this.weights.activation);
+      }
       [dZ, spare] = [spare, dZ];
     }
     return { gradX: s.ws.view(dZ, rows * layers[0].dIn), grads: s.ws.view(g, this.weights.size), gradT };

@@ -1,12 +1,18 @@
 /**
- * A ConcatSquash/tanh dynamics network laid out in a kernel workspace: its weights as one flat
+ * A ConcatSquash dynamics network laid out in a kernel workspace: its weights as one flat
  * vector in the order of the flow's trainable variables (so that gradients and Adam's moments line
  * up with FlatAdam's), and each layer's place in it.
  */
 import { KernelError } from '../errors.js';
 import * as tf from '@tensorflow/tfjs';
+import type { ActivationName } from '../nn/activations.js';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import type { KernelExports } from './runtime.js';
+
+/** The kernels' id of each activation (native/kernels.ts has the same constants); 0 is none. */
+export const ACTIVATION_IDS: Readonly<Record<ActivationName, number>> = { tanh: 1, softplus: 2, elu: 3, swish: 4 };
+/** The id of tanh, whose derivatives come from its output alone. */
+export const TANH_ID = ACTIVATION_IDS.tanh;
 
 /** Byte offsets of one layer's weights within the flat vector (relative to its start). */
 export interface LayerSlots {
@@ -26,6 +32,8 @@ export class FlatWeights {
   /** Floats of the network's own weights, which come first. */
   readonly networkSize: number;
   readonly layers: LayerSlots[];
+  /** The kernels' id of the hidden layers' activation. */
+  readonly activation: number;
   private readonly offsets: number[];
 
   constructor(
@@ -39,6 +47,7 @@ export class FlatWeights {
       at += v.size;
     }
     this.size = at;
+    this.activation = ACTIVATION_IDS[net.config.activation];
     const named = new Map(net.namedVariables());
     const offsetOf = (name: string) => {
       const index = variables.indexOf(named.get(name)!);

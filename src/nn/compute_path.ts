@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelFlowOps, releaseKernelWorkspace } from '../native/kernel_flow_ops.js';
+import { ACTIVATION_IDS } from '../native/squash_network.js';
 import { wasmKernelsAvailable } from '../native/runtime.js';
 import { DynamicsNet, type TangentDynamics } from './dynamics_net.js';
 import type { ComputePath, FlowOps } from './flow_ops.js';
@@ -48,9 +49,9 @@ export function releaseFlowOps(net: TangentDynamics): void {
   if (net instanceof DynamicsNet) releaseKernelWorkspace(net);
 }
 
-/** The networks the kernels implement: ConcatSquash layers with tanh (other activations run on tfjs). */
+/** The networks the kernels implement: ConcatSquash layers, with any of the activations (concat layers run on tfjs). */
 export function kernelsImplement(config: { readonly layer: string; readonly activation: string }): boolean {
-  return config.layer === 'concatsquash' && config.activation === 'tanh';
+  return config.layer === 'concatsquash' && config.activation in ACTIVATION_IDS;
 }
 
 /** Whether a kernel workspace for `stackedRows` rows of this network stays under 1 GiB. */
