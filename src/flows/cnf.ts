@@ -181,6 +181,14 @@ export class CNF {
       },
       regressionField: () => (single ? { net: single.net, T: single.endTime() } : { reason: `trains one block, but the flow has ${this.blocks.length}` }),
       holdWeights: (write) => (this.pendingWeights = write),
+      meanNll: (x) => tf.tidy(() => -tf.mean(this.terms('CNF.fit', x, { trace: 'exact' }, new Rng(0), false).logProb).dataSync()[0]),
+      readWeights: () => this.trainableVariables.map((v) => (v.dataSync() as Float32Array).slice()),
+      writeWeights: (values) =>
+        this.trainableVariables.forEach((v, i) => {
+          const value = tf.tensor(values[i], v.shape);
+          v.assign(value);
+          value.dispose();
+        }),
     };
   }
 

@@ -7,7 +7,7 @@ import { DivergenceError, InputError } from '../errors.js';
 import type { AdamState } from '../native/flow_matching_step.js';
 import { createStats } from '../ode/stats.js';
 import { Rng } from '../random.js';
-import { resolveFitOptions, type FitOptions, type FitReport, type IterationRecord, type TrainingData, type TrainingState } from './fit_options.js';
+import { resolveFitOptions, type FitOptions, type FitReport, type IterationRecord, type ResolvedFitOptions, type TrainingData, type TrainingState } from './fit_options.js';
 import { trainingObjective } from './objectives.js';
 import type { TrainableFlow } from './trainable_flow.js';
 
@@ -29,8 +29,10 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
   const offsetSeconds = history.length ? history[history.length - 1].seconds : 0;
   const started = performance.now();
   const state = (iteration: number): TrainingState => ({ iteration, rng: rng.state(), optimizer: optimizerState(objective.optimizerState()), history: [...history] });
+  const validation = watchValidation(flow, options);
 
   let stopped = false;
+  let stoppedEarly = false;
   try {
     if (resume) restoreOptimizer(fn, objective, resume);
     for (let iteration = (resume?.iteration ?? 0) + 1; iteration <= iterations; iteration++) {
@@ -48,6 +50,7 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
         seconds: offsetSeconds + (performance.now() - started) / 1000,
         endTimes: objective.endTimes(),
       };
+      stoppedEarly = validation?.measure(record) === 'patience ran out' && iteration < iterations;
       history.push(record);
       onProgress?.(record);
       // Let the event loop breathe (progress output, Ctrl-C) between iterations.
@@ -55,12 +58,50 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
       stopped = signal?.aborted === true && iteration < iterations;
       const due = checkpointEvery !== undefined && (iteration % checkpointEvery === 0 || iteration === iterations);
       if (onCheckpoint && (due || stopped)) await onCheckpoint(state(iteration));
-      if (stopped) break;
+      if (stopped || stoppedEarly) break;
     }
   } finally {
     objective.finish();
   }
-  return { history, seconds: (performance.now() - started) / 1000, stopped };
+  validation?.restoreBest();
+  return { history, seconds: (performance.now() - started) / 1000, stopped, stoppedEarly, ...(validation?.best ? { best: validation.best } : {}) };
+}
+
+/**
+ * The validation NLL every `validateEvery` iterations and after the last, the best so far (and its
+ * weights, with `keepBest`), and patience; undefined without `validation`.
+ */
+function watchValidation(flow: TrainableFlow, options: ResolvedFitOptions) {
+  const { validation, iterations, patience } = options;
+  if (!validation) return undefined;
+  const every = options.validateEvery ?? Math.max(1, Math.round(iterations / 10));
+  const keepBest = options.keepBest ?? true;
+  let best: { iteration: number; validationNll: number } | undefined;
+  let bestWeights: Float32Array[] | undefined;
+  let since = 0;
+  return {
+    get best() {
+      return best;
+    },
+    /** Measures after `record`'s update when due; says when patience ran out. */
+    measure(record: IterationRecord): 'patience ran out' | undefined {
+      if (record.iteration % every !== 0 && record.iteration !== iterations) return undefined;
+      const nll = flow.meanNll(validation);
+      record.validationNll = nll;
+      if (!best || nll < best.validationNll) {
+        best = { iteration: record.iteration, validationNll: nll };
+        if (keepBest) bestWeights = flow.readWeights();
+        since = 0;
+        return undefined;
+      }
+      since++;
+      return patience !== undefined && since >= patience ? 'patience ran out' : undefined;
+    },
+    /** Puts the best weights back (with keepBest). */
+    restoreBest(): void {
+      if (bestWeights) flow.writeWeights(bestWeights);
+    },
+  };
 }
 
 /** Puts Adam's step count and moments back (saved as [step], m, v). */

@@ -25,6 +25,8 @@ export interface IterationRecord {
   seconds: number;
   /** The integration time T of each block after the update. */
   endTimes: number[];
+  /** −mean log p of `validation` (exact trace) after this iteration's update, on the iterations it is measured. */
+  validationNll?: number;
 }
 
 /** Options of `CNF.fit`. */
@@ -85,6 +87,29 @@ export interface FitOptions {
   onCheckpoint?: (state: TrainingState) => Promise<void> | void;
   /** A state from `onCheckpoint` to continue from: the run then gives exactly the numbers of an uninterrupted one. */
   resume?: TrainingState;
+  /**
+   * Held-out points [M, dim]: their NLL (exact trace) is measured every `validateEvery` iterations
+   * and after the last, reported in the iteration's record (`validationNll`) and used by `keepBest`
+   * and `patience`.
+   */
+  validation?: tf.Tensor2D;
+  /**
+   * Iterations between validations.
+   * @defaultValue a tenth of `iterations` (at least 1)
+   */
+  validateEvery?: number;
+  /**
+   * With `validation`: end with the weights of the best validation NLL seen in this call, not the
+   * last (after a resume, the best since the resume).
+   * @defaultValue `true` when `validation` is given
+   */
+  keepBest?: boolean;
+  /**
+   * With `validation`: stop after this many validations in a row without a better NLL (early
+   * stopping); the report says so.
+   * @defaultValue never
+   */
+  patience?: number;
 }
 
 /**
@@ -122,6 +147,10 @@ export interface FitReport {
   seconds: number;
   /** Whether `signal` stopped training before `iterations`. */
   stopped: boolean;
+  /** Whether `patience` ran out before `iterations`. */
+  stoppedEarly: boolean;
+  /** With `validation`: the iteration of the best validation NLL in this call, and that NLL. */
+  best?: { iteration: number; validationNll: number };
 }
 
 /** The defaults of {@link FitOptions}. */
@@ -146,7 +175,7 @@ export type ResolvedFitOptions = Omit<FitOptions, keyof typeof FIT_DEFAULTS> & {
   coupling: Coupling;
 };
 
-const KNOWN = ['iterations', 'onProgress', 'signal', 'checkpointEvery', 'onCheckpoint', 'resume', ...Object.keys(FIT_DEFAULTS)];
+const KNOWN = ['iterations', 'onProgress', 'signal', 'checkpointEvery', 'onCheckpoint', 'resume', 'validation', 'validateEvery', 'keepBest', 'patience', ...Object.keys(FIT_DEFAULTS)];
 
 /**
  * Checks `fit`'s data and options (one host read of a fixed data set, for NaN/Inf) and fills in the
@@ -178,5 +207,14 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
   } else if (typeof data !== 'function') {
     throw new InputError(fn, 'data', `must be a tf.Tensor2D or a function (batchSize, iteration) => tf.Tensor2D, but got ${typeof data}`);
   }
+  if (o.validation !== undefined) checkPoints(fn, 'options.validation', o.validation, dim);
+  const needsValidation = (key: 'validateEvery' | 'keepBest' | 'patience') => {
+    if (o[key] !== undefined && o.validation === undefined) throw new InputError(fn, `options.${key}`, 'needs options.validation (the held-out points it is measured on)');
+  };
+  (['validateEvery', 'keepBest', 'patience'] as const).forEach(needsValidation);
+  for (const key of ['validateEvery', 'patience'] as const) {
+    if (o[key] !== undefined && (!Number.isInteger(o[key]) || o[key]! < 1)) throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${o[key]}`);
+  }
+  if (o.keepBest !== undefined && typeof o.keepBest !== 'boolean') throw new InputError(fn, 'options.keepBest', `must be a boolean, but got ${JSON.stringify(o.keepBest)}`);
   return o;
 }

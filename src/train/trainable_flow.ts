@@ -24,6 +24,12 @@ export interface TrainableFlow {
    * (with the reason) when the flow has several blocks.
    */
   regressionField(): { net: TangentDynamics; T: number } | { reason: string };
+  /** −mean log p of `x` with the exact trace and no gradient (a validation NLL). */
+  meanNll(x: tf.Tensor2D): number;
+  /** The variables' current values (newer weights held by training included). */
+  readWeights(): Float32Array[];
+  /** Sets the variables to `values` (from {@link TrainableFlow.readWeights}). */
+  writeWeights(values: readonly Float32Array[]): void;
   /**
    * Training may hold newer weights than the variables (the kernels' flow-matching step keeps them in
    * its workspace): `write` puts them there, and the flow calls it before anything reads them.
