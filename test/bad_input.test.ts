@@ -152,7 +152,7 @@ const API_CASES: ApiCase[] = [
   ['fit: a sampler returning width 3', () => t.flow.fit(() => tf.zeros([2, 3]) as tf.Tensor2D, { iterations: 1 }), InputError, "CNF.fit: 'data'"],
   ['fit: data an array', () => t.flow.fit([[0, 1]] as never, { iterations: 1 }), InputError, "CNF.fit: 'data'"],
   ['fit: flow matching with two blocks', () => t.twoBlocks.fit(t.x, { iterations: 1, objective: 'flow-matching' }), InputError, "CNF.fit: 'options.objective'"],
-  ['fit: resume from garbage', () => t.flow.fit(t.x, { iterations: 2, resume: { iteration: 1, rng: { xoshiro128: [1, 2, 3, 4] }, optimizer: [], history: [] } }), InputError, "CNF.fit: 'options.resume'"],
+  ['fit: resume from garbage', () => t.flow.fit(t.x, { iterations: 2, resume: { iteration: 1, rng: { alea: { c: 1, s0: 0.1, s1: 0.2, s2: 0.3 } }, optimizer: [], history: [] } }), InputError, "CNF.fit: 'options.resume'"],
 
   // Files
   ['save: empty path', () => t.flow.save(''), InputError, "CNF.save: 'dir'"],
