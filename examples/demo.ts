@@ -22,10 +22,11 @@ const out = arg('out') ?? 'runs/demo';
 
 const info = await ready();
 console.log(`cnfkit demo: a CNF on 8gaussians (backend ${info.name}, cnfkit wasm kernels ${info.kernels}), ${objective}, ${seconds} s of training`);
-// Measured with this script (2-core AMD EPYC, wasm with cnfkit's kernels, 45 s budget, 2026-11-23).
+// Measured with this script (2-core AMD EPYC, wasm with cnfkit's kernels, 45 s budget): maximum likelihood on
+// 2026-11-23; flow matching in three runs on 2026-12-03 (the last with 0.2's random streams).
 const why =
   objective === 'flow-matching'
-    ? 'flow matching trains the same field by regression (no ODE solve per step): in 45 s on a 2-core machine it reached held-out NLL 2.86 (24 674 iterations), maximum likelihood through the adjoint 3.01 (753 iterations)'
+    ? 'flow matching trains the same field by regression (no ODE solve per step): in 45 s on a 2-core machine it reached held-out NLL 2.85-2.88 (26 000-37 000 iterations in three runs), maximum likelihood through the adjoint 3.01 (753 iterations)'
     : 'maximum likelihood through the adjoint, as FFJORD trains (slower per step than flow matching)';
 const data = toyData('8gaussians', 50_000, 0);
 const flow = new CNF({ dim: 2, seed: 0 });

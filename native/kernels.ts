@@ -804,7 +804,7 @@ export function activationBackwardStacked(dS: usize, out: usize, z: usize, g: us
 }
 
 // ---------------------------------------------------------------------------------------------
-// The assignment problem for OT-CFM's couplings: src/flows/ot_coupling.ts has the same algorithm in
+// The assignment problem for OT-CFM's couplings: src/train/ot_coupling.ts has the same algorithm in
 // JavaScript (and its description); here it runs ~1.7x faster.
 
 /**
