@@ -192,11 +192,6 @@ export function tanhArray(src: usize, dst: usize, n: i32): void {
   for (; i < n; i++) store<f32>(dst + (<usize>i << 2), tanh1(load<f32>(src + (<usize>i << 2))));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Products. Blocks of 4 rows × 8 columns keep 8 accumulators in registers; remainders fall back to
-// 1-row blocks and scalar columns.
-
-/** C[m, n] = A[m, k] · B[k, n] (accumulate: C += A · B). */
 /** dst[i] = φ(src[i]) for n values, φ the activation with id `act` (for the accuracy tests). */
 export function activationArray(src: usize, dst: usize, n: i32, act: i32): void {
   let i = 0;
@@ -204,6 +199,11 @@ export function activationArray(src: usize, dst: usize, n: i32, act: i32): void 
   for (; i < n; i++) store<f32>(dst + (<usize>i << 2), activate1(act, load<f32>(src + (<usize>i << 2))));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Products. Blocks of 4 rows × 8 columns keep 8 accumulators in registers; remainders fall back to
+// 1-row blocks and scalar columns.
+
+/** C[m, n] = A[m, k] · B[k, n] (accumulate: C += A · B). */
 export function mmNN(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: bool): void {
   const kb = <usize>k << 2;
   const nb = <usize>n << 2;

@@ -11,7 +11,7 @@
  *   odeint((t, y) => y, tf.ones([1]), [0, 0]);
  * } catch (e) {
  *   if (!(e instanceof CnfkitError)) throw e;
- *   console.log(e.name, e.message);   // OdeInputError odeint: 'ts' must be strictly …
+ *   console.log(e.name, e.message);   // InputError odeint: 'ts' must be strictly …
  * }
  * ```
  */

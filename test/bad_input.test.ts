@@ -152,6 +152,10 @@ const API_CASES: ApiCase[] = [
   ['fit: a sampler returning width 3', () => t.flow.fit(() => tf.zeros([2, 3]) as tf.Tensor2D, { iterations: 1 }), InputError, "CNF.fit: 'data'"],
   ['fit: data an array', () => t.flow.fit([[0, 1]] as never, { iterations: 1 }), InputError, "CNF.fit: 'data'"],
   ['fit: flow matching with two blocks', () => t.twoBlocks.fit(t.x, { iterations: 1, objective: 'flow-matching' }), InputError, "CNF.fit: 'options.objective'"],
+  ['fit: resume without history', () => t.flow.fit(t.x, { iterations: 2, resume: { iteration: 1, rng: { alea: { c: 1, s0: 0.1, s1: 0.2, s2: 0.3 } }, optimizer: [] } as never }), InputError, "CNF.fit: 'options.resume'"],
+  ['fit: resume with a NaN step', () => t.flow.fit(t.x, { iterations: 2, resume: { iteration: 0, rng: { alea: { c: 1, s0: 0.1, s1: 0.2, s2: 0.3 } }, history: [], optimizer: [{ shape: [1], values: Float32Array.of(NaN) }, { shape: [1], values: new Float32Array(1) }, { shape: [1], values: new Float32Array(1) }] } }), InputError, "CNF.fit: 'options.resume'"],
+  ['logProbTerms: trace unknown', () => t.flow.logProbTerms(t.x, { trace: 'approx' as never }), InputError, "CNF.logProbTerms: 'options.trace'"],
+  ['load: maxParameters 0', () => CNF.load(join(tmp, 'nothing'), { maxParameters: 0 }), InputError, "CNF.load: 'options.maxParameters'"],
   ['fit: resume from garbage', () => t.flow.fit(t.x, { iterations: 2, resume: { iteration: 1, rng: { alea: { c: 1, s0: 0.1, s1: 0.2, s2: 0.3 } }, optimizer: [], history: [] } }), InputError, "CNF.fit: 'options.resume'"],
 
   // Files

@@ -77,7 +77,7 @@ describe('the CNF contract on every configuration and compute path', () => {
   });
 
   it.each(ROWS)('$activation, $trace trace, $blocks block(s), dim $dim, $path', async (row) => {
-    // The kernels implement tanh only so far: other activations must fall back to tfjs, visibly.
+    // Where the kernels do not implement a network, it must fall back to tfjs, visibly.
     const ran = row.path === 'wasm-kernels' && kernelsImplement({ layer: 'concatsquash', activation: row.activation }) ? 'wasm-kernels' : 'tfjs';
     await onPath(row.path, () => {
       const flow = makeFlow(row);

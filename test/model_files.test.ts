@@ -96,6 +96,22 @@ describe('CNF.save never deletes a file it did not write', () => {
     loaded.dispose();
   });
 
+  it('never renames the folder itself: a process working inside it keeps its directory', async () => {
+    const dir = join(tmp, 'cwd-model');
+    await flow.save(dir);
+    const inode = statSync(dir).ino;
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await flow.save('.');
+      writeFileSync('still-here.txt', 'x'); // ENOENT if the working directory had been swapped away
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(statSync(dir).ino).toBe(inode);
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'still-here.txt', 'weights.bin']);
+  });
+
   it('saves through a symbolic link without replacing the link', async () => {
     const real = join(tmp, 'real-model');
     const link = join(tmp, 'latest');
@@ -180,10 +196,16 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
     const raw = readFileSync(join(dir, 'weights.bin'));
     return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   };
-  const copy = (name: string, edit: (c: Record<string, unknown>, w: Float32Array) => void) => {
+  /**
+   * A copy of the model with `edit` applied. Unless `keepConfigChecksum`, the config's own checksum is
+   * dropped first, as a tool that knows nothing of it (or cnfkit 0.1) writes: the deeper checks must
+   * hold on their own.
+   */
+  const copy = (name: string, edit: (c: Record<string, unknown>, w: Float32Array) => void, keepConfigChecksum = false) => {
     const target = join(tmp, `broken-${name}`);
     const c = config();
     const w = weights();
+    if (!keepConfigChecksum) delete c.configChecksum;
     edit(c, w);
     mkdirSync(target, { recursive: true });
     writeFileSync(join(target, 'config.json'), JSON.stringify(c));
@@ -198,7 +220,35 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
     ['a negative offset', (c) => ((c.weights as { offset: number }[])[1].offset = -4), /config.json weights\[1\].offset \('block0.layer0.b'\) is -4, but the weights before it end at 8/],
     ['a length that does not fit the shape', (c) => ((c.weights as { length: number }[])[0].length = 3), /weights\[0\].length \('block0.layer0.W'\) is 3, but its shape \[2,4\] holds 8 values/],
     ['another format', (c) => (c.format = 'keras'), /config.json is not a cnfkit model \(format "keras"/],
+    ['hostile hiddenDims [1e7, 1e7] (terabytes if built)', (c) => ((c.options as { hiddenDims: number[] }).hiddenDims = [1e7, 1e7]), /config.json has options that make 1\.00e\+14 parameters, more than maxParameters = 100000000/],
+    ['hostile dim 1e6 (under the cap: the manifest does not fit it)', (c) => ((c.options as { dim: number }).dim = 1e6), /weights\[0\] is 'block0.layer0.W' \[2,4\], but its options make 'block0.layer0.W' \[1000000,4\] there/],
+    ['a weight renamed', (c) => ((c.weights as { name: string }[])[2].name = 'block0.layer0.other'), /weights\[2\] is 'block0.layer0.other' \[1,4\], but its options make 'block0.layer0.gateW' \[1,4\] there/],
+    ['options that make other shapes', (c) => ((c.options as { hiddenDims: number[] }).hiddenDims = [5]), /weights\[0\] is 'block0.layer0.W' \[2,4\], but its options make 'block0.layer0.W' \[2,5\] there/],
+    ['an unknown option', (c) => ((c.options as Record<string, unknown>).__proto__x = 1), /has options that make no flow: new CNF: 'options.__proto__x' is not an option/],
+    ['a checkpoint, not a CNF', (c) => (c.kind = 'checkpoint'), /holds a "checkpoint", not a CNF/],
   ];
+  it('an edited option (rtol) with the config checksum in place: refused, the edit named as such', async () => {
+    const error = await rejection(CNF.load(copy('edited', (c) => ((c.options as { rtol: number }).rtol = 1e-3), true)));
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(/config.json does not match its own checksum \(configChecksum\): it was edited or is corrupt/);
+  });
+  it('re-indenting config.json changes nothing that matters: it loads', async () => {
+    const target = copy('reindented', () => {}, true);
+    writeFileSync(join(target, 'config.json'), JSON.stringify(JSON.parse(readFileSync(join(target, 'config.json'), 'utf8')), null, 7));
+    const loaded = await CNF.load(target);
+    await sameLogProb(loaded, flow);
+    loaded.dispose();
+  });
+  it('refuses a hostile size before allocating: fast, and no tensor made', async () => {
+    const target = copy('huge', (c) => ((c.options as { hiddenDims: number[] }).hiddenDims = [1e7, 1e7]));
+    const before = tf.memory().numTensors;
+    const started = performance.now();
+    await rejection(CNF.load(target));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(tf.memory().numTensors).toBe(before);
+    // A real big model is a raised cap away: the cap is checked, not the file's size alone.
+    expect((await rejection(CNF.load(target, { maxParameters: 1e15 }))).message).toMatch(/config.json lists 11 weights, but its options make 16/);
+  });
   it.each(cases)('%s', async (name, edit, message) => {
     const error = await rejection(CNF.load(copy(name.split(' ')[0], edit)));
     expect(error).toBeInstanceOf(ModelFileError);

@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { CNF } from '../flows/cnf.js';
+import { DEFAULT_MAX_PARAMETERS, savedFlowWeights } from '../flows/saved_flow.js';
 import type { CnfOptions } from '../flows/cnf_options.js';
 import type { TrainingState } from '../train/fit_options.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
@@ -32,7 +33,7 @@ export async function readCheckpoint(dir: string): Promise<{ flow: CNF; state: T
   const path = join(dir, 'checkpoint');
   let files;
   try {
-    files = await readModelFiles('cnfkit train --resume', path);
+    files = await readModelFiles('cnfkit train --resume', path, (config) => savedFlowWeights(config, 'checkpoint', DEFAULT_MAX_PARAMETERS));
   } catch (e) {
     throw new CnfkitError(`cannot resume: ${(e as Error).message}`);
   }

@@ -22,6 +22,7 @@ import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOp
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
 import type { TrainableFlow } from '../train/trainable_flow.js';
+import { DEFAULT_MAX_PARAMETERS, savedFlowWeights } from './saved_flow.js';
 import { traceTangents } from './trace.js';
 
 /**
@@ -92,7 +93,7 @@ export class CNF {
    * @see Chen et al. 2018, Theorem 1 (instantaneous change of variables)
    */
   logProb(x: tf.Tensor2D, options: LogProbOptions = {}): tf.Tensor1D {
-    checkLogProbOptions(options);
+    checkLogProbOptions('CNF.logProb', options);
     const terms = this.terms('CNF.logProb', x, { ...options, trace: options.trace ?? 'exact' }, new Rng(options.seed ?? 0), false);
     return terms.logProb;
   }
@@ -115,7 +116,7 @@ export class CNF {
    * @see Finlay et al., How to train your neural ODE (ICML 2020)
    */
   logProbTerms(x: tf.Tensor2D, options: LogProbOptions = {}): LogProbTerms {
-    checkLogProbOptions(options);
+    checkLogProbOptions('CNF.logProbTerms', options);
     return this.terms('CNF.logProbTerms', x, options, new Rng(options.seed ?? 0), true);
   }
 
@@ -336,18 +337,23 @@ export class CNF {
   }
 
   /**
-   * Loads a flow saved by {@link CNF.save}; it gives the same `logProb` to the last bit. The files are
-   * checked before the flow is built: the manifest against the weights' size, the checksum, and every
-   * weight finite.
+   * Loads a flow saved by {@link CNF.save}; it gives the same `logProb` to the last bit. A model file
+   * is untrusted input: before anything is allocated, the config's checksum is verified and its
+   * options are checked and must make exactly the weights the manifest lists (names, shapes, at most
+   * `maxParameters` of them), and weights.bin must have their size; then the weights' checksum and
+   * that every weight is finite.
    * @param dir - a folder written by {@link CNF.save}
+   * @param options - `maxParameters`: the most parameters a loaded flow may have (default 10⁸)
    * @returns the flow
-   * @throws ModelFileError naming the folder, the file and the problem when it is missing, corrupt or not a CNF
+   * @throws ModelFileError naming the folder or file, the field and the problem when it is missing,
+   *   corrupt, edited, too large or not a CNF
    */
-  static async load(dir: string): Promise<CNF> {
+  static async load(dir: string, options: { maxParameters?: number } = {}): Promise<CNF> {
     const fn = 'CNF.load';
     if (typeof dir !== 'string' || dir === '') throw new InputError(fn, 'dir', `must be a folder path (a non-empty string), but got ${JSON.stringify(dir)}`);
-    const files = await readModelFiles(fn, dir);
-    if (files.config.kind !== 'CNF') throw new ModelFileError(fn, dir, `holds a ${String(files.config.kind)}, not a CNF`);
+    const maxParameters = options?.maxParameters ?? DEFAULT_MAX_PARAMETERS;
+    if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${String(maxParameters)}`);
+    const files = await readModelFiles(fn, dir, (config) => savedFlowWeights(config, 'CNF', maxParameters));
     const flow = new CNF(files.config.options as CnfOptions);
     const variables = new Map(flow.namedVariables());
     if (variables.size !== files.weights.length) {

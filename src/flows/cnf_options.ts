@@ -221,8 +221,7 @@ export interface Trajectory {
 }
 
 /** Checks {@link LogProbOptions} at the boundary of `CNF.logProb`. */
-export function checkLogProbOptions(options: LogProbOptions): void {
-  const fn = 'CNF.logProb';
+export function checkLogProbOptions(fn: string, options: LogProbOptions): void {
   if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
   const known = ['trace', 'seed', 'stats', 'backwardStats'];
   for (const key of Object.keys(options)) {

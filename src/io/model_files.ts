@@ -2,15 +2,17 @@
  * Model folders on disk: `config.json` and `weights.bin` (raw little-endian float32). Node only (loaded
  * with a dynamic import, so the library still runs in a browser when these are not called).
  *
- * Saving never deletes a file it did not write. A new folder, or one that holds only a cnfkit model
- * (or nothing), is replaced atomically: the new model is written to a temporary sibling folder that
- * is swapped in by rename, so a reader or a crash sees the old model or the new one, never a mix.
- * A folder holding anything else is refused unless the caller asks to overwrite; then only
- * `config.json` and `weights.bin` are replaced there, each by rename, and the weights' checksum in
- * `config.json` catches a pair torn by a crash between the two.
+ * Saving never deletes a file it did not write, and moves only its own. A new folder is written
+ * whole beside its place and renamed into it, so it appears complete or not at all. In an existing
+ * folder (one holding a cnfkit model or nothing, or anything with `overwrite`) the two files are
+ * written under temporary names and renamed over `weights.bin`, then `config.json`: each file is
+ * replaced atomically, and the weights' checksum in config.json catches a pair torn by a crash
+ * between the two renames. The folder itself is never renamed: a shell or process inside it keeps
+ * its working directory, and nothing added to it meanwhile is moved.
  */
 import { ModelFileError } from '../errors.js';
 import { crc32 } from './crc32.js';
+import { MAX_CONFIG_BYTES, checkAgainstOptions, checkManifest, configChecksum, parseConfig, type ExpectedWeights, type ManifestEntry } from './model_checks.js';
 import { createParents, fileError, inspectFolder, type FolderTarget } from './folders.js';
 
 /** A saved model: its JSON config and named float32 weights with shapes. */
@@ -24,13 +26,6 @@ const VERSION = 1;
 const CONFIG = 'config.json';
 const WEIGHTS = 'weights.bin';
 
-/** One entry of the weights manifest in config.json. */
-interface ManifestEntry {
-  name: string;
-  shape: number[];
-  offset: number;
-  length: number;
-}
 
 /**
  * Writes `model` to the folder `dir` (see the module comment for what is replaced and how).
@@ -54,7 +49,7 @@ export async function writeModelFiles(fn: string, dir: string, model: ModelFiles
   }
   const { bytes, config } = encode(model);
   try {
-    if (own && (await swapInFolder(fn, target, bytes, config))) return;
+    if (!target.exists && (await createWhole(fn, target, bytes, config))) return;
     await replaceFilesInPlace(target.path, bytes, config);
   } catch (e) {
     throw e instanceof ModelFileError ? e : fileError(fn, target.path, e);
@@ -62,11 +57,14 @@ export async function writeModelFiles(fn: string, dir: string, model: ModelFiles
 }
 
 /**
- * Reads a model folder written by {@link writeModelFiles}, checking the manifest against the data
- * (names, shapes, offsets, lengths), the checksum and that every weight is finite.
- * @throws ModelFileError naming the folder, the file and the problem
+ * Reads a model folder written by {@link writeModelFiles}, trusting nothing in it: the config's size
+ * and checksum, then the weights it declares against those `expect` computes from its options (names,
+ * shapes, order, total size, under a cap), and weights.bin's size, all before weights.bin is read or
+ * anything is allocated; then the weights' checksum and that every weight is finite.
+ * @param expect - the weights the config's options make, or why they cannot be made
+ * @throws ModelFileError naming the folder or file, the field and what was expected
  */
-export async function readModelFiles(fn: string, dir: string): Promise<ModelFiles> {
+export async function readModelFiles(fn: string, dir: string, expect?: (config: Record<string, unknown>) => ExpectedWeights): Promise<ModelFiles> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   const folder = path.resolve(dir);
@@ -74,27 +72,23 @@ export async function readModelFiles(fn: string, dir: string): Promise<ModelFile
   const stat = await fs.stat(folder).catch(() => undefined);
   if (!stat) throw fail('', 'does not exist');
   if (!stat.isDirectory()) throw fail('', `is a file, not a model folder (expected ${CONFIG} and ${WEIGHTS} inside)`);
+  const configSize = (await fs.stat(path.join(folder, CONFIG)).catch(() => undefined))?.size;
+  if (configSize !== undefined && configSize > MAX_CONFIG_BYTES) throw fail(CONFIG, `is ${configSize} bytes, more than a model's config can be (${MAX_CONFIG_BYTES})`);
   let text: string;
   try {
     text = await fs.readFile(path.join(folder, CONFIG), 'utf8');
   } catch (e) {
     throw fail(CONFIG, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): is this a cnfkit model folder?`);
   }
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse(text);
-  } catch (e) {
-    throw fail(CONFIG, `is not valid JSON (${(e as Error).message})`);
-  }
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw fail(CONFIG, 'does not hold a JSON object');
-  if (config.format !== FORMAT || config.version !== VERSION) {
-    throw fail(CONFIG, `is not a cnfkit model (format ${JSON.stringify(config.format)}, version ${JSON.stringify(config.version)}; expected "${FORMAT}", ${VERSION})`);
-  }
+  const config = parseConfig(text, FORMAT, VERSION, (problem) => fail(CONFIG, problem));
   const manifest = checkManifest(config.weights, (problem) => fail(CONFIG, problem));
+  if (expect) checkAgainstOptions(manifest, expect(config), (problem) => fail(CONFIG, problem));
+  const total = manifest.reduce((n, w) => n + w.length, 0);
+  const weightsSize = (await fs.stat(path.join(folder, WEIGHTS)).catch(() => undefined))?.size;
+  if (weightsSize !== undefined && weightsSize !== total * 4) throw fail(WEIGHTS, `holds ${weightsSize} bytes, but ${CONFIG} lists ${total * 4}`);
   const bytes = await fs.readFile(path.join(folder, WEIGHTS)).catch((e: NodeJS.ErrnoException) => {
     throw fail(WEIGHTS, `cannot be read (${e.code ?? e.message})`);
   });
-  const total = manifest.reduce((n, w) => n + w.length, 0);
   if (bytes.byteLength !== total * 4) throw fail(WEIGHTS, `holds ${bytes.byteLength} bytes, but ${CONFIG} lists ${total * 4}`);
   if (config.checksum !== undefined && config.checksum !== crc32(bytes)) {
     throw fail(WEIGHTS, `does not match the checksum in ${CONFIG} (crc32 ${crc32(bytes)}, expected ${String(config.checksum)}): the file is corrupt, or a save was interrupted`);
@@ -105,7 +99,7 @@ export async function readModelFiles(fn: string, dir: string): Promise<ModelFile
     const bad = w.values.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw fail(WEIGHTS, `holds a non-finite value (${w.values[bad]}) in weight '${w.name}' at element ${bad}: the model is corrupt or was saved after training diverged`);
   }
-  const { weights: _w, format: _f, version: _v, checksum: _c, ...rest } = config;
+  const { weights: _w, format: _f, version: _v, checksum: _c, configChecksum: _cc, ...rest } = config;
   return { config: rest, weights };
 }
 
@@ -120,7 +114,8 @@ function encode(model: ModelFiles): { bytes: Uint8Array; config: Record<string, 
   const all = new Float32Array(offset);
   model.weights.forEach(({ values }, i) => all.set(values, manifest[i].offset));
   const bytes = new Uint8Array(all.buffer);
-  return { bytes, config: { format: FORMAT, version: VERSION, ...model.config, checksum: crc32(bytes), weights: manifest } };
+  const config: Record<string, unknown> = { format: FORMAT, version: VERSION, ...model.config, checksum: crc32(bytes), weights: manifest };
+  return { bytes, config: { ...config, configChecksum: configChecksum(config) } };
 }
 
 /** Whether an existing folder is empty or holds a cnfkit model and nothing else. */
@@ -138,32 +133,19 @@ async function holdsOnlyModel(target: FolderTarget): Promise<boolean> {
 }
 
 /**
- * Writes the model into a temporary sibling folder and renames it into place (moving an old model
- * folder aside first, then removing its two files). Returns false, having changed nothing, when the
- * parent folder does not allow it (then the files are replaced in place).
+ * Writes a new model folder as a temporary sibling and renames it into place. Returns false, having
+ * changed nothing, when the parent does not allow a sibling (then the files are written in place).
  */
-async function swapInFolder(fn: string, target: FolderTarget, bytes: Uint8Array, config: Record<string, unknown>): Promise<boolean> {
+async function createWhole(fn: string, target: FolderTarget, bytes: Uint8Array, config: Record<string, unknown>): Promise<boolean> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  const parent = path.dirname(target.path);
   await createParents(fn, target.path);
-  const tmp = await makeSibling(parent, path.basename(target.path), 'tmp');
+  const tmp = await makeSibling(path.dirname(target.path), path.basename(target.path), 'tmp');
   if (!tmp) return false;
   try {
     await writeFileDurably(path.join(tmp, WEIGHTS), bytes);
     await writeFileDurably(path.join(tmp, CONFIG), JSON.stringify(config, null, 2) + '\n');
-    if (target.mode !== undefined) await fs.chmod(tmp, target.mode);
-    if (!target.exists) {
-      await fs.rename(tmp, target.path);
-      return true;
-    }
-    const old = `${tmp}.old`;
-    if (!(await fs.rename(target.path, old).then(() => true, () => false))) {
-      await removeOwnFolder(tmp);
-      return false;
-    }
     await fs.rename(tmp, target.path);
-    await removeOwnFolder(old);
     return true;
   } catch (e) {
     await removeOwnFolder(tmp).catch(() => {});
@@ -175,6 +157,9 @@ async function swapInFolder(fn: string, target: FolderTarget, bytes: Uint8Array,
 async function replaceFilesInPlace(folder: string, bytes: Uint8Array, config: Record<string, unknown>): Promise<void> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
+  await fs.mkdir(folder).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   const stamp = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const tmpWeights = path.join(folder, `.${WEIGHTS}.${stamp}.tmp`);
   const tmpConfig = path.join(folder, `.${CONFIG}.${stamp}.tmp`);
@@ -202,7 +187,7 @@ async function makeSibling(parent: string, base: string, kind: string): Promise<
   return undefined;
 }
 
-/** Removes a folder cnfkit made: its two model files, then the folder if nothing else is in it. */
+/** Removes a temporary folder cnfkit made: its two model files, then the folder if nothing else is in it. */
 async function removeOwnFolder(folder: string): Promise<void> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
@@ -222,25 +207,4 @@ async function writeFileDurably(file: string, data: Uint8Array | string): Promis
   } finally {
     await handle.close();
   }
-}
-
-/** Checks the manifest's entries: names, shapes, and offsets that tile the weights without gaps. */
-function checkManifest(value: unknown, fail: (problem: string) => Error): ManifestEntry[] {
-  if (!Array.isArray(value)) throw fail(`has no weights manifest (a 'weights' array)`);
-  const names = new Set<string>();
-  let next = 0;
-  return value.map((entry, i) => {
-    const where = `weights[${i}]`;
-    if (entry === null || typeof entry !== 'object') throw fail(`${where} is not an object`);
-    const { name, shape, offset, length } = entry as Record<string, unknown>;
-    if (typeof name !== 'string' || name === '') throw fail(`${where}.name must be a non-empty string`);
-    if (names.has(name)) throw fail(`${where}.name '${name}' appears twice`);
-    names.add(name);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail(`${where}.shape ('${name}') must be an array of non-negative integers`);
-    const size = shape.reduce((a: number, b: number) => a * b, 1);
-    if (length !== size) throw fail(`${where}.length ('${name}') is ${String(length)}, but its shape [${shape}] holds ${size} values`);
-    if (offset !== next) throw fail(`${where}.offset ('${name}') is ${String(offset)}, but the weights before it end at ${next}`);
-    next += size;
-    return { name, shape: shape as number[], offset: offset as number, length: size };
-  });
 }

@@ -1,6 +1,6 @@
 /**
- * The wasm-kernels compute path of the seam (nn/compute_path.ts), for the built-in ConcatSquash/tanh
- * network: the joint dynamics and their VJP as one host read of x (and of the cotangents), one pass
+ * The wasm-kernels compute path of the seam (nn/compute_path.ts), for the built-in ConcatSquash
+ * network (any activation): the joint dynamics and their VJP as one host read of x (and of the cotangents), one pass
  * each way on the kernels and the outputs as fresh tensors; the parameter gradient comes back as one
  * flat tensor. The seam chooses this path only where it applies (host backend, no recording tape, a
  * workspace under its cap).

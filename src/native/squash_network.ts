@@ -47,6 +47,7 @@ export class FlatWeights {
       at += v.size;
     }
     this.size = at;
+    if (!Object.hasOwn(ACTIVATION_IDS, net.config.activation)) throw new KernelError(`the kernels do not implement the activation '${net.config.activation}'`);
     this.activation = ACTIVATION_IDS[net.config.activation];
     const named = new Map(net.namedVariables());
     const offsetOf = (name: string) => {

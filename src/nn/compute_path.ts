@@ -51,7 +51,7 @@ export function releaseFlowOps(net: TangentDynamics): void {
 
 /** The networks the kernels implement: ConcatSquash layers, with any of the activations (concat layers run on tfjs). */
 export function kernelsImplement(config: { readonly layer: string; readonly activation: string }): boolean {
-  return config.layer === 'concatsquash' && config.activation in ACTIVATION_IDS;
+  return config.layer === 'concatsquash' && Object.hasOwn(ACTIVATION_IDS, config.activation);
 }
 
 /** Whether a kernel workspace for `stackedRows` rows of this network stays under 1 GiB. */

@@ -8,7 +8,7 @@ import type { Rng } from '../random.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
 import type { JointTerms } from './flow_ops.js';
 import { jointValueAndVjp, type SquashWeights } from './joint_vjp.js';
-import { LAYERS, type LayerKind, type TimeLayer } from './layers.js';
+import { LAYER_PARAMETERS, LAYERS, type LayerKind, type TimeLayer } from './layers.js';
 
 /** The shape of a dynamics network. */
 export interface DynamicsNetConfig {
@@ -37,6 +37,15 @@ export interface TangentDynamics {
   forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D;
   forwardWithTangents(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D): { f: tf.Tensor2D; jv: tf.Tensor3D };
   dispose(): void;
+}
+
+/**
+ * The names and shapes of a network's variables (as {@link DynamicsNet.namedVariables} gives them),
+ * from its configuration alone: nothing is allocated.
+ */
+export function parameterShapes(config: DynamicsNetConfig): { name: string; shape: number[] }[] {
+  const sizes = [config.dim, ...config.hiddenDims, config.dim];
+  return sizes.slice(1).flatMap((dOut, i) => LAYER_PARAMETERS[config.layer](sizes[i], dOut).map((p) => ({ name: `layer${i}.${p.name}`, shape: p.shape })));
 }
 
 /** The built-in dynamics network: time-dependent layers, forward-mode tangents. */

@@ -33,6 +33,31 @@ export interface TimeLayer {
   backward(cache: tf.Tensor[], dy: tf.Tensor2D, tOnes: tf.Tensor2D, ones: tf.Tensor2D, inputGrad: boolean): { grads: Record<string, tf.Tensor>; dx?: tf.Tensor2D };
 }
 
+/**
+ * Each layer kind's variables, in creation order, with their shapes and the fan-in of their
+ * initialisation: the one place that says what a layer holds, so that a model file's manifest can be
+ * checked against its options before anything is allocated.
+ */
+export const LAYER_PARAMETERS: Readonly<Record<LayerKind, (dIn: number, dOut: number) => { name: string; shape: [number, number] | [number]; fanIn: number }[]>> = {
+  concatsquash: (dIn, dOut) => [
+    { name: 'W', shape: [dIn, dOut], fanIn: dIn },
+    { name: 'b', shape: [dOut], fanIn: dIn },
+    { name: 'gateW', shape: [1, dOut], fanIn: 1 },
+    { name: 'gateB', shape: [dOut], fanIn: 1 },
+    { name: 'biasW', shape: [1, dOut], fanIn: 1 },
+  ],
+  concat: (dIn, dOut) => [
+    { name: 'W', shape: [dIn, dOut], fanIn: dIn + 1 },
+    { name: 'tW', shape: [1, dOut], fanIn: dIn + 1 },
+    { name: 'b', shape: [dOut], fanIn: dIn + 1 },
+  ],
+};
+
+/** A layer's variables as LAYER_PARAMETERS lists them, initialised as PyTorch's Linear (FFJORD's). */
+function initVariables(kind: LayerKind, dIn: number, dOut: number, rng: Rng): Record<string, tf.Variable> {
+  return Object.fromEntries(LAYER_PARAMETERS[kind](dIn, dOut).map((p) => [p.name, uniformInit(rng, p.shape, p.fanIn)]));
+}
+
 /** U(−1/√fanIn, 1/√fanIn), PyTorch's default Linear initialisation, which FFJORD uses. */
 function uniformInit(rng: Rng, shape: [number, number] | [number], fanIn: number): tf.Variable {
   const bound = 1 / Math.sqrt(fanIn);
@@ -46,13 +71,7 @@ function uniformInit(rng: Rng, shape: [number, number] | [number], fanIn: number
  * ẏ = (ẋ W) ⊙ σ(t W_g + b_g).
  */
 export function concatSquashLayer(dIn: number, dOut: number, rng: Rng): TimeLayer {
-  const variables = {
-    W: uniformInit(rng, [dIn, dOut], dIn),
-    b: uniformInit(rng, [dOut], dIn),
-    gateW: uniformInit(rng, [1, dOut], 1),
-    gateB: uniformInit(rng, [dOut], 1),
-    biasW: uniformInit(rng, [1, dOut], 1),
-  };
+  const variables = initVariables('concatsquash', dIn, dOut, rng) as Record<'W' | 'b' | 'gateW' | 'gateB' | 'biasW', tf.Variable>;
   // A scalar t gives a [1, dOut] gate shared by every row; per-row times [B, 1] (flow matching)
   // give a [B, dOut] gate. Row-vector operations reduce their gradients by matMul (broadcast_ops).
   const gate = (t: tf.Tensor) =>
@@ -103,11 +122,7 @@ export function concatSquashLayer(dIn: number, dOut: number, rng: Rng): TimeLaye
 
 /** FFJORD's Concat layer: y = [t, x] W + b. Its tangent is ẋ W[1:]. */
 export function concatLayer(dIn: number, dOut: number, rng: Rng): TimeLayer {
-  const variables = {
-    W: uniformInit(rng, [dIn, dOut], dIn + 1),
-    tW: uniformInit(rng, [1, dOut], dIn + 1),
-    b: uniformInit(rng, [dOut], dIn + 1),
-  };
+  const variables = initVariables('concat', dIn, dOut, rng) as Record<'W' | 'tW' | 'b', tf.Variable>;
   return {
     variables,
     forward: (t, x) =>

@@ -24,12 +24,12 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
   } catch (e) {
     throw new InputError(fn, 'options.resume', `does not fit this version: ${(e as Error).message}`);
   }
-  const objective = trainingObjective({ fn, flow, data, options, rng });
   const history: IterationRecord[] = resume ? [...resume.history] : [];
   const offsetSeconds = history.length ? history[history.length - 1].seconds : 0;
   const started = performance.now();
-  const state = (iteration: number): TrainingState => ({ iteration, rng: rng.state(), optimizer: optimizerState(objective.optimizerState()), history: [...history] });
   const validation = watchValidation(flow, options);
+  const objective = trainingObjective({ fn, flow, data, options, rng });
+  const state = (iteration: number): TrainingState => ({ iteration, rng: rng.state(), optimizer: optimizerState(objective.optimizerState()), history: [...history] });
 
   let stopped = false;
   let stoppedEarly = false;
@@ -57,7 +57,7 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
       await yieldToEventLoop();
       stopped = signal?.aborted === true && iteration < iterations;
       const due = checkpointEvery !== undefined && (iteration % checkpointEvery === 0 || iteration === iterations);
-      if (onCheckpoint && (due || stopped)) await onCheckpoint(state(iteration));
+      if (onCheckpoint && (due || stopped || stoppedEarly)) await onCheckpoint(state(iteration));
       if (stopped || stoppedEarly) break;
     }
   } finally {

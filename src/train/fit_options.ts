@@ -100,7 +100,8 @@ export interface FitOptions {
   validateEvery?: number;
   /**
    * With `validation`: end with the weights of the best validation NLL seen in this call, not the
-   * last (after a resume, the best since the resume).
+   * last. The best so far is not part of a checkpoint: after a resume it is the best since the resume
+   * (and `patience` counts from there), the one exception to a resumed run's bit-exact numbers.
    * @defaultValue `true` when `validation` is given
    */
   keepBest?: boolean;
@@ -216,5 +217,22 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
     if (o[key] !== undefined && (!Number.isInteger(o[key]) || o[key]! < 1)) throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${o[key]}`);
   }
   if (o.keepBest !== undefined && typeof o.keepBest !== 'boolean') throw new InputError(fn, 'options.keepBest', `must be a boolean, but got ${JSON.stringify(o.keepBest)}`);
+  if (o.resume !== undefined) checkResume(fn, o.resume);
   return o;
+}
+
+/** A resume state's shape (its numbers are checked where they are used: the generator, Adam). */
+function checkResume(fn: string, resume: unknown): void {
+  const fail = (problem: string) => new InputError(fn, 'options.resume', `${problem}; pass a state from onCheckpoint`);
+  if (resume === null || typeof resume !== 'object') throw fail('must be a training state object');
+  const r = resume as Partial<TrainingState>;
+  if (!Number.isInteger(r.iteration) || r.iteration! < 0) throw fail(`has iteration ${String(r.iteration)}, not an integer ≥ 0`);
+  if (!Array.isArray(r.history) || r.history.length !== r.iteration || !r.history.every((h) => h !== null && typeof h === 'object' && Number.isFinite(h.seconds))) {
+    throw fail(`must hold one iteration record per completed iteration (${r.iteration})`);
+  }
+  const [step] = Array.isArray(r.optimizer) ? r.optimizer : [];
+  const stepValue = step?.values?.[0];
+  if (!Array.isArray(r.optimizer) || r.optimizer.length !== 3 || !(Number.isInteger(stepValue) && stepValue! >= 0)) {
+    throw fail("must hold Adam's state as three saved tensors (step, m, v) with a step count ≥ 0");
+  }
 }

@@ -4,7 +4,7 @@
  * gradients are concatenated into one vector, the update is ~12 kernels on it, and the result is
  * split back. The update is PyTorch's: weight decay as L2 added to the gradient, ε = 1e-8.
  */
-import { KernelError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { AdamState } from '../native/flow_matching_step.js';
 import * as tf from '@tensorflow/tfjs';
 
@@ -87,7 +87,7 @@ export class FlatAdam {
   /** Continues from a saved state (of the same variables, in the same order). */
   restore(state: FlatAdamState): void {
     if (state.m.length !== this.m.size || state.v.length !== this.v.size) {
-      throw new KernelError(`optimizer state holds ${state.m.length} values, but the model has ${this.m.size}`);
+      throw new InputError('FlatAdam.restore', 'state', `holds ${state.m.length} values, but the model has ${this.m.size}`);
     }
     tf.dispose([this.m, this.v]);
     this.m = tf.tensor1d(state.m);

@@ -1,0 +1,90 @@
+/**
+ * The checks a model file passes before cnfkit allocates anything for it (every loader and the CLI's
+ * checkpoints use them): the config parsed and its checksum verified, the weights manifest well
+ * formed, and the manifest equal to the weights the config's options make, under a size cap.
+ */
+import { crc32 } from './crc32.js';
+
+/** config.json is small (options, a manifest; a checkpoint adds its history): larger is not a model. */
+export const MAX_CONFIG_BYTES = 64 * 2 ** 20;
+
+/** One entry of the weights manifest in config.json. */
+export interface ManifestEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+/** The weights a config's options make, in order, or why they cannot be made. */
+export type ExpectedWeights = { weights: { name: string; shape: readonly number[] }[] } | { problem: string };
+
+/** Parses config.json and checks its format and, when present, its checksum. */
+export function parseConfig(text: string, format: string, version: number, fail: (problem: string) => Error): Record<string, unknown> & { checksum?: unknown; weights?: unknown } {
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (e) {
+    throw fail(`is not valid JSON (${(e as Error).message})`);
+  }
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw fail('does not hold a JSON object');
+  const c = config as Record<string, unknown>;
+  if (c.format !== format || c.version !== version) {
+    throw fail(`is not a cnfkit model (format ${JSON.stringify(c.format)}, version ${JSON.stringify(c.version)}; expected "${format}", ${version})`);
+  }
+  if (c.configChecksum !== undefined && c.configChecksum !== configChecksum(c)) {
+    throw fail(`does not match its own checksum (configChecksum): it was edited or is corrupt; save the model again from cnfkit`);
+  }
+  return c;
+}
+
+/**
+ * CRC-32 of the config without its own checksum, in a canonical form (keys sorted, no spaces), so
+ * that any edit to the options or the manifest is caught, and re-indenting is not.
+ */
+export function configChecksum(config: Record<string, unknown>): number {
+  const { configChecksum: _omit, ...rest } = config;
+  return crc32(new TextEncoder().encode(canonicalJson(rest)));
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The manifest equals the weights the options make: the same names, shapes and order. */
+export function checkAgainstOptions(manifest: readonly ManifestEntry[], expected: ExpectedWeights, fail: (problem: string) => Error): void {
+  if ('problem' in expected) throw fail(expected.problem);
+  const want = expected.weights;
+  if (want.length !== manifest.length) throw fail(`lists ${manifest.length} weights, but its options make ${want.length}`);
+  want.forEach((w, i) => {
+    const got = manifest[i];
+    if (got.name !== w.name || got.shape.join() !== w.shape.join()) {
+      throw fail(`weights[${i}] is '${got.name}' [${got.shape}], but its options make '${w.name}' [${w.shape}] there`);
+    }
+  });
+}
+
+/** Checks the manifest's entries: names, shapes, and offsets that tile the weights without gaps. */
+export function checkManifest(value: unknown, fail: (problem: string) => Error): ManifestEntry[] {
+  if (!Array.isArray(value)) throw fail(`has no weights manifest (a 'weights' array)`);
+  const names = new Set<string>();
+  let next = 0;
+  return value.map((entry, i) => {
+    const where = `weights[${i}]`;
+    if (entry === null || typeof entry !== 'object') throw fail(`${where} is not an object`);
+    const { name, shape, offset, length } = entry as Record<string, unknown>;
+    if (typeof name !== 'string' || name === '') throw fail(`${where}.name must be a non-empty string`);
+    if (names.has(name)) throw fail(`${where}.name '${name}' appears twice`);
+    names.add(name);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail(`${where}.shape ('${name}') must be an array of non-negative integers`);
+    const size = shape.reduce((a: number, b: number) => a * b, 1);
+    if (length !== size) throw fail(`${where}.length ('${name}') is ${String(length)}, but its shape [${shape}] holds ${size} values`);
+    if (offset !== next) throw fail(`${where}.offset ('${name}') is ${String(offset)}, but the weights before it end at ${next}`);
+    next += size;
+    return { name, shape: shape as number[], offset: offset as number, length: size };
+  });
+}
