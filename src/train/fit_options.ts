@@ -150,8 +150,16 @@ export interface FitReport {
   stopped: boolean;
   /** Whether `patience` ran out before `iterations`. */
   stoppedEarly: boolean;
-  /** With `validation`: the iteration of the best validation NLL in this call, and that NLL. */
-  best?: { iteration: number; validationNll: number };
+  /** With `validation`: the best validation NLL of this call and its iteration. */
+  best?: BestValidation;
+}
+
+/** The best validation NLL of a `fit` call. */
+export interface BestValidation {
+  /** The iteration after which it was measured. */
+  iteration: number;
+  /** −mean log p of the validation points (exact trace). */
+  validationNll: number;
 }
 
 /** The defaults of {@link FitOptions}. */
