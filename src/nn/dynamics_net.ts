@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../random.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
 import type { JointTerms } from './flow_ops.js';
-import { jointValueAndVjp, type SquashWeights } from './joint_vjp.js';
+import { jointValueAndVjp } from './joint_vjp.js';
 import { LAYER_PARAMETERS, LAYERS, type LayerKind, type TimeLayer } from './layers.js';
 
 /** The shape of a dynamics network. */
@@ -111,7 +111,7 @@ export class DynamicsNet implements TangentDynamics {
   /** See {@link jointValueAndVjp}; ConcatSquash layers only (others return undefined: use the tape). */
   jointValueAndVjp(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D, outputs: JointTerms, cotangents: readonly tf.Tensor[]) {
     if (this.config.layer !== 'concatsquash') return undefined;
-    return jointValueAndVjp(this.layers.map((l) => l.variables as unknown as SquashWeights), ACTIVATIONS[this.config.activation], t, x, v, outputs, cotangents);
+    return jointValueAndVjp(this.layers, ACTIVATIONS[this.config.activation], t, x, v, outputs, cotangents);
   }
 
   /**

@@ -15,15 +15,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Activation } from './activations.js';
 import type { JointTerms } from './flow_ops.js';
+import { PLAIN_OPS, type TimeLayer } from './layers.js';
 
-/** The variables of one ConcatSquash layer. */
-export interface SquashWeights {
-  readonly W: tf.Variable;
-  readonly b: tf.Variable;
-  readonly gateW: tf.Variable;
-  readonly gateB: tf.Variable;
-  readonly biasW: tf.Variable;
-}
 
 
 /**
@@ -31,7 +24,7 @@ export interface SquashWeights {
  * gradients for x, for every layer's variables (W, b, gateW, gateB, biasW per layer) and for t.
  */
 export function jointValueAndVjp(
-  layers: readonly SquashWeights[],
+  layers: readonly TimeLayer[],
   act: Activation,
   t: tf.Scalar,
   x: tf.Tensor2D,
@@ -52,12 +45,11 @@ export function jointValueAndVjp(
     let aDot = v.reshape([k * rows, dim]) as tf.Tensor2D;
     let z: tf.Tensor2D = x;
     let zDot: tf.Tensor2D = aDot;
-    layers.forEach((L, i) => {
-      const g = tf.sigmoid(tf.add(tf.mul(L.gateW, t), L.gateB)); // [1, n]
-      const lin = tf.add(tf.matMul(a, L.W), L.b) as tf.Tensor2D;
-      z = tf.add(tf.mul(lin, g), tf.mul(L.biasW, t)) as tf.Tensor2D;
-      const P = tf.matMul(aDot, L.W) as tf.Tensor2D;
-      zDot = tf.mul(P, g) as tf.Tensor2D;
+    layers.forEach((layer, i) => {
+      // The layer's own forward pass (nn/layers.ts), in tfjs's plain ops: no tape records here.
+      const { y, yDot, g, lin, P } = layer.squashParts!(PLAIN_OPS, t, a, aDot);
+      z = y;
+      zDot = yDot;
       const entry: (typeof saved)[number] = { a, aDot, g, lin, P, zDot };
       saved.push(entry);
       if (i < last) {
@@ -91,7 +83,7 @@ export function jointValueAndVjp(
     let gradT: tf.Tensor = tf.scalar(0);
     let gradX: tf.Tensor2D = dz;
     for (let i = last; i >= 0; i--) {
-      const L = layers[i];
+      const L = layers[i].variables as Readonly<Record<'W' | 'gateW' | 'biasW', tf.Variable>>;
       const s = saved[i];
       const n = s.lin.shape[1];
       const dlin = tf.mul(dz, s.g) as tf.Tensor2D;

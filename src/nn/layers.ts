@@ -7,6 +7,47 @@ import type { Rng } from '../random.js';
 import { addRow, mulRow } from './broadcast_ops.js';
 import { matMul } from './matmul.js';
 
+/**
+ * The primitive ops a layer's math is written in, once: tfjs's own (fast outside a tape; the joint
+ * VJP of nn/joint_vjp.ts runs on them) or versions whose gradients avoid wasm's slow transposed
+ * products and axis-0 sums (for anything a tape differentiates).
+ */
+export interface LayerOps {
+  matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D;
+  /** x [B, n] + v, v a row [n] or [1, n] (or [B, n]). */
+  addRow(x: tf.Tensor2D, v: tf.Tensor): tf.Tensor2D;
+  /** x [B, n] ⊙ v, v a row [1, n] (or [B, n]). */
+  mulRow(x: tf.Tensor2D, v: tf.Tensor): tf.Tensor2D;
+}
+
+/** tfjs's ops, for untaped passes. */
+export const PLAIN_OPS: LayerOps = {
+  matMul: (a, b) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+  addRow: (x, v) => tf.add(x, v) as tf.Tensor2D,
+  mulRow: (x, v) => tf.mul(x, v) as tf.Tensor2D,
+};
+
+/** The ops with wasm-friendly gradients, for taped passes. */
+export const TAPED_OPS: LayerOps = {
+  matMul,
+  addRow: (x, v) => (v.rank === 1 || (v.shape[0] === 1 && x.shape[0] !== 1) ? addRow(x, v) : (tf.add(x, v) as tf.Tensor2D)),
+  mulRow: (x, v) => (v.shape[0] === 1 && x.shape[0] !== 1 ? mulRow(x, v) : (tf.mul(x, v) as tf.Tensor2D)),
+};
+
+/** What a ConcatSquash layer's forward pass with tangents computes, kept for a backward pass. */
+export interface SquashParts {
+  /** y = lin ⊙ g + t w_b. */
+  y: tf.Tensor2D;
+  /** ẏ = P ⊙ g. */
+  yDot: tf.Tensor2D;
+  /** The gate σ(t w_g + b_g). */
+  g: tf.Tensor;
+  /** lin = x W + b. */
+  lin: tf.Tensor2D;
+  /** P = ẋ W. */
+  P: tf.Tensor2D;
+}
+
 /** The layer kinds of FFJORD's tabular networks that cnfkit implements. */
 export type LayerKind = 'concatsquash' | 'concat';
 
@@ -21,6 +62,8 @@ export interface TimeLayer {
   forwardWithTangent(t: tf.Tensor, x: tf.Tensor2D, xDot: tf.Tensor2D): { y: tf.Tensor2D; yDot: tf.Tensor2D };
   /** The layer's variables, by name within the layer. */
   readonly variables: Readonly<Record<string, tf.Variable>>;
+  /** ConcatSquash only: the forward pass with tangents in `ops`, with what its VJP needs (no tidy of its own). */
+  squashParts?(ops: LayerOps, t: tf.Tensor, x: tf.Tensor2D, xDot: tf.Tensor2D): SquashParts;
   /**
    * Tape-free backward pass for per-row times t [B, 1] (flow matching): the output and what the
    * backward pass needs.
@@ -72,25 +115,26 @@ function uniformInit(rng: Rng, shape: [number, number] | [number], fanIn: number
  */
 export function concatSquashLayer(dIn: number, dOut: number, rng: Rng): TimeLayer {
   const variables = initVariables('concatsquash', dIn, dOut, rng) as Record<'W' | 'b' | 'gateW' | 'gateB' | 'biasW', tf.Variable>;
-  // A scalar t gives a [1, dOut] gate shared by every row; per-row times [B, 1] (flow matching)
-  // give a [B, dOut] gate. Row-vector operations reduce their gradients by matMul (broadcast_ops).
-  const gate = (t: tf.Tensor) =>
-    t.rank === 0
-      ? tf.sigmoid(tf.add(tf.mul(variables.gateW, t), variables.gateB))
-      : tf.sigmoid(addRow(matMul(t, variables.gateW), variables.gateB));
-  const timeBias = (t: tf.Tensor) => (t.rank === 0 ? tf.mul(variables.biasW, t) : matMul(t, variables.biasW));
-  const applyGate = (x: tf.Tensor2D, g: tf.Tensor) => (g.shape[0] === 1 && x.shape[0] !== 1 ? mulRow(x, g) : (tf.mul(x, g) as tf.Tensor2D));
-  const addTimeBias = (x: tf.Tensor2D, tb: tf.Tensor) => (tb.shape[0] === 1 && x.shape[0] !== 1 ? addRow(x, tb) : (tf.add(x, tb) as tf.Tensor2D));
+  // The layer's math, once, in the given ops. A scalar t gives a [1, dOut] gate shared by every row;
+  // per-row times [B, 1] (flow matching) give a [B, dOut] gate.
+  const gate = (ops: LayerOps, t: tf.Tensor) =>
+    t.rank === 0 ? tf.sigmoid(tf.add(tf.mul(variables.gateW, t), variables.gateB)) : tf.sigmoid(ops.addRow(ops.matMul(t, variables.gateW), variables.gateB));
+  const timeBias = (ops: LayerOps, t: tf.Tensor) => (t.rank === 0 ? tf.mul(variables.biasW, t) : ops.matMul(t, variables.biasW));
+  const linear = (ops: LayerOps, x: tf.Tensor2D) => ops.addRow(ops.matMul(x, variables.W), variables.b);
+  const squashParts = (ops: LayerOps, t: tf.Tensor, x: tf.Tensor2D, xDot: tf.Tensor2D): SquashParts => {
+    const g = gate(ops, t);
+    const lin = linear(ops, x);
+    const P = ops.matMul(xDot, variables.W);
+    return { y: ops.addRow(ops.mulRow(lin, g), timeBias(ops, t)), yDot: ops.mulRow(P, g), g, lin, P };
+  };
   return {
     variables,
-    forward: (t, x) => tf.tidy(() => addTimeBias(applyGate(addRow(matMul(x, variables.W), variables.b), gate(t)), timeBias(t))),
+    squashParts,
+    forward: (t, x) => tf.tidy(() => TAPED_OPS.addRow(TAPED_OPS.mulRow(linear(TAPED_OPS, x), gate(TAPED_OPS, t)), timeBias(TAPED_OPS, t))),
     forwardWithTangent: (t, x, xDot) =>
       tf.tidy(() => {
-        const g = gate(t);
-        return {
-          y: addTimeBias(applyGate(addRow(matMul(x, variables.W), variables.b), g), timeBias(t)),
-          yDot: applyGate(matMul(xDot, variables.W), g),
-        };
+        const { y, yDot } = squashParts(TAPED_OPS, t, x, xDot);
+        return { y, yDot };
       }),
     // y = lin ⊙ g + t W_b with lin = x W + b, g = σ(t W_g + b_g).
     forwardCached: (t, x) => {
