@@ -20,10 +20,16 @@ if [ "$elapsed_ms" -gt 5000 ]; then
   exit 1
 fi
 cat > smoke.mjs <<'JS'
-import { ready, odeint, tf } from 'cnfkit';
+import { CNF, ready, odeint, tf } from 'cnfkit';
 await ready({ verbose: false });
 const y = odeint((t, y) => tf.neg(y), tf.ones([1]), [0, 1]).dataSync()[1];
 if (Math.abs(y - Math.exp(-1)) > 1e-5) throw new Error(`installed cnfkit: y(1) = ${y}`);
-console.log('packed cnfkit: bin and import work');
+// The Node entry (package.json exports' `node` condition) saves and loads model folders.
+const flow = new CNF({ dim: 2, hiddenDims: [4] });
+await flow.save('smoke-model');
+const back = await CNF.load('smoke-model');
+const x = tf.tensor2d([[0.1, 0.2]]);
+if (flow.logProb(x).dataSync()[0] !== back.logProb(x).dataSync()[0]) throw new Error('installed cnfkit: save/load changed logProb');
+console.log('packed cnfkit: bin, import and save/load work');
 JS
 node smoke.mjs

@@ -228,7 +228,10 @@ async function loadOptional(choice: BackendChoice, pkg: string): Promise<string 
 async function installNodeWebGpu(): Promise<void> {
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (g.navigator?.gpu) return;
-  const webgpu = (await import(/* @vite-ignore */ 'webgpu' as string)) as { create: (flags: string[]) => unknown; globals: object };
+  // A name in a variable: bundlers leave the import to run time instead of failing on a package that
+  // is not installed (WebGPU is an optional peer).
+  const dawn = 'webgpu';
+  const webgpu = (await import(/* @vite-ignore */ dawn)) as { create: (flags: string[]) => unknown; globals: object };
   Object.assign(globalThis, webgpu.globals);
   Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: webgpu.create([]) }, configurable: true });
 }

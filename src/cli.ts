@@ -4,6 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import './index.node.js'; // model folders on disk for CNF.save and CNF.load
 import { ready, type BackendChoice } from './backend.js';
 import { CnfkitError } from './errors.js';
 import { UsageError, givenOptions, parseOptions, usage, type OptionSpec, type ParsedOptions } from './cli/args.js';

@@ -24,7 +24,7 @@ const snippets = markdown.flatMap((file) => {
 /** Runs TypeScript source as a fresh program (cwd: a scratch folder); resolves with its exit code and output. */
 function runFresh(name: string, code: string, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   const file = join(work, `${name.replace(/[^\w]+/g, '_')}.mts`);
-  writeFileSync(file, code.replace(/from 'cnfkit'/g, `from '${join(root, 'src/index.ts')}'`));
+  writeFileSync(file, code.replace(/from 'cnfkit'/g, `from '${join(root, 'src/index.node.ts')}'`));
   return new Promise((resolve) => {
     execFile(tsx, [file], { cwd: work, env: { ...process.env, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr });

@@ -12,14 +12,12 @@
  */
 import { ModelFileError } from '../errors.js';
 import { crc32 } from './crc32.js';
+import type { ModelFiles, ModelStore } from './model_store.js';
 import { MAX_CONFIG_BYTES, checkAgainstOptions, checkManifest, configChecksum, parseConfig, type ExpectedWeights, type ManifestEntry } from './model_checks.js';
 import { createParents, fileError, inspectFolder, type FolderTarget } from './folders.js';
 
-/** A saved model: its JSON config and named float32 weights with shapes. */
-export interface ModelFiles {
-  config: Record<string, unknown>;
-  weights: { name: string; shape: number[]; values: Float32Array }[];
-}
+/** The folder store: what the Node entry registers for CNF.save and CNF.load. */
+export const folderStore: ModelStore = { write: writeModelFiles, read: readModelFiles };
 
 const FORMAT = 'cnfkit-model';
 const VERSION = 1;
