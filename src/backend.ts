@@ -5,7 +5,7 @@
  * loaded, cnfkit says why and falls back instead of failing.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CnfkitError } from './errors.js';
 import { loadWasmKernels, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
 
@@ -56,6 +56,13 @@ export interface ReadyOptions {
    * @defaultValue `true`
    */
   wasmKernels?: boolean;
+  /**
+   * Where a page serves tfjs's wasm backend files (`tfjs-backend-wasm.wasm`, `-simd.wasm`,
+   * `-threaded-simd.wasm` from `@tensorflow/tfjs-backend-wasm/dist`): a URL prefix ending in `/`, or
+   * a map from file name to URL. A bundled page needs it; without the files the wasm backend fails
+   * and cnfkit falls back to the ~20x slower cpu backend, saying so. Node finds them by itself.
+   */
+  wasmPaths?: string | Record<string, string>;
   /**
    * Print fallbacks to the console.
    * @defaultValue `true`
@@ -142,6 +149,7 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
     reason = `${requested} unavailable (${failure ?? 'backend failed to initialise'}; ${optional.hint}); fell back to wasm`;
     if (verbose) console.warn(`cnfkit: ${reason}`);
   }
+  if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths as string);
   if (requested !== 'cpu' && (await trySetBackend('wasm'))) return record({ requested, source, reason });
   if (requested !== 'cpu') {
     reason = `${reason}; wasm failed to initialise, fell back to the pure-JS cpu backend (about 20x slower)`;
@@ -238,7 +246,11 @@ async function installNodeWebGpu(): Promise<void> {
 
 function checkReadyOptions(options: ReadyOptions): void {
   if (options === null || typeof options !== 'object') throw new CnfkitError(`ready: 'options' must be an object, but got ${options === null ? 'null' : typeof options}`);
-  const known = ['backend', 'wasmKernels', 'verbose'];
+  const known = ['backend', 'wasmKernels', 'verbose', 'wasmPaths'];
+  const paths = options.wasmPaths;
+  if (paths !== undefined && typeof paths !== 'string' && (paths === null || typeof paths !== 'object' || !Object.values(paths).every((v) => typeof v === 'string'))) {
+    throw new CnfkitError(`ready: 'options.wasmPaths' must be a URL prefix or a map from file name to URL, but got ${JSON.stringify(paths)}`);
+  }
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new CnfkitError(`ready: 'options.${key}' is not an option; known options are ${known.join(', ')}`);
   }
