@@ -33,3 +33,19 @@ if (flow.logProb(x).dataSync()[0] !== back.logProb(x).dataSync()[0]) throw new E
 console.log('packed cnfkit: bin, import and save/load work');
 JS
 node smoke.mjs
+
+# A consumer's browser build of the installed package (package.json exports' default entry): esbuild
+# and webpack from this repository's devDependencies, with no externals.
+cat > page.mjs <<'JS'
+import { CNF, odeint, ready, toyData } from 'cnfkit';
+console.log(CNF, odeint, ready, toyData);
+JS
+"$root/node_modules/.bin/esbuild" page.mjs --bundle --platform=browser --format=esm --log-level=error --outfile=esbuild-bundle.js
+cat > webpack.mjs <<JS
+import webpack from '$root/node_modules/webpack/lib/index.js';
+webpack({ mode: 'production', target: 'web', context: process.cwd(), entry: './page.mjs', output: { path: process.cwd() + '/webpack-out' }, performance: { hints: false } }, (err, stats) => {
+  if (err || stats.hasErrors()) { console.error(err ?? stats.toString('errors-only')); process.exit(1); }
+});
+JS
+node webpack.mjs
+echo "packed cnfkit: browser bundles from the package: esbuild $(wc -c < esbuild-bundle.js) bytes, webpack $(cat webpack-out/*.js | wc -c) bytes (minified)"
