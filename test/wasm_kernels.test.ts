@@ -31,18 +31,20 @@ function netOf(flow: CNF): DynamicsNet {
 }
 
 describe('elementary functions', () => {
-  it('tanh and sigmoid are within 2 ulp of float64 from 1e-30 to 100 in magnitude', () => {
-    const n = 40001;
+  /** A workspace with n inputs x = at(u) for u evenly in [−1, 1], and n outputs y. */
+  const arrays = (n: number, at: (u: number) => number) => {
     const ws = new KernelWorkspace();
     const src = ws.reserve(n);
     const dst = ws.reserve(n);
     ws.open();
     const x = ws.view(src, n);
-    const y = ws.view(dst, n);
-    for (let i = 0; i < n; i++) {
-      const u = (i / (n - 1)) * 2 - 1;
-      x[i] = Math.sign(u) * 10 ** (Math.abs(u) * 32 - 30);
-    }
+    x.forEach((_, i) => (x[i] = at((i / (n - 1)) * 2 - 1)));
+    return { ws, src, dst, x, y: ws.view(dst, n) };
+  };
+
+  it('tanh and sigmoid are within 2 ulp of float64 from 1e-30 to 100 in magnitude', () => {
+    const n = 40001;
+    const { ws, src, dst, x, y } = arrays(n, (u) => Math.sign(u) * 10 ** (Math.abs(u) * 32 - 30));
     const worst = (reference: (v: number) => number, from = -Infinity) => {
       let w = 0;
       for (let i = 0; i < n; i++) if (x[i] >= from) w = Math.max(w, Math.abs(y[i] - reference(x[i])) / ulp(reference(x[i])));
@@ -59,17 +61,8 @@ describe('elementary functions', () => {
 
   it('every activation of the registry agrees with float64: within a few ulp, or ~1e-7 absolute where it cancels', () => {
     const n = 20001;
-    const ws = new KernelWorkspace();
-    const src = ws.reserve(n);
-    const dst = ws.reserve(n);
-    ws.open();
-    const x = ws.view(src, n);
-    const y = ws.view(dst, n);
     // −60 … 60, denser near 0 where the functions bend.
-    for (let i = 0; i < n; i++) {
-      const u = (i / (n - 1)) * 2 - 1;
-      x[i] = 60 * u * u * u;
-    }
+    const { ws, src, dst, x, y } = arrays(n, (u) => 60 * u * u * u);
     const references: Record<ActivationName, (v: number) => number> = {
       tanh: Math.tanh,
       softplus: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))),
