@@ -2,7 +2,8 @@
  * cnfkit in a web page, for real: the library bundled for the browser by esbuild, served on
  * 127.0.0.1 with tfjs's wasm files, run in headless Chromium (Debian's package, driven by
  * playwright-core). It must run on the wasm backend with cnfkit's kernels, solve an ODE, train a flow
- * and give the log-densities Node gives, and refuse model folders clearly.
+ * and give the log-densities Node gives, save to and load from IndexedDB, and refuse model folders
+ * clearly.
  *
  * Skipped, with a note, where no Chromium is installed, unless CNFKIT_REQUIRE_BROWSER=1 (CI sets it
  * after installing Chromium, so that there it cannot be skipped).
@@ -76,7 +77,9 @@ describe.skipIf(!available)('cnfkit in headless Chromium', () => {
     expect(result.simd).toBe(true);
     expect(result.kernels).toBe('in use');
     expect(result.y1 as number).toBeCloseTo(Math.exp(-1), 5);
-    expect(result.saveError).toMatch(/^CNF.save: saving and loading model folders needs Node's file system/);
+    expect(result.saveError).toMatch(/^CNF.save: 'runs\/x' is a folder, and folders need Node's file system; in a page save to indexeddb:\/\/name/);
+    expect(result.reloaded).toEqual(result.logp);
+    expect(result.missing).toMatch(/^ModelFileError: CNF.load: indexeddb:\/\/no-such-model cannot be read/);
 
     // The same training in Node: the same seeds, the same kernels, so the same numbers.
     const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 1 });

@@ -330,7 +330,7 @@ export class CNF {
     if (options === null || typeof options !== 'object' || (options.overwrite !== undefined && typeof options.overwrite !== 'boolean')) {
       throw new InputError('CNF.save', 'options', `must be { overwrite?: boolean }, but got ${JSON.stringify(options)}`);
     }
-    await modelStore('CNF.save').write('CNF.save', dir, {
+    await modelStore('CNF.save', dir).write('CNF.save', dir, {
       config: { kind: 'CNF', options: this.options },
       weights: this.namedVariables().map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array })),
     }, options);
@@ -353,7 +353,7 @@ export class CNF {
     if (typeof dir !== 'string' || dir === '') throw new InputError(fn, 'dir', `must be a folder path (a non-empty string), but got ${JSON.stringify(dir)}`);
     const maxParameters = options?.maxParameters ?? DEFAULT_MAX_PARAMETERS;
     if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${String(maxParameters)}`);
-    const files = await modelStore(fn).read(fn, dir, (config) => savedFlowWeights(config, 'CNF', maxParameters));
+    const files = await modelStore(fn, dir).read(fn, dir, (config) => savedFlowWeights(config, 'CNF', maxParameters));
     const flow = new CNF(files.config.options as CnfOptions);
     const variables = new Map(flow.namedVariables());
     if (variables.size !== files.weights.length) {

@@ -1,9 +1,25 @@
 /**
- * The checks a model file passes before cnfkit allocates anything for it (every loader and the CLI's
- * checkpoints use them): the config parsed and its checksum verified, the weights manifest well
+ * The model format (encoding, and the checks a model passes before cnfkit allocates anything for it;
+ * every store and the CLI's checkpoints use them): the config parsed and its checksum verified, the weights manifest well
  * formed, and the manifest equal to the weights the config's options make, under a size cap.
  */
 import { crc32 } from './crc32.js';
+
+/** A saved model: its JSON config and named float32 weights with shapes. */
+export interface ModelFiles {
+  config: Record<string, unknown>;
+  weights: { name: string; shape: number[]; values: Float32Array }[];
+}
+
+/** Writes and reads saved models (see io/model_files.ts for the folder store's rules). */
+export interface ModelStore {
+  write(fn: string, dir: string, model: ModelFiles, options: { overwrite?: boolean }): Promise<void>;
+  read(fn: string, dir: string, expect?: (config: Record<string, unknown>) => ExpectedWeights): Promise<ModelFiles>;
+}
+
+/** The format tag and version every saved model carries. */
+export const FORMAT = 'cnfkit-model';
+export const VERSION = 1;
 
 /** config.json is small (options, a manifest; a checkpoint adds its history): larger is not a model. */
 export const MAX_CONFIG_BYTES = 64 * 2 ** 20;
@@ -87,4 +103,44 @@ export function checkManifest(value: unknown, fail: (problem: string) => Error):
     next += size;
     return { name, shape: shape as number[], offset: offset as number, length: size };
   });
+}
+
+/**
+ * The weights of a checked config from their bytes: the size the manifest lists, the checksum, every
+ * value finite. `fail(file, problem)` names the config's or the weights' file.
+ */
+export function decodeWeights(
+  config: Record<string, unknown> & { checksum?: unknown },
+  manifest: readonly ManifestEntry[],
+  bytes: Uint8Array,
+  fail: (file: 'config' | 'weights', problem: string) => Error,
+): ModelFiles {
+  const total = manifest.reduce((n, w) => n + w.length, 0);
+  if (bytes.byteLength !== total * 4) throw fail('weights', `holds ${bytes.byteLength} bytes, but the config lists ${total * 4}`);
+  if (config.checksum !== undefined && config.checksum !== crc32(bytes)) {
+    throw fail('weights', `does not match the checksum in the config (crc32 ${crc32(bytes)}, expected ${String(config.checksum)}): the file is corrupt, or a save was interrupted`);
+  }
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const weights = manifest.map((w) => ({ name: w.name, shape: w.shape, values: all.slice(w.offset, w.offset + w.length) }));
+  for (const w of weights) {
+    const bad = w.values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw fail('weights', `holds a non-finite value (${w.values[bad]}) in weight '${w.name}' at element ${bad}: the model is corrupt or was saved after training diverged`);
+  }
+  const { weights: _w, format: _f, version: _v, checksum: _c, configChecksum: _cc, ...rest } = config;
+  return { config: rest, weights };
+}
+
+/** The weights as one byte array, and config.json's object with its manifest and checksum. */
+export function encodeModel(model: ModelFiles): { bytes: Uint8Array; config: Record<string, unknown> } {
+  let offset = 0;
+  const manifest: ManifestEntry[] = model.weights.map(({ name, shape, values }) => {
+    const entry = { name, shape: [...shape], offset, length: values.length };
+    offset += values.length;
+    return entry;
+  });
+  const all = new Float32Array(offset);
+  model.weights.forEach(({ values }, i) => all.set(values, manifest[i].offset));
+  const bytes = new Uint8Array(all.buffer);
+  const config: Record<string, unknown> = { format: FORMAT, version: VERSION, ...model.config, checksum: crc32(bytes), weights: manifest };
+  return { bytes, config: { ...config, configChecksum: configChecksum(config) } };
 }

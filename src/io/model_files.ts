@@ -11,16 +11,13 @@
  * its working directory, and nothing added to it meanwhile is moved.
  */
 import { ModelFileError } from '../errors.js';
-import { crc32 } from './crc32.js';
-import type { ModelFiles, ModelStore } from './model_store.js';
-import { MAX_CONFIG_BYTES, checkAgainstOptions, checkManifest, configChecksum, parseConfig, type ExpectedWeights, type ManifestEntry } from './model_checks.js';
+
+import { FORMAT, MAX_CONFIG_BYTES, VERSION, checkAgainstOptions, checkManifest, decodeWeights, encodeModel, parseConfig, type ExpectedWeights, type ModelFiles, type ModelStore } from './model_checks.js';
 import { createParents, fileError, inspectFolder, type FolderTarget } from './folders.js';
 
 /** The folder store: what the Node entry registers for CNF.save and CNF.load. */
 export const folderStore: ModelStore = { write: writeModelFiles, read: readModelFiles };
 
-const FORMAT = 'cnfkit-model';
-const VERSION = 1;
 const CONFIG = 'config.json';
 const WEIGHTS = 'weights.bin';
 
@@ -45,7 +42,7 @@ export async function writeModelFiles(fn: string, dir: string, model: ModelFiles
         `or pass { overwrite: true } to replace only ${CONFIG} and ${WEIGHTS} there (other files are kept)`,
     );
   }
-  const { bytes, config } = encode(model);
+  const { bytes, config } = encodeModel(model);
   try {
     if (!target.exists && (await createWhole(fn, target, bytes, config))) return;
     await replaceFilesInPlace(target.path, bytes, config);
@@ -87,34 +84,9 @@ export async function readModelFiles(fn: string, dir: string, expect?: (config: 
   const bytes = await fs.readFile(path.join(folder, WEIGHTS)).catch((e: NodeJS.ErrnoException) => {
     throw fail(WEIGHTS, `cannot be read (${e.code ?? e.message})`);
   });
-  if (bytes.byteLength !== total * 4) throw fail(WEIGHTS, `holds ${bytes.byteLength} bytes, but ${CONFIG} lists ${total * 4}`);
-  if (config.checksum !== undefined && config.checksum !== crc32(bytes)) {
-    throw fail(WEIGHTS, `does not match the checksum in ${CONFIG} (crc32 ${crc32(bytes)}, expected ${String(config.checksum)}): the file is corrupt, or a save was interrupted`);
-  }
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const weights = manifest.map((w) => ({ name: w.name, shape: w.shape, values: all.slice(w.offset, w.offset + w.length) }));
-  for (const w of weights) {
-    const bad = w.values.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw fail(WEIGHTS, `holds a non-finite value (${w.values[bad]}) in weight '${w.name}' at element ${bad}: the model is corrupt or was saved after training diverged`);
-  }
-  const { weights: _w, format: _f, version: _v, checksum: _c, configChecksum: _cc, ...rest } = config;
-  return { config: rest, weights };
+  return decodeWeights(config, manifest, bytes, (file, problem) => fail(file === 'config' ? CONFIG : WEIGHTS, problem.replace('the config', CONFIG)));
 }
 
-/** The weights as one byte array, and config.json's object with its manifest and checksum. */
-function encode(model: ModelFiles): { bytes: Uint8Array; config: Record<string, unknown> } {
-  let offset = 0;
-  const manifest: ManifestEntry[] = model.weights.map(({ name, shape, values }) => {
-    const entry = { name, shape: [...shape], offset, length: values.length };
-    offset += values.length;
-    return entry;
-  });
-  const all = new Float32Array(offset);
-  model.weights.forEach(({ values }, i) => all.set(values, manifest[i].offset));
-  const bytes = new Uint8Array(all.buffer);
-  const config: Record<string, unknown> = { format: FORMAT, version: VERSION, ...model.config, checksum: crc32(bytes), weights: manifest };
-  return { bytes, config: { ...config, configChecksum: configChecksum(config) } };
-}
 
 /** Whether an existing folder is empty or holds a cnfkit model and nothing else. */
 async function holdsOnlyModel(target: FolderTarget): Promise<boolean> {

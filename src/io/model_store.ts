@@ -4,19 +4,10 @@
  * io/model_files.ts, and a page's stores (IndexedDB, http) would register themselves the same way.
  */
 import { CnfkitError } from '../errors.js';
-import type { ExpectedWeights } from './model_checks.js';
+import type { ModelStore } from './model_checks.js';
+import { isModelUrl, tfioStore } from './tfio_store.js';
 
-/** A saved model: its JSON config and named float32 weights with shapes. */
-export interface ModelFiles {
-  config: Record<string, unknown>;
-  weights: { name: string; shape: number[]; values: Float32Array }[];
-}
-
-/** Writes and reads saved models (see io/model_files.ts for the folder store's rules). */
-export interface ModelStore {
-  write(fn: string, dir: string, model: ModelFiles, options: { overwrite?: boolean }): Promise<void>;
-  read(fn: string, dir: string, expect?: (config: Record<string, unknown>) => ExpectedWeights): Promise<ModelFiles>;
-}
+export type { ModelFiles, ModelStore } from './model_checks.js';
 
 let registered: ModelStore | undefined;
 
@@ -25,10 +16,14 @@ export function setModelStore(store: ModelStore): void {
   registered = store;
 }
 
-/** The registered store, or a clear error where there is none (a browser bundle, for now). */
-export function modelStore(fn: string): ModelStore {
+/**
+ * The store for `location`: tf.io's handlers for a URL (indexeddb://, localstorage://, downloads://,
+ * http(s)://), else the registered folder store, or a clear error where there is none (a page).
+ */
+export function modelStore(fn: string, location: string): ModelStore {
+  if (isModelUrl(location)) return tfioStore;
   if (!registered) {
-    throw new CnfkitError(`${fn}: saving and loading model folders needs Node's file system (import cnfkit in Node.js); this environment has no model store`);
+    throw new CnfkitError(`${fn}: '${location}' is a folder, and folders need Node's file system; in a page save to indexeddb://name or downloads://name, load from there or from http(s)://`);
   }
   return registered;
 }

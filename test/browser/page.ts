@@ -9,7 +9,12 @@ async function run(): Promise<Record<string, unknown>> {
   const report = await flow.fit(data, { iterations: 40, objective: 'flow-matching', batchSize: 100 });
   const logp = Array.from(flow.logProb(toyData('8gaussians', 5, 1)).dataSync());
   const saveError = await flow.save('runs/x').then(() => 'saved', (e: Error) => e.message);
-  return { backend: info.name, simd: info.simd, kernels: info.kernels, y1, losses: report.history.map((r) => r.loss), logp, saveError };
+  // IndexedDB: save, load back, the same log-densities.
+  await flow.save('indexeddb://cnfkit-page-model');
+  const loaded = await CNF.load('indexeddb://cnfkit-page-model');
+  const reloaded = Array.from(loaded.logProb(toyData('8gaussians', 5, 1)).dataSync());
+  const missing = await CNF.load('indexeddb://no-such-model').then(() => 'loaded', (e: Error) => `${e.name}: ${e.message}`);
+  return { backend: info.name, simd: info.simd, kernels: info.kernels, y1, losses: report.history.map((r) => r.loss), logp, reloaded, missing, saveError };
 }
 
 run().then(
