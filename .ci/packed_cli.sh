@@ -30,6 +30,9 @@ await flow.save('smoke-model');
 const back = await CNF.load('smoke-model');
 const x = tf.tensor2d([[0.1, 0.2]]);
 if (flow.logProb(x).dataSync()[0] !== back.logProb(x).dataSync()[0]) throw new Error('installed cnfkit: save/load changed logProb');
+// 'cnfkit/node' names the Node entry explicitly (for builds that resolve the browser one).
+const node = await import('cnfkit/node');
+if (node.CNF !== CNF) throw new Error("installed cnfkit: 'cnfkit/node' is not the same module as 'cnfkit' in Node");
 console.log('packed cnfkit: bin, import and save/load work');
 JS
 node smoke.mjs

@@ -226,6 +226,9 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
     ['options that make other shapes', (c) => ((c.options as { hiddenDims: number[] }).hiddenDims = [5]), /weights\[0\] is 'block0.layer0.W' \[2,4\], but its options make 'block0.layer0.W' \[2,5\] there/],
     ['an unknown option', (c) => ((c.options as Record<string, unknown>).__proto__x = 1), /has options that make no flow: new CNF: 'options.__proto__x' is not an option/],
     ['a checkpoint, not a CNF', (c) => (c.kind = 'checkpoint'), /holds a "checkpoint", not a CNF/],
+    ['ten million blocks of a tiny network (many tensors, few parameters)', (c) => Object.assign(c.options as object, { blocks: 1e7, hiddenDims: [] }), /more than maxParameters|more than 100000 weight tensors/],
+    ['a dim whose toString is not a function', (c) => ((c.options as { dim: unknown }).dim = { toString: 1 }), /has options that make no flow/],
+    ['a length whose toString is not a function', (c) => ((c.weights as { length: unknown }[])[0].length = { toString: 1 }), /weights\[0\].length \('block0.layer0.W'\) is \{"toString":1\}/],
   ];
   it('an edited option (rtol) with the config checksum in place: refused, the edit named as such', async () => {
     const error = await rejection(CNF.load(copy('edited', (c) => ((c.options as { rtol: number }).rtol = 1e-3), true)));
@@ -272,6 +275,22 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
       const error = await rejection(CNF.load(path));
       expect(error).toBeInstanceOf(ModelFileError);
       expect(error.message).toMatch(message);
+    }
+  });
+
+  it('config.json that is /dev/zero or a FIFO: refused at once, not read forever', async () => {
+    for (const [name, make] of [
+      ['zero', (file: string) => symlinkSync('/dev/zero', file)],
+      ['fifo', (file: string) => execFileSync('mkfifo', [file])],
+    ] as const) {
+      const target = join(tmp, `special-${name}`);
+      mkdirSync(target, { recursive: true });
+      make(join(target, 'config.json'));
+      const started = performance.now();
+      const error = await rejection(CNF.load(target));
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(error).toBeInstanceOf(ModelFileError);
+      expect(error.message).toMatch(/config.json is not a regular file/);
     }
   });
 

@@ -42,10 +42,12 @@ describe('saving to and loading from tf.io URLs', () => {
     flipped[5] ^= 4;
     const cases: [tf.io.ModelArtifacts, RegExp][] = [
       [{ ...good, weightData: flipped.buffer }, /memory:\/\/c weights: does not match the checksum/],
-      [{ ...good, weightData: new ArrayBuffer(8) }, /weights: holds 8 bytes/],
+      [{ ...good, weightData: new ArrayBuffer(8) }, /weights: hold 8 bytes, but the config lists \d+/],
       [{ ...good, modelTopology: { cnfkit: { ...config, options: { ...(config.options as object), hiddenDims: [1e7, 1e7] }, configChecksum: undefined } } }, /make 1\.00e\+14 parameters, more than maxParameters/],
       [{ ...good, modelTopology: { cnfkit: { ...config, options: { ...(config.options as object), rtol: 0.1 } } } }, /does not match its own checksum/],
       [{ ...good, modelTopology: { layers: [] } }, /is not a cnfkit model/],
+      [{ ...good, weightData: 3e9 as never }, /weightData is not an ArrayBuffer/],
+      [{ ...good, weightData: ['1e8'] as never }, /weightData is not an ArrayBuffer/],
     ];
     for (const [artifacts, message] of cases) {
       stored.set('memory://c', artifacts);
@@ -55,6 +57,10 @@ describe('saving to and loading from tf.io URLs', () => {
       expect(error.message).toMatch(message);
       expect(tf.memory().numTensors).toBe(before);
     }
+    const cyclic: Record<string, unknown> = { ...config, configChecksum: undefined };
+    cyclic.self = cyclic;
+    stored.set('memory://c', { ...good, modelTopology: { cnfkit: cyclic } });
+    expect((await CNF.load('memory://c').catch((e) => e)).message).toMatch(/memory:\/\/c is malformed/);
     expect((await CNF.load('memory://nothing').catch((e) => e)).message).toMatch(/memory:\/\/nothing cannot be read \(nothing at memory:\/\/nothing\)/);
     expect((await flow.save('nowhere://x').catch((e) => e)).message).toMatch(/nowhere:\/\/x has no tf.io save handler here/);
   });

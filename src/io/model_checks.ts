@@ -48,7 +48,13 @@ export function parseConfig(text: string, format: string, version: number, fail:
   if (c.format !== format || c.version !== version) {
     throw fail(`is not a cnfkit model (format ${JSON.stringify(c.format)}, version ${JSON.stringify(c.version)}; expected "${format}", ${version})`);
   }
-  if (c.configChecksum !== undefined && c.configChecksum !== configChecksum(c)) {
+  let expected: number;
+  try {
+    expected = configChecksum(c);
+  } catch (e) {
+    throw fail(`is malformed (${(e as Error).message})`);
+  }
+  if (c.configChecksum !== undefined && c.configChecksum !== expected) {
     throw fail(`does not match its own checksum (configChecksum): it was edited or is corrupt; save the model again from cnfkit`);
   }
   return c;
@@ -63,12 +69,25 @@ export function configChecksum(config: Record<string, unknown>): number {
   return crc32(new TextEncoder().encode(canonicalJson(rest)));
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+function canonicalJson(value: unknown, depth = 0): string {
+  // A config is a few levels deep; a deeper one is refused before it can exhaust the stack.
+  if (depth > MAX_CONFIG_DEPTH) throw new RangeError(`nested deeper than ${MAX_CONFIG_DEPTH} levels`);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k], depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+const MAX_CONFIG_DEPTH = 32;
+
+/** A value for an error message that cannot itself throw (hostile objects break String()). */
+export function describeValue(value: unknown): string {
+  try {
+    return JSON.stringify(value)?.slice(0, 80) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
 }
 
 /** The manifest equals the weights the options make: the same names, shapes and order. */
@@ -98,8 +117,8 @@ export function checkManifest(value: unknown, fail: (problem: string) => Error):
     names.add(name);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail(`${where}.shape ('${name}') must be an array of non-negative integers`);
     const size = shape.reduce((a: number, b: number) => a * b, 1);
-    if (length !== size) throw fail(`${where}.length ('${name}') is ${String(length)}, but its shape [${shape}] holds ${size} values`);
-    if (offset !== next) throw fail(`${where}.offset ('${name}') is ${String(offset)}, but the weights before it end at ${next}`);
+    if (length !== size) throw fail(`${where}.length ('${name}') is ${describeValue(length)}, but its shape [${shape}] holds ${size} values`);
+    if (offset !== next) throw fail(`${where}.offset ('${name}') is ${describeValue(offset)}, but the weights before it end at ${next}`);
     next += size;
     return { name, shape: shape as number[], offset: offset as number, length: size };
   });
@@ -118,7 +137,7 @@ export function decodeWeights(
   const total = manifest.reduce((n, w) => n + w.length, 0);
   if (bytes.byteLength !== total * 4) throw fail('weights', `holds ${bytes.byteLength} bytes, but the config lists ${total * 4}`);
   if (config.checksum !== undefined && config.checksum !== crc32(bytes)) {
-    throw fail('weights', `does not match the checksum in the config (crc32 ${crc32(bytes)}, expected ${String(config.checksum)}): the file is corrupt, or a save was interrupted`);
+    throw fail('weights', `does not match the checksum in the config (crc32 ${crc32(bytes)}, expected ${describeValue(config.checksum)}): the file is corrupt, or a save was interrupted`);
   }
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const weights = manifest.map((w) => ({ name: w.name, shape: w.shape, values: all.slice(w.offset, w.offset + w.length) }));

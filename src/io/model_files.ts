@@ -67,23 +67,12 @@ export async function readModelFiles(fn: string, dir: string, expect?: (config: 
   const stat = await fs.stat(folder).catch(() => undefined);
   if (!stat) throw fail('', 'does not exist');
   if (!stat.isDirectory()) throw fail('', `is a file, not a model folder (expected ${CONFIG} and ${WEIGHTS} inside)`);
-  const configSize = (await fs.stat(path.join(folder, CONFIG)).catch(() => undefined))?.size;
-  if (configSize !== undefined && configSize > MAX_CONFIG_BYTES) throw fail(CONFIG, `is ${configSize} bytes, more than a model's config can be (${MAX_CONFIG_BYTES})`);
-  let text: string;
-  try {
-    text = await fs.readFile(path.join(folder, CONFIG), 'utf8');
-  } catch (e) {
-    throw fail(CONFIG, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): is this a cnfkit model folder?`);
-  }
-  const config = parseConfig(text, FORMAT, VERSION, (problem) => fail(CONFIG, problem));
+  const configBytes = await readRegularFile(path.join(folder, CONFIG), { max: MAX_CONFIG_BYTES }, (problem) => fail(CONFIG, problem), 'is this a cnfkit model folder?');
+  const config = parseConfig(new TextDecoder().decode(configBytes), FORMAT, VERSION, (problem) => fail(CONFIG, problem));
   const manifest = checkManifest(config.weights, (problem) => fail(CONFIG, problem));
   if (expect) checkAgainstOptions(manifest, expect(config), (problem) => fail(CONFIG, problem));
   const total = manifest.reduce((n, w) => n + w.length, 0);
-  const weightsSize = (await fs.stat(path.join(folder, WEIGHTS)).catch(() => undefined))?.size;
-  if (weightsSize !== undefined && weightsSize !== total * 4) throw fail(WEIGHTS, `holds ${weightsSize} bytes, but ${CONFIG} lists ${total * 4}`);
-  const bytes = await fs.readFile(path.join(folder, WEIGHTS)).catch((e: NodeJS.ErrnoException) => {
-    throw fail(WEIGHTS, `cannot be read (${e.code ?? e.message})`);
-  });
+  const bytes = await readRegularFile(path.join(folder, WEIGHTS), { exact: total * 4 }, (problem) => fail(WEIGHTS, problem.replace('the expected', `${CONFIG} lists`)));
   return decodeWeights(config, manifest, bytes, (file, problem) => fail(file === 'config' ? CONFIG : WEIGHTS, problem.replace('the config', CONFIG)));
 }
 
@@ -174,6 +163,38 @@ async function writeFileDurably(file: string, data: Uint8Array | string): Promis
   try {
     await handle.writeFile(data);
     await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A regular file's bytes through one handle (fstat then read, so the file cannot change in between):
+ * refused when it is not a regular file (a FIFO would hang, /dev/zero would never end), larger than
+ * `max`, or not exactly `exact` bytes, before reading.
+ */
+async function readRegularFile(file: string, size: { max?: number; exact?: number }, fail: (problem: string) => Error, hint = ''): Promise<Uint8Array> {
+  const fs = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  let handle;
+  try {
+    handle = await fs.open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw fail(`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${hint ? `: ${hint}` : ''}`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw fail('is not a regular file');
+    if (size.max !== undefined && stat.size > size.max) throw fail(`is ${stat.size} bytes, more than it can be (${size.max})`);
+    if (size.exact !== undefined && stat.size !== size.exact) throw fail(`holds ${stat.size} bytes, but the expected ${size.exact}`);
+    const bytes = new Uint8Array(stat.size);
+    let at = 0;
+    while (at < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at);
+      if (bytesRead === 0) throw fail(`ended after ${at} of ${bytes.length} bytes (it changed while being read)`);
+      at += bytesRead;
+    }
+    return bytes;
   } finally {
     await handle.close();
   }

@@ -23,7 +23,12 @@ export function setModelStore(store: ModelStore): void {
 export function modelStore(fn: string, location: string): ModelStore {
   if (isModelUrl(location)) return tfioStore;
   if (!registered) {
-    throw new CnfkitError(`${fn}: '${location}' is a folder, and folders need Node's file system; in a page save to indexeddb://name or downloads://name, load from there or from http(s)://`);
+    const inNode = typeof globalThis.process?.versions?.node === 'string';
+    throw new CnfkitError(
+      inNode
+        ? `${fn}: '${location}' is a folder, but this is cnfkit's browser entry (a bundle or the 'browser' condition): import from 'cnfkit/node' for model folders`
+        : `${fn}: '${location}' is a folder, and folders need Node's file system; in a page save to indexeddb://name or downloads://name, load from there or from http(s)://`,
+    );
   }
   return registered;
 }

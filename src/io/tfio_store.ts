@@ -36,13 +36,24 @@ export const tfioStore: ModelStore = {
     } catch (e) {
       throw fail(`cannot be read (${(e as Error).message})`);
     }
-    const topology = artifacts.modelTopology as { cnfkit?: unknown } | undefined;
-    if (topology === null || typeof topology !== 'object' || !topology.cnfkit) throw fail('is not a cnfkit model (no cnfkit config in its modelTopology)');
-    const config = parseConfig(JSON.stringify(topology.cnfkit), FORMAT, VERSION, fail);
-    const manifest = checkManifest(config.weights, fail);
-    if (expect) checkAgainstOptions(manifest, expect(config), fail);
-    const data = artifacts.weightData;
-    const buffer = data === undefined ? new ArrayBuffer(0) : Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
-    return decodeWeights(config, manifest, new Uint8Array(buffer), (_file, problem) => fail(`weights: ${problem}`));
+    try {
+      const topology = (artifacts as { modelTopology?: unknown } | null)?.modelTopology as { cnfkit?: unknown } | undefined;
+      if (topology === null || typeof topology !== 'object' || !topology.cnfkit) throw fail('is not a cnfkit model (no cnfkit config in its modelTopology)');
+      const config = parseConfig(JSON.stringify(topology.cnfkit), FORMAT, VERSION, fail);
+      const manifest = checkManifest(config.weights, fail);
+      if (expect) checkAgainstOptions(manifest, expect(config), fail);
+      // The weight data's kind and size before anything is joined or copied.
+      const data = artifacts.weightData;
+      const parts = data === undefined ? [] : Array.isArray(data) ? data : [data];
+      if (!parts.every((p) => p instanceof ArrayBuffer)) throw fail('weights: weightData is not an ArrayBuffer (or a list of them)');
+      const bytes = parts.reduce((n, p) => n + (p as ArrayBuffer).byteLength, 0);
+      const total = manifest.reduce((n, w) => n + w.length, 0);
+      if (bytes !== total * 4) throw fail(`weights: hold ${bytes} bytes, but the config lists ${total * 4}`);
+      const buffer = parts.length === 1 ? (parts[0] as ArrayBuffer) : tf.io.concatenateArrayBuffers(parts as ArrayBuffer[]);
+      return decodeWeights(config, manifest, new Uint8Array(buffer), (_file, problem) => fail(`weights: ${problem}`));
+    } catch (e) {
+      // Whatever a hostile artifact breaks (a cyclic topology, odd values) is this file's problem.
+      throw e instanceof ModelFileError ? e : fail(`is malformed (${(e as Error)?.message ?? 'unreadable'})`);
+    }
   },
 };
