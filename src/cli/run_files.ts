@@ -3,9 +3,9 @@
  * the training state, written atomically), `run.json` (how the run was started) and the pictures.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { CNF } from '../flows/cnf.js';
+import { assignValues } from '../nn/assign_values.js';
 import { DEFAULT_MAX_PARAMETERS, savedFlowWeights } from '../flows/saved_flow.js';
 import type { CnfOptions } from '../flows/cnf_options.js';
 import type { TrainingState } from '../train/fit_options.js';
@@ -48,11 +48,7 @@ export async function readCheckpoint(dir: string): Promise<{ flow: CNF; state: T
     flow.dispose();
     throw new CnfkitError(`cannot resume: the weights in ${path} do not fit its model options`);
   }
-  modelWeights.forEach((w, i) => {
-    const value = tf.tensor(w.values, w.shape);
-    named[i][1].assign(value);
-    value.dispose();
-  });
+  modelWeights.forEach((w, i) => assignValues(named[i][1], w.values));
   const optimizer = files.weights.filter((w) => w.name.startsWith('optimizer.')).map((w) => ({ shape: w.shape, values: w.values }));
   return { flow, state: { iteration: config.iteration!, rng: config.rng, optimizer, history: config.history ?? [] }, run: config.run };
 }

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CnfkitError, ModelFileError, InputError } from '../errors.js';
 import { modelStore } from '../io/model_store.js';
+import { assignValues } from '../nn/assign_values.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
 import type { BackwardSettings } from '../ode/adjoint_core.js';
@@ -184,12 +185,7 @@ export class CNF {
       holdWeights: (write) => (this.pendingWeights = write),
       meanNll: (x) => tf.tidy(() => -tf.mean(this.terms('CNF.fit', x, { trace: 'exact' }, new Rng(0), false).logProb).dataSync()[0]),
       readWeights: () => this.trainableVariables.map((v) => (v.dataSync() as Float32Array).slice()),
-      writeWeights: (values) =>
-        this.trainableVariables.forEach((v, i) => {
-          const value = tf.tensor(values[i], v.shape);
-          v.assign(value);
-          value.dispose();
-        }),
+      writeWeights: (values) => this.trainableVariables.forEach((v, i) => assignValues(v, values[i])),
     };
   }
 
@@ -366,9 +362,7 @@ export class CNF {
         flow.dispose();
         throw new ModelFileError(fn, dir, `has weight '${name}' [${shape}], which does not fit the model its options make`);
       }
-      const value = tf.tensor(values, shape);
-      v.assign(value);
-      value.dispose();
+      assignValues(v, values);
     }
     return flow;
   }

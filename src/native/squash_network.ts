@@ -4,7 +4,8 @@
  * up with FlatAdam's), and each layer's place in it.
  */
 import { KernelError } from '../errors.js';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { assignValues } from '../nn/assign_values.js';
 import type { ActivationName } from '../nn/activations.js';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import type { KernelExports } from './runtime.js';
@@ -84,9 +85,7 @@ export class FlatWeights {
   writeNetwork(flat: Float32Array): void {
     this.variables.forEach((v, i) => {
       if (this.offsets[i] >= this.networkSize) return;
-      const value = tf.tensor(flat.slice(this.offsets[i], this.offsets[i] + v.size), v.shape, 'float32');
-      v.assign(value);
-      value.dispose();
+      assignValues(v, flat.slice(this.offsets[i], this.offsets[i] + v.size));
     });
   }
 }

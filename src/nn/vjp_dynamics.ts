@@ -7,7 +7,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnfkitError } from '../errors.js';
-import { ownedResult } from '../ode/state.js';
 import { firstOrderGradients } from '../ode/vjp.js';
 
 /** User dynamics for a CNF: F(t, x) for a batch x [B, dim], and the variables it uses. */
@@ -29,7 +28,7 @@ export class VjpDynamics {
   }
 
   forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => ownedResult(this.dynamics.f(t as tf.Scalar, x), t));
+    return tf.tidy(() => this.dynamics.f(t as tf.Scalar, x));
   }
 
   /** F and v_kᵀ J for every tangent v_k [K, B, dim] (one VJP each). */
@@ -39,7 +38,7 @@ export class VjpDynamics {
     }
     return tf.tidy(() => {
       const rows = tf.unstack(v).map((vk) => firstOrderGradients(() => tf.sum(tf.mul(this.dynamics.f(t, x), vk)), [x]).grads[0]);
-      return { f: ownedResult(this.dynamics.f(t, x), t), jv: tf.stack(rows) as tf.Tensor3D };
+      return { f: this.dynamics.f(t, x), jv: tf.stack(rows) as tf.Tensor3D };
     });
   }
 

@@ -9,7 +9,6 @@ import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type
 import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
-import { ownedResult } from './state.js';
 import { outsideTape } from './vjp.js';
 import { createStats, resetStats, type OdeStats } from './stats.js';
 
@@ -98,7 +97,7 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   const dynamics = stateDynamics(fn, f, y0.shape, stats);
   checkParamsCover(fn, f, y0, ts instanceof tf.Tensor ? ts : undefined, times[0], params);
 
-  const packed = adjointSolve([y0], () => (t, [y]) => [ownedResult(f(t, y), t)], [], times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats, dynamics);
+  const packed = adjointSolve([y0], () => (t, [y]) => [f(t, y)], [], times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats, dynamics);
   const result = tf.tidy(() => packed.reshape([times.length, ...y0.shape]));
   packed.dispose();
   if (!SOLVERS[forward.method].adaptive) checkFiniteOutputs(result, times);

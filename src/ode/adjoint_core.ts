@@ -198,7 +198,7 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
       let value: State = [];
       const xs = [...z, ...params, ...(wantTimes ? [tScalar] : [])];
       const { grads } = firstOrderGradients(() => {
-        value = f(tScalar, z).map((c) => tf.keep(c));
+        value = f(tScalar, z).map((c) => tf.keep(ownedResult(c, tScalar)));
         const terms = value.map((c, k) => tf.sum(tf.mul(c, a[k])));
         return tf.neg(terms.length === 1 ? terms[0] : tf.addN(terms));
       }, xs);
