@@ -159,12 +159,12 @@ const API_CASES: ApiCase[] = [
   ['fit: resume from garbage', () => t.flow.fit(t.x, { iterations: 2, resume: { iteration: 1, rng: { alea: { c: 1, s0: 0.1, s1: 0.2, s2: 0.3 } }, optimizer: [], history: [] } }), InputError, "CNF.fit: 'options.resume'"],
 
   // Files
-  ['save: empty path', () => t.flow.save(''), InputError, "CNF.save: 'dir'"],
-  ['save: path a number', () => t.flow.save(42 as never), InputError, "CNF.save: 'dir'"],
+  ['save: empty path', () => t.flow.save(''), InputError, "CNF.save: 'target'"],
+  ['save: path a number', () => t.flow.save(42 as never), InputError, "CNF.save: 'target'"],
   ['save: parent is a file', () => t.flow.save(join(tmp, 'a-file', 'model')), ModelFileError, 'CNF.save: '],
   ['save: inside /proc', () => t.flow.save('/proc/self/model'), ModelFileError, 'CNF.save: /proc/self/model'],
   ['save: overwrite "yes"', () => t.flow.save(join(tmp, 'm'), { overwrite: 'yes' } as never), InputError, "CNF.save: 'options'"],
-  ['load: empty path', () => CNF.load(''), InputError, "CNF.load: 'dir'"],
+  ['load: empty path', () => CNF.load(''), InputError, "CNF.load: 'source'"],
   ['load: missing folder', () => CNF.load(join(tmp, 'nothing')), ModelFileError, 'CNF.load: '],
   ['load: a file', () => CNF.load(join(tmp, 'a-file')), ModelFileError, 'CNF.load: '],
 

@@ -70,7 +70,7 @@ describe('cnfkit command line', () => {
     child.stderr.on('data', (d) => (output += d));
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
-        if (existsSync(join(interrupted, 'checkpoint', 'config.json'))) {
+        if (existsSync(join(interrupted, 'checkpoint', 'model.json'))) {
           clearInterval(poll);
           child.kill('SIGINT');
           resolve();
@@ -80,7 +80,7 @@ describe('cnfkit command line', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, output).toBe(130);
     expect(output).toMatch(/interrupted at iteration \d+: checkpoint written to .*checkpoint; continue with --resume/);
-    const stoppedAt = JSON.parse(readFileSync(join(interrupted, 'checkpoint', 'config.json'), 'utf8')).iteration;
+    const stoppedAt = JSON.parse(readFileSync(join(interrupted, 'checkpoint', 'model.json'), 'utf8')).modelTopology.cnfkit.iteration;
     expect(stoppedAt).toBeLessThan(40);
 
     expect((await cli('train', ...TINY, '--iterations', '40', '--out', interrupted)).code).toBe(2); // needs --resume
@@ -122,7 +122,7 @@ describe('cnfkit command line', () => {
     writeFileSync(weights, new Uint8Array(12));
     const r = await cli('train', ...TINY, '--iterations', '10', '--out', run, '--resume');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/cannot resume: .*weights.bin holds 12 bytes, but config.json lists \d+/);
+    expect(r.err).toMatch(/cannot resume: .*weights.bin holds 12 bytes, but model.json lists \d+/);
     expect(readFileSync(weights)).toHaveLength(12);
     const mismatched = await cli('train', ...TINY.map((a) => (a === '8,8' ? '8,8' : a === '3' ? '4' : a)), '--iterations', '10', '--out', join(tmp, 'straight'), '--resume');
     expect(mismatched.code).toBe(2);

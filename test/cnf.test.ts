@@ -231,7 +231,7 @@ describe('CNF memory, seeding and errors', () => {
     const dir = join(tmp, 'corrupt');
     await flow.save(dir);
     writeFileSync(join(dir, 'weights.bin'), new Uint8Array(10));
-    await expect(CNF.load(dir)).rejects.toThrow(/weights.bin holds 10 bytes, but config.json lists \d+/);
+    await expect(CNF.load(dir)).rejects.toThrow(/weights.bin holds 10 bytes, but model.json lists \d+/);
     flow.dispose();
   });
 });

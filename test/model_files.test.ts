@@ -56,23 +56,23 @@ describe('CNF.save never deletes a file it did not write', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
-  it('refuses a folder whose config.json is not a cnfkit model (another tool\'s file)', async () => {
-    const dir = join(tmp, 'foreign-config');
+  it.each(['config.json', 'model.json'])('refuses a folder whose %s is not a cnfkit model (another tool\'s file)', async (name) => {
+    const dir = join(tmp, `foreign-${name}`);
     mkdirSync(dir);
-    writeFileSync(join(dir, 'config.json'), '{"theme": "dark"}');
+    writeFileSync(join(dir, name), '{"theme": "dark"}');
     const error = await rejection(flow.save(dir));
-    expect(error.message).toMatch(/a config.json that is not a cnfkit model/);
-    expect(readFileSync(join(dir, 'config.json'), 'utf8')).toBe('{"theme": "dark"}');
+    expect(error.message).toMatch(/a model.json or config.json that is not a cnfkit model/);
+    expect(readFileSync(join(dir, name), 'utf8')).toBe('{"theme": "dark"}');
   });
 
-  it('with overwrite: true replaces only config.json and weights.bin, keeps the rest, and loads', async () => {
+  it('with overwrite: true replaces only model.json and weights.bin, keeps the rest, and loads', async () => {
     const dir = join(tmp, 'overwrite');
     mkdirSync(join(dir, 'sub'), { recursive: true });
     writeFileSync(join(dir, 'notes.txt'), 'keep me');
     writeFileSync(join(dir, 'sub', 'a.txt'), 'and me');
     await flow.save(dir, { overwrite: true });
     await flow.save(dir, { overwrite: true });
-    expect(readdirSync(dir).sort()).toEqual(['config.json', 'notes.txt', 'sub', 'weights.bin']);
+    expect(readdirSync(dir).sort()).toEqual(['model.json', 'notes.txt', 'sub', 'weights.bin']);
     expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('keep me');
     expect(readFileSync(join(dir, 'sub', 'a.txt'), 'utf8')).toBe('and me');
     const loaded = await CNF.load(dir);
@@ -89,7 +89,7 @@ describe('CNF.save never deletes a file it did not write', () => {
     await flow.save(dir);
     other.dispose();
     expect(readdirSync(parent)).toEqual(['model']);
-    expect(readdirSync(dir).sort()).toEqual(['config.json', 'weights.bin']);
+    expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
     expect(statSync(dir).mode & 0o777).toBe(0o750);
     const loaded = await CNF.load(dir);
     await sameLogProb(loaded, flow);
@@ -109,7 +109,7 @@ describe('CNF.save never deletes a file it did not write', () => {
       process.chdir(cwd);
     }
     expect(statSync(dir).ino).toBe(inode);
-    expect(readdirSync(dir).sort()).toEqual(['config.json', 'still-here.txt', 'weights.bin']);
+    expect(readdirSync(dir).sort()).toEqual(['model.json', 'still-here.txt', 'weights.bin']);
   });
 
   it('saves through a symbolic link without replacing the link', async () => {
@@ -154,7 +154,7 @@ describe('CNF.save says what is wrong with a target before writing anything', ()
     for (const dir of ['', '   ', 42]) {
       const error = await rejection(flow.save(dir as string));
       expect(error).toBeInstanceOf(InputError);
-      expect(error.message).toMatch(/^CNF.save: 'dir' must be a folder path/);
+      expect(error.message).toMatch(/^CNF.save: 'target' must be a folder path, a URL .* or a tf.io handler/);
     }
     expect((await rejection(flow.save(join(tmp, 'x'), { overwrite: 'yes' } as never))).message).toMatch(/'options' must be \{ overwrite\?: boolean \}/);
   });
@@ -191,24 +191,29 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
     dir = join(tmp, 'to-break');
     await flow.save(dir);
   });
-  const config = () => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  const modelJson = () => JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
   const weights = () => {
     const raw = readFileSync(join(dir, 'weights.bin'));
     return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   };
   /**
-   * A copy of the model with `edit` applied. Unless `keepConfigChecksum`, the config's own checksum is
-   * dropped first, as a tool that knows nothing of it (or cnfkit 0.1) writes: the deeper checks must
-   * hold on their own.
+   * A copy of the model with `edit` applied to its cnfkit config (model.json's modelTopology.cnfkit).
+   * Unless `keepConfigChecksum`, the config's own checksum is dropped first, as a tool that knows
+   * nothing of it writes, and tf.io's weight specs are made to agree with the edited config, as a
+   * crafted file would: the deeper checks must hold on their own.
    */
   const copy = (name: string, edit: (c: Record<string, unknown>, w: Float32Array) => void, keepConfigChecksum = false) => {
     const target = join(tmp, `broken-${name}`);
-    const c = config();
+    const json = modelJson();
+    const c = json.modelTopology.cnfkit;
     const w = weights();
     if (!keepConfigChecksum) delete c.configChecksum;
     edit(c, w);
+    if (!keepConfigChecksum && Array.isArray(c.weights)) {
+      json.weightsManifest[0].weights = c.weights.map((e: { name: string; shape: number[] }) => ({ name: e?.name, shape: e?.shape, dtype: 'float32' }));
+    }
     mkdirSync(target, { recursive: true });
-    writeFileSync(join(target, 'config.json'), JSON.stringify(c));
+    writeFileSync(join(target, 'model.json'), JSON.stringify(json));
     writeFileSync(join(target, 'weights.bin'), new Uint8Array(w.buffer));
     return target;
   };
@@ -216,11 +221,11 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
   const cases: [string, (c: Record<string, unknown>, w: Float32Array) => void, RegExp][] = [
     ['NaN in a weight (same size, checksum recomputed by a careless tool)', (c, w) => ((w[5] = NaN), delete c.checksum), /weights.bin holds a non-finite value \(NaN\) in weight 'block0.layer0.W' at element 5/],
     ['Inf in a weight', (c, w) => ((w[w.length - 2] = Infinity), delete c.checksum), /weights.bin holds a non-finite value \(Infinity\) in weight 'block0\.layer1\.\w+'/],
-    ['a flipped value (silent corruption)', (_c, w) => (w[3] += 1), /weights.bin does not match the checksum in config.json/],
-    ['a negative offset', (c) => ((c.weights as { offset: number }[])[1].offset = -4), /config.json weights\[1\].offset \('block0.layer0.b'\) is -4, but the weights before it end at 8/],
+    ['a flipped value (silent corruption)', (_c, w) => (w[3] += 1), /weights.bin does not match the checksum in model.json/],
+    ['a negative offset', (c) => ((c.weights as { offset: number }[])[1].offset = -4), /model.json weights\[1\].offset \('block0.layer0.b'\) is -4, but the weights before it end at 8/],
     ['a length that does not fit the shape', (c) => ((c.weights as { length: number }[])[0].length = 3), /weights\[0\].length \('block0.layer0.W'\) is 3, but its shape \[2,4\] holds 8 values/],
-    ['another format', (c) => (c.format = 'keras'), /config.json is not a cnfkit model \(format "keras"/],
-    ['hostile hiddenDims [1e7, 1e7] (terabytes if built)', (c) => ((c.options as { hiddenDims: number[] }).hiddenDims = [1e7, 1e7]), /config.json has options that make 1\.00e\+14 parameters, more than maxParameters = 100000000/],
+    ['another format', (c) => (c.format = 'keras'), /model.json is not a cnfkit model \(format "keras"/],
+    ['hostile hiddenDims [1e7, 1e7] (terabytes if built)', (c) => ((c.options as { hiddenDims: number[] }).hiddenDims = [1e7, 1e7]), /model.json has options that make 1\.00e\+14 parameters, more than maxParameters = 100000000/],
     ['hostile dim 1e6 (under the cap: the manifest does not fit it)', (c) => ((c.options as { dim: number }).dim = 1e6), /weights\[0\] is 'block0.layer0.W' \[2,4\], but its options make 'block0.layer0.W' \[1000000,4\] there/],
     ['a weight renamed', (c) => ((c.weights as { name: string }[])[2].name = 'block0.layer0.other'), /weights\[2\] is 'block0.layer0.other' \[1,4\], but its options make 'block0.layer0.gateW' \[1,4\] there/],
     ['options that make other shapes', (c) => ((c.options as { hiddenDims: number[] }).hiddenDims = [5]), /weights\[0\] is 'block0.layer0.W' \[2,4\], but its options make 'block0.layer0.W' \[2,5\] there/],
@@ -233,11 +238,11 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
   it('an edited option (rtol) with the config checksum in place: refused, the edit named as such', async () => {
     const error = await rejection(CNF.load(copy('edited', (c) => ((c.options as { rtol: number }).rtol = 1e-3), true)));
     expect(error).toBeInstanceOf(ModelFileError);
-    expect(error.message).toMatch(/config.json does not match its own checksum \(configChecksum\): it was edited or is corrupt/);
+    expect(error.message).toMatch(/model.json does not match its own checksum \(configChecksum\): it was edited or is corrupt/);
   });
-  it('re-indenting config.json changes nothing that matters: it loads', async () => {
+  it('re-indenting model.json changes nothing that matters: it loads', async () => {
     const target = copy('reindented', () => {}, true);
-    writeFileSync(join(target, 'config.json'), JSON.stringify(JSON.parse(readFileSync(join(target, 'config.json'), 'utf8')), null, 7));
+    writeFileSync(join(target, 'model.json'), JSON.stringify(JSON.parse(readFileSync(join(target, 'model.json'), 'utf8')), null, 7));
     const loaded = await CNF.load(target);
     await sameLogProb(loaded, flow);
     loaded.dispose();
@@ -250,7 +255,7 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
     expect(performance.now() - started).toBeLessThan(500);
     expect(tf.memory().numTensors).toBe(before);
     // A real big model is a raised cap away: the cap is checked, not the file's size alone.
-    expect((await rejection(CNF.load(target, { maxParameters: 1e15 }))).message).toMatch(/config.json lists 11 weights, but its options make 16/);
+    expect((await rejection(CNF.load(target, { maxParameters: 1e15 }))).message).toMatch(/model.json lists 11 weights, but its options make 16/);
   });
   it.each(cases)('%s', async (name, edit, message) => {
     const error = await rejection(CNF.load(copy(name.split(' ')[0], edit)));
@@ -259,17 +264,17 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
     expect(error.message).toMatch(message);
   });
 
-  it('a missing folder, a file instead of a folder, a folder without config.json, garbage JSON', async () => {
+  it('a missing folder, a file instead of a folder, a folder without model.json, garbage JSON', async () => {
     writeFileSync(join(tmp, 'plain-file'), 'x');
     mkdirSync(join(tmp, 'empty-folder'), { recursive: true });
     const garbage = join(tmp, 'garbage');
     mkdirSync(garbage, { recursive: true });
-    writeFileSync(join(garbage, 'config.json'), '{"format": "cnfkit-model", ');
+    writeFileSync(join(garbage, 'model.json'), '{"format": "cnfkit-model", ');
     const expectations: [string, RegExp][] = [
       [join(tmp, 'nothing-here'), /nothing-here does not exist/],
       [join(tmp, 'plain-file'), /plain-file is a file, not a model folder/],
-      [join(tmp, 'empty-folder'), /empty-folder\/config.json cannot be read \(ENOENT\): is this a cnfkit model folder\?/],
-      [garbage, /garbage\/config.json is not valid JSON/],
+      [join(tmp, 'empty-folder'), /empty-folder\/model.json cannot be read \(ENOENT\): is this a cnfkit model folder\?/],
+      [garbage, /garbage\/model.json is not valid JSON/],
     ];
     for (const [path, message] of expectations) {
       const error = await rejection(CNF.load(path));
@@ -278,19 +283,19 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
     }
   });
 
-  it('config.json that is /dev/zero or a FIFO: refused at once, not read forever', async () => {
+  it('model.json that is /dev/zero or a FIFO: refused at once, not read forever', async () => {
     for (const [name, make] of [
       ['zero', (file: string) => symlinkSync('/dev/zero', file)],
       ['fifo', (file: string) => execFileSync('mkfifo', [file])],
     ] as const) {
       const target = join(tmp, `special-${name}`);
       mkdirSync(target, { recursive: true });
-      make(join(target, 'config.json'));
+      make(join(target, 'model.json'));
       const started = performance.now();
       const error = await rejection(CNF.load(target));
       expect(performance.now() - started).toBeLessThan(1000);
       expect(error).toBeInstanceOf(ModelFileError);
-      expect(error.message).toMatch(/config.json is not a regular file/);
+      expect(error.message).toMatch(/model.json is not a regular file/);
     }
   });
 
@@ -299,5 +304,73 @@ describe('CNF.load refuses a broken model, naming the file and what is wrong', (
     const loaded = await CNF.load(old);
     await sameLogProb(loaded, flow);
     loaded.dispose();
+  });
+});
+
+describe('the folder format is tf.io\'s model.json + weights.bin; cnfkit 0.2 folders still load', () => {
+  it('tf.io reads the weights of a saved folder: model.json\'s manifest decodes weights.bin into the flow\'s variables', async () => {
+    const dir = join(tmp, 'tfio-readable');
+    await flow.save(dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+    expect(json.format).toBe('cnfkit-model');
+    expect(json.weightsManifest.map((g) => g.paths)).toEqual([['weights.bin']]);
+    const raw = readFileSync(join(dir, 'weights.bin'));
+    const decoded = tf.io.decodeWeights(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength), json.weightsManifest[0].weights);
+    const variables = flow.namedVariables();
+    expect(Object.keys(decoded)).toEqual(variables.map(([name]) => name));
+    for (const [name, v] of variables) expect(Array.from(decoded[name].dataSync())).toEqual(Array.from(v.dataSync()));
+    tf.dispose(Object.values(decoded));
+  });
+
+  it('saves to and loads from a file:// URL', async () => {
+    const url = new URL(`file://${join(tmp, 'by-url', 'model')}`).href;
+    await flow.save(url);
+    expect(readdirSync(join(tmp, 'by-url', 'model')).sort()).toEqual(['model.json', 'weights.bin']);
+    const loaded = await CNF.load(url);
+    await sameLogProb(loaded, flow);
+    loaded.dispose();
+  });
+
+  it('loads a folder saved by cnfkit 0.2 (config.json) to the same log-densities, and saving over it leaves model.json alone', async () => {
+    const fixture = join(import.meta.dirname, 'fixtures', 'model-0.2');
+    const { points, logp } = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'model-0.2.json'), 'utf8'));
+    const old = await CNF.load(fixture);
+    const x = tf.tensor2d(points);
+    expect(Array.from(old.logProb(x).dataSync())).toEqual(logp);
+    const dir = join(tmp, 'upgraded');
+    mkdirSync(dir);
+    for (const f of ['config.json', 'weights.bin']) writeFileSync(join(dir, f), readFileSync(join(fixture, f)));
+    await old.save(dir);
+    expect(readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
+    const again = await CNF.load(dir);
+    expect(Array.from(again.logProb(x).dataSync())).toEqual(logp);
+    tf.dispose(x);
+    old.dispose();
+    again.dispose();
+  });
+
+  it('refuses a model.json whose manifest names other files, or whose tf.io specs disagree with the cnfkit config', async () => {
+    const dir = join(tmp, 'manifest-source');
+    await flow.save(dir);
+    const good = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const cases: [string, (j: { weightsManifest: { paths: string[]; weights: { name: string; dtype: string }[] }[] }) => void, RegExp][] = [
+      ['escape', (j) => (j.weightsManifest[0].paths = ['../../etc/passwd']), /must list one weight file, weights.bin, in its weightsManifest .* but lists \[\["..\/..\/etc\/passwd"\]\]/],
+      ['two-files', (j) => (j.weightsManifest[0].paths = ['weights.bin', 'more.bin']), /must list one weight file, weights.bin/],
+      ['dtype', (j) => (j.weightsManifest[0].weights[0].dtype = 'int32'), /tf.io weight spec 0 is .*"dtype":"int32".*, but the cnfkit config lists 'block0.layer0.W' \[2,4\] float32 there/],
+      ['renamed-spec', (j) => (j.weightsManifest[0].weights[1].name = 'x'), /tf.io weight spec 1 is \{"name":"x"/],
+      ['no-manifest', (j) => delete (j as { weightsManifest?: unknown }).weightsManifest, /has no 'weightsManifest' array/],
+    ];
+    for (const [name, edit, message] of cases) {
+      const target = join(tmp, `manifest-${name}`);
+      mkdirSync(target);
+      const j = structuredClone(good);
+      edit(j);
+      writeFileSync(join(target, 'model.json'), JSON.stringify(j));
+      writeFileSync(join(target, 'weights.bin'), readFileSync(join(dir, 'weights.bin')));
+      const error = await rejection(CNF.load(target));
+      expect(error).toBeInstanceOf(ModelFileError);
+      expect(error.message).toMatch(new RegExp(`^CNF.load: .*manifest-${name}/model.json `));
+      expect(error.message).toMatch(message);
+    }
   });
 });

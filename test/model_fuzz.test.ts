@@ -1,10 +1,13 @@
 /**
- * A model file is untrusted input. Mutate a saved model's config.json and weights.bin at random
- * (seeded) and load each: every case must either load a flow whose logProb equals the original's
- * (an edit that changes nothing that matters, such as re-indenting) or throw a CnfkitError, never
- * another error type, never a hang, never a tensor left behind or a large allocation.
+ * A model file is untrusted input. Mutate a saved model's model.json and weights.bin at random
+ * (seeded) and load each, from a folder and from an http server in turn (the same checks must hold
+ * on both paths, and over http before the weights are fetched): every case must either load a flow
+ * whose logProb equals the original's (an edit that changes nothing that matters, such as
+ * re-indenting) or throw a CnfkitError, never another error type, never a hang, never a tensor left
+ * behind or a large allocation.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +18,19 @@ const CASES = 300;
 const tmp = mkdtempSync(join(tmpdir(), 'cnfkit-fuzz-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** Serves `tmp` over http on 127.0.0.1, as a static file server would. */
+const server = createServer((request, response) => {
+  const file = join(tmp, decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
+  if (!file.startsWith(tmp) || !existsSync(file) || !statSync(file).isFile()) return void response.writeHead(404).end();
+  response.writeHead(200).end(readFileSync(file));
+});
+let base = '';
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(() => void server.close());
+
 let original: CNF;
 let configText: string;
 let weightBytes: Buffer;
@@ -23,7 +39,7 @@ const probe = () => tf.tensor2d([[0.3, -1], [1.5, 0.2], [-2, 0.7]]);
 beforeAll(async () => {
   original = new CNF({ dim: 2, hiddenDims: [6, 5], seed: 4 });
   await original.save(join(tmp, 'original'));
-  configText = readFileSync(join(tmp, 'original', 'config.json'), 'utf8');
+  configText = readFileSync(join(tmp, 'original', 'model.json'), 'utf8');
   weightBytes = readFileSync(join(tmp, 'original', 'weights.bin'));
   expected = tf.tidy(() => Array.from(original.logProb(probe()).dataSync()));
 });
@@ -39,13 +55,35 @@ function paths(value: unknown, prefix: (string | number)[] = []): (string | numb
   return [prefix, ...keys.flatMap((k) => paths((value as Record<string | number, unknown>)[k], [...prefix, k]))];
 }
 
+/** A crafted model.json: the cnfkit config's own checksum removed, tf.io's specs made to agree with its manifest. */
+function crafted(json: { modelTopology: { cnfkit: Record<string, unknown> }; weightsManifest: { weights: unknown }[] }): typeof json {
+  const cnfkit = json.modelTopology?.cnfkit;
+  if (cnfkit && typeof cnfkit === 'object') {
+    delete cnfkit.configChecksum;
+    if (Array.isArray(cnfkit.weights) && Array.isArray(json.weightsManifest) && json.weightsManifest[0]) {
+      json.weightsManifest[0].weights = cnfkit.weights.map((w) => ({ name: w?.name, shape: w?.shape, dtype: 'float32' }));
+    }
+  }
+  return json;
+}
+
 /**
- * One seeded mutation of (config text, weight bytes). `hostile`: the config's own checksum is removed
- * first, as a crafted file would, so that the checks behind it are reached.
+ * One seeded mutation of (model.json text, weight bytes). `hostile`: the result is {@link crafted},
+ * as a crafted file would be, so that the checks behind the config checksum are reached.
  */
 function mutate(rng: Rng, hostile: boolean): { text: string; bytes: Buffer; what: string } {
+  const result = mutateOnce(rng, hostile);
+  if (!hostile) return result;
+  try {
+    return { ...result, text: JSON.stringify(crafted(JSON.parse(result.text))) };
+  } catch {
+    return result; // not JSON any more: the parser's case
+  }
+}
+
+function mutateOnce(rng: Rng, hostile: boolean): { text: string; bytes: Buffer; what: string } {
   const pick = <T>(items: readonly T[]) => items[Math.floor(rng.uniform() * items.length)];
-  const source = hostile ? JSON.stringify({ ...JSON.parse(configText), configChecksum: undefined }) : configText;
+  const source = hostile ? JSON.stringify(crafted(JSON.parse(configText))) : configText;
   let text = source;
   const bytes = Buffer.from(weightBytes);
   const kind = pick(['json field', 'json field', 'json field', 'delete field', 'text bytes', 'weight bytes', 'truncate', 'extend', 'reindent'] as const);
@@ -90,16 +128,17 @@ describe('loading mutated model files', () => {
       const { text, bytes, what } = mutate(rng, hostile);
       const dir = join(tmp, `case-${i}`);
       mkdirSync(dir);
-      writeFileSync(join(dir, 'config.json'), text);
+      writeFileSync(join(dir, 'model.json'), text);
       writeFileSync(join(dir, 'weights.bin'), bytes);
+      const source = i % 2 === 0 ? dir : `${base}/case-${i}/model.json`;
       const tensors = tf.memory().numTensors;
       const buffers = process.memoryUsage().arrayBuffers;
       const started = performance.now();
       let flow: CNF | undefined;
       try {
-        flow = await CNF.load(dir);
+        flow = await CNF.load(source);
       } catch (e) {
-        expect(e, `case ${i} (${what}) threw ${(e as Error)?.name}: ${(e as Error)?.message}`).toBeInstanceOf(CnfkitError);
+        expect(e, `case ${i} (${what}, ${source}) threw ${(e as Error)?.name}: ${(e as Error)?.message}`).toBeInstanceOf(CnfkitError);
       }
       expect(performance.now() - started, `case ${i} (${what})`).toBeLessThan(2000);
       expect(process.memoryUsage().arrayBuffers - buffers, `case ${i} (${what}) allocated`).toBeLessThan(8 * 2 ** 20);

@@ -64,4 +64,18 @@ describe('saving to and loading from tf.io URLs', () => {
     expect((await CNF.load('memory://nothing').catch((e) => e)).message).toMatch(/memory:\/\/nothing cannot be read \(nothing at memory:\/\/nothing\)/);
     expect((await flow.save('nowhere://x').catch((e) => e)).message).toMatch(/nowhere:\/\/x has no tf.io save handler here/);
   });
+
+  it('saves through and loads from a tf.io handler the caller passes (withSaveHandler, fromMemory)', async () => {
+    let saved: tf.io.ModelArtifacts | undefined;
+    await flow.save(tf.io.withSaveHandler(async (artifacts) => ((saved = artifacts), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    expect(saved!.weightSpecs!.length).toBe(flow.namedVariables().length);
+    const loaded = await CNF.load(tf.io.fromMemory(saved!));
+    expect(logp(loaded)).toEqual(logp(flow));
+    loaded.dispose();
+    const renamed = { ...saved!, weightSpecs: saved!.weightSpecs!.map((w, i) => (i === 1 ? { ...w, name: 'other' } : w)) };
+    expect((await CNF.load(tf.io.fromMemory(renamed)).catch((e) => e)).message).toMatch(/^CNF.load: the tf.io handler tf.io weight spec 1 is \{"name":"other"/);
+    const failing = tf.io.withSaveHandler(async () => Promise.reject(new Error('disk full')));
+    expect((await flow.save(failing).catch((e) => e)).message).toBe('CNF.save: the tf.io handler could not be written (disk full)');
+    expect((await CNF.load(failing).catch((e) => e)).message).toMatch(/the tf.io handler has no load method \(it is a save-only tf.io handler\)/);
+  });
 });

@@ -9,7 +9,7 @@ import { CNF } from '../flows/cnf.js';
 import { createStats } from '../ode/stats.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
-import { readRunInfo, usableFolder } from './run_files.js';
+import { holdsModel, readRunInfo, usableFolder } from './run_files.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
 const model: OptionSpec = { name: 'model', kind: 'string', required: true, help: 'a run folder (from train) or a model folder' };
@@ -37,9 +37,9 @@ export const PLOT_OPTIONS: readonly OptionSpec[] = [
 
 /** The model folder behind --model, and the run folder when there is one. */
 function locate(path: string): { modelDir: string; runDir?: string } {
-  if (existsSync(join(path, 'model', 'config.json'))) return { modelDir: join(path, 'model'), runDir: path };
-  if (existsSync(join(path, 'config.json'))) return { modelDir: path };
-  throw new UsageError(`--model ${path} holds no model (expected ${join(path, 'model', 'config.json')} or ${join(path, 'config.json')})`);
+  if (holdsModel(join(path, 'model'))) return { modelDir: join(path, 'model'), runDir: path };
+  if (holdsModel(path)) return { modelDir: path };
+  throw new UsageError(`--model ${path} holds no model (expected ${join(path, 'model', 'model.json')} or ${join(path, 'model.json')})`);
 }
 
 function dataName(o: ParsedOptions, runDir?: string): ToyDataset {

@@ -68,7 +68,12 @@ export async function usableFolder(option: string, dir: string, create: boolean)
 
 /** Whether `<dir>/checkpoint` exists. */
 export function hasCheckpoint(dir: string): boolean {
-  return existsSync(join(dir, 'checkpoint', 'config.json'));
+  return holdsModel(join(dir, 'checkpoint'));
+}
+
+/** Whether `dir` holds a saved model's JSON (model.json, or the config.json of cnfkit 0.2). */
+export function holdsModel(dir: string): boolean {
+  return existsSync(join(dir, 'model.json')) || existsSync(join(dir, 'config.json'));
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CnfkitError, ModelFileError, InputError } from '../errors.js';
-import { modelStore } from '../io/model_store.js';
+import { checkLocation, describeLocation, readModel, writeModel, type ModelLocation } from '../io/model_store.js';
 import { assignValues } from '../nn/assign_values.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
@@ -303,53 +303,65 @@ export class CNF {
   }
 
   /**
-   * Saves the flow to the folder `dir` (`config.json` with the options, `weights.bin`). A new folder,
-   * or one holding only a cnfkit model, is replaced atomically: a crash never leaves a half-written
-   * model, and an existing model is replaced only when the new one is complete. Saving never deletes
-   * a file it did not write: a folder holding anything else is refused, unless `overwrite` is set
-   * (then only `config.json` and `weights.bin` are replaced there). Node only.
-   * @param dir - the folder to write (created, with its parents, if needed)
+   * Saves the flow as tf.io model artifacts (`model.json` with the options and a weights manifest,
+   * and `weights.bin`, float32), to a folder in Node, to a tf.io URL, or through a tf.io handler:
+   * - a folder path or `file://` URL (Node): a new folder, or one holding only a cnfkit model, is
+   *   replaced atomically (a crash never leaves a half-written model). Saving never deletes a file it
+   *   did not write: a folder holding anything else is refused, unless `overwrite` is set (then only
+   *   `model.json` and `weights.bin` are replaced there);
+   * - `indexeddb://name`, `localstorage://name`, `downloads://name` (a page), `http(s)://…` (tf.io's
+   *   POST of the files);
+   * - a `tf.io.IOHandler`, e.g. `tf.io.withSaveHandler(async (artifacts) => …)`.
+   * @param target - where to save (see above)
    * @param options - `overwrite: true` to write into a folder that holds other files
-   * @throws ModelFileError, before anything is written, when `dir` cannot be written (a file in the
-   *   way, a read-only or pseudo filesystem) or holds other files; CnfkitError for a flow with custom dynamics
+   * @throws ModelFileError, before anything is written, when a folder cannot be written (a file in the
+   *   way, a read-only or pseudo filesystem) or holds other files, or the handler fails;
+   *   CnfkitError for a flow with custom dynamics
    * @example
    * ```ts
    * const flow = new CNF({ dim: 2, hiddenDims: [8] });
-   * await flow.save('runs/doc-model');
+   * await flow.save('runs/doc-model');                  // runs/doc-model/model.json, weights.bin
    * const loaded = await CNF.load('runs/doc-model');    // same logProb, bit for bit
    * flow.dispose();
    * loaded.dispose();
    * ```
    */
-  async save(dir: string, options: SaveOptions = {}): Promise<void> {
+  async save(target: ModelLocation, options: SaveOptions = {}): Promise<void> {
+    const fn = 'CNF.save';
     if (this.options.dynamics) throw new CnfkitError('CNF.save: a flow with custom dynamics cannot be saved (its function is code, not data)');
+    checkLocation(fn, 'target', target);
     if (options === null || typeof options !== 'object' || (options.overwrite !== undefined && typeof options.overwrite !== 'boolean')) {
-      throw new InputError('CNF.save', 'options', `must be { overwrite?: boolean }, but got ${JSON.stringify(options)}`);
+      throw new InputError(fn, 'options', `must be { overwrite?: boolean }, but got ${JSON.stringify(options)}`);
     }
-    await modelStore('CNF.save', dir).write('CNF.save', dir, {
+    await writeModel(fn, target, {
       config: { kind: 'CNF', options: this.options },
       weights: this.namedVariables().map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array })),
     }, options);
   }
 
   /**
-   * Loads a flow saved by {@link CNF.save}; it gives the same `logProb` to the last bit. A model file
-   * is untrusted input: before anything is allocated, the config's checksum is verified and its
-   * options are checked and must make exactly the weights the manifest lists (names, shapes, at most
-   * `maxParameters` of them), and weights.bin must have their size; then the weights' checksum and
-   * that every weight is finite.
-   * @param dir - a folder written by {@link CNF.save}
+   * Loads a flow saved by {@link CNF.save}; it gives the same `logProb` to the last bit. From a folder
+   * (Node; also the `config.json` folders of cnfkit 0.2), a tf.io URL (`indexeddb://name`,
+   * `localstorage://name`, `http(s)://…/model.json`), or a tf.io handler (in a page,
+   * `tf.io.browserFiles([jsonFile, weightsFile])` for files the user picked).
+   *
+   * A model file is untrusted input: before anything is allocated (and, over http, before the weights
+   * are fetched), the config's checksum is verified and its options are checked and must make exactly
+   * the weights the manifest lists (names, shapes, at most `maxParameters` of them), and the weight
+   * data must have their size; then the weights' checksum and that every weight is finite.
+   * @param source - where to load from (see above)
    * @param options - `maxParameters`: the most parameters a loaded flow may have (default 10⁸)
    * @returns the flow
-   * @throws ModelFileError naming the folder or file, the field and the problem when it is missing,
-   *   corrupt, edited, too large or not a CNF
+   * @throws ModelFileError naming the folder, file or URL, the field and the problem when it is
+   *   missing, corrupt, edited, too large or not a CNF
    */
-  static async load(dir: string, options: { maxParameters?: number } = {}): Promise<CNF> {
+  static async load(source: ModelLocation, options: { maxParameters?: number } = {}): Promise<CNF> {
     const fn = 'CNF.load';
-    if (typeof dir !== 'string' || dir === '') throw new InputError(fn, 'dir', `must be a folder path (a non-empty string), but got ${JSON.stringify(dir)}`);
+    checkLocation(fn, 'source', source);
     const maxParameters = options?.maxParameters ?? DEFAULT_MAX_PARAMETERS;
     if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${String(maxParameters)}`);
-    const files = await modelStore(fn, dir).read(fn, dir, (config) => savedFlowWeights(config, 'CNF', maxParameters));
+    const files = await readModel(fn, source, (config) => savedFlowWeights(config, 'CNF', maxParameters));
+    const dir = describeLocation(source);
     const flow = new CNF(files.config.options as CnfOptions);
     const variables = new Map(flow.namedVariables());
     if (variables.size !== files.weights.length) {

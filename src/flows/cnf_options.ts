@@ -195,7 +195,7 @@ export interface LogProbOptions {
 /** Options of {@link CNF.save}. */
 export interface SaveOptions {
   /**
-   * Write into a folder that holds files cnfkit did not write, replacing only `config.json` and
+   * Write into a folder that holds files cnfkit did not write, replacing only `model.json` and
    * `weights.bin` there (other files are kept).
    * @defaultValue `false`: such a folder is refused and left untouched
    */

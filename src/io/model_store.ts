@@ -1,34 +1,64 @@
 /**
- * Where saved models live, behind one small interface: the library core (which runs in a browser)
- * names no file system; the Node entry (src/index.node.ts) registers the folder store of
- * io/model_files.ts, and a page's stores (IndexedDB, http) would register themselves the same way.
+ * Where saved models go and come from, decided in one place: a `tf.io.IOHandler` the caller passes,
+ * `http(s)://` (loaded by cnfkit's own checked fetch, saved by tf.io's POST), the other tf.io URL
+ * schemes (indexeddb://, localstorage://, downloads://), or a folder. The library core (which runs in
+ * a browser) names no file system: the Node entry (src/index.node.ts) registers the folder store of
+ * io/model_files.ts.
  */
-import { CnfkitError } from '../errors.js';
-import type { ModelStore } from './model_checks.js';
-import { isModelUrl, tfioStore } from './tfio_store.js';
+import type * as tf from '@tensorflow/tfjs';
+import { CnfkitError, InputError } from '../errors.js';
+import { isHttpUrl, loadHttpModel } from './http_model.js';
+import type { ExpectedWeights, ModelFiles, ModelStore } from './model_checks.js';
+import { isIOHandler, isModelUrl, loadThroughHandler, routedLoadHandler, routedSaveHandler, saveThroughHandler } from './tfio_store.js';
 
 export type { ModelFiles, ModelStore } from './model_checks.js';
 
+/** Where a model is saved or loaded: a folder path (Node), a URL, or a tf.io handler. */
+export type ModelLocation = string | tf.io.IOHandler;
+
+/** How messages name a handler the caller passed. */
+const HANDLER = 'the tf.io handler';
+
 let registered: ModelStore | undefined;
 
-/** Makes `store` the one `CNF.save` and `CNF.load` use (the Node entry registers the folder store). */
+/** Makes `store` the folder store `CNF.save` and `CNF.load` use (the Node entry registers it). */
 export function setModelStore(store: ModelStore): void {
   registered = store;
 }
 
-/**
- * The store for `location`: tf.io's handlers for a URL (indexeddb://, localstorage://, downloads://,
- * http(s)://), else the registered folder store, or a clear error where there is none (a page).
- */
-export function modelStore(fn: string, location: string): ModelStore {
-  if (isModelUrl(location)) return tfioStore;
-  if (!registered) {
-    const inNode = typeof globalThis.process?.versions?.node === 'string';
-    throw new CnfkitError(
-      inNode
-        ? `${fn}: '${location}' is a folder, but this is cnfkit's browser entry (a bundle or the 'browser' condition): import from 'cnfkit/node' for model folders`
-        : `${fn}: '${location}' is a folder, and folders need Node's file system; in a page save to indexeddb://name or downloads://name, load from there or from http(s)://`,
-    );
-  }
-  return registered;
+/** Writes `model` to `location` (see the module comment for the routes). */
+export async function writeModel(fn: string, location: ModelLocation, model: ModelFiles, options: { overwrite?: boolean }): Promise<void> {
+  if (isIOHandler(location)) return saveThroughHandler(fn, HANDLER, location, model);
+  if (isModelUrl(location)) return saveThroughHandler(fn, location, routedSaveHandler(fn, location), model);
+  return folderStore(fn, location).write(fn, location, model, options);
+}
+
+/** Reads the model at `location`, checked against the weights `expect` says its options make. */
+export async function readModel(fn: string, location: ModelLocation, expect: (config: Record<string, unknown>) => ExpectedWeights): Promise<ModelFiles> {
+  if (isIOHandler(location)) return loadThroughHandler(fn, HANDLER, location, expect);
+  if (isHttpUrl(location)) return loadHttpModel(fn, location, expect);
+  if (isModelUrl(location)) return loadThroughHandler(fn, location, routedLoadHandler(fn, location), expect);
+  return folderStore(fn, location).read(fn, location, expect);
+}
+
+/** Checks that `value` is a model location: a non-empty path or URL, or a tf.io handler. */
+export function checkLocation(fn: string, argument: string, value: unknown): asserts value is ModelLocation {
+  if (isIOHandler(value) || (typeof value === 'string' && value.trim() !== '' && !value.includes('\0'))) return;
+  throw new InputError(fn, argument, `must be a folder path, a URL (indexeddb://, http(s)://…/model.json, …) or a tf.io handler, but got ${typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value}`);
+}
+
+/** A short description of `location` for messages. */
+export function describeLocation(location: ModelLocation): string {
+  return typeof location === 'string' ? location : HANDLER;
+}
+
+/** The registered folder store, or a clear error where there is none (a page, or the browser entry in Node). */
+function folderStore(fn: string, location: string): ModelStore {
+  if (registered) return registered;
+  const inNode = typeof globalThis.process?.versions?.node === 'string';
+  throw new CnfkitError(
+    inNode
+      ? `${fn}: '${location}' is a folder, but this is cnfkit's browser entry (a bundle or the 'browser' condition): import from 'cnfkit/node' for model folders`
+      : `${fn}: '${location}' is a folder, and folders need Node's file system; in a page save to indexeddb://name or downloads://name, load from there, from http(s)://…/model.json or from picked files (tf.io.browserFiles)`,
+  );
 }
