@@ -127,5 +127,12 @@ describe('cnfkit command line', () => {
     const mismatched = await cli('train', ...TINY.map((a) => (a === '8,8' ? '8,8' : a === '3' ? '4' : a)), '--iterations', '10', '--out', join(tmp, 'straight'), '--resume');
     expect(mismatched.code).toBe(2);
     expect(mismatched.err).toMatch(/was made with --seed 3, but this run has 4/);
+    // The size cap on untrusted model files is a flag wherever a model is read.
+    const capped = await cli('train', '--out', join(tmp, 'straight'), '--iterations', '50', '--resume', '--max-parameters', '10');
+    expect(capped.code).toBe(1);
+    expect(capped.err).toMatch(/cannot resume: .*checkpoint\/model.json has options that make [\d.e+]+ parameters, more than maxParameters = 10 /);
+    const evalCapped = await cli('eval', '--model', join(tmp, 'straight'), '--n', '10', '--max-parameters', '10');
+    expect(evalCapped.code).toBe(1);
+    expect(evalCapped.err).toMatch(/model\/model.json has options that make [\d.e+]+ parameters, more than maxParameters = 10 /);
   });
 });

@@ -9,7 +9,7 @@ import { CNF } from '../flows/cnf.js';
 import { createStats } from '../ode/stats.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
-import { holdsModel, readRunInfo, usableFolder } from './run_files.js';
+import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
 const model: OptionSpec = { name: 'model', kind: 'string', required: true, help: 'a run folder (from train) or a model folder' };
@@ -19,6 +19,7 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'data', kind: 'string', choices: TOY_DATASETS, help: 'toy data set (default: the one trained on)' },
   { name: 'n', kind: 'integer', default: 5000, help: 'held-out points' },
   { name: 'seed', kind: 'number', default: 12345, help: 'seed of the held-out points' },
+  MAX_PARAMETERS_OPTION,
   backend,
 ];
 export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
@@ -26,12 +27,14 @@ export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
   { name: 'n', kind: 'integer', default: 1000, help: 'how many samples' },
   { name: 'out', kind: 'string', required: true, help: 'CSV file to write (x,y per line)' },
   { name: 'seed', kind: 'number', default: 0, help: 'seed of the samples' },
+  MAX_PARAMETERS_OPTION,
   backend,
 ];
 export const PLOT_OPTIONS: readonly OptionSpec[] = [
   model,
   { name: 'data', kind: 'string', choices: TOY_DATASETS, help: 'toy data set to show (default: the one trained on)' },
   { name: 'out', kind: 'string', help: 'folder for the pictures (default: the run folder)' },
+  MAX_PARAMETERS_OPTION,
   backend,
 ];
 
@@ -51,7 +54,7 @@ function dataName(o: ParsedOptions, runDir?: string): ToyDataset {
 export async function evaluate(o: ParsedOptions, log: (line: string) => void): Promise<number> {
   const { modelDir, runDir } = locate(o.model as string);
   const name = dataName(o, runDir);
-  const flow = await CNF.load(modelDir);
+  const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   const x = toyData(name, o.n as number, o.seed as number);
   const stats = createStats();
   const started = performance.now();
@@ -73,7 +76,7 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   const out = o.out as string;
   if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
   await usableFolder('out', dirname(resolve(out)), false);
-  const flow = await CNF.load(modelDir);
+  const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   const samples = flow.sample(o.n as number, o.seed as number);
   const rows = samples.arraySync() as number[][];
   await usableFolder('out', dirname(resolve(out)), true);
@@ -89,7 +92,7 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
   const name = dataName(o, runDir);
   const out = (o.out as string | undefined) ?? runDir ?? modelDir;
   await usableFolder('out', out, true);
-  const flow = await CNF.load(modelDir);
+  const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   const data = toyData(name, 2000, 1);
   const written = writeFlowPictures(out, { flow, data, title: name });
   log(`wrote ${written.join(', ')}`);

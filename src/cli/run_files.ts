@@ -12,7 +12,10 @@ import type { TrainingState } from '../train/fit_options.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { CnfkitError, ModelFileError } from '../errors.js';
 import { ensureFolder, inspectFolder } from '../io/folders.js';
-import { UsageError } from './args.js';
+import { UsageError, type OptionSpec } from './args.js';
+
+/** The cap on a loaded model's size (a model file is untrusted): eval, sample, plot and train --resume. */
+export const MAX_PARAMETERS_OPTION: OptionSpec = { name: 'max-parameters', kind: 'integer', help: 'refuse a model file that makes more parameters (default 1e8; raise it for a real big model)' };
 
 /** Writes the flow and the training state to `<dir>/checkpoint` atomically. */
 export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingState, run: Record<string, unknown>): Promise<void> {
@@ -27,13 +30,14 @@ export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingSta
 
 /**
  * Reads `<dir>/checkpoint` into a flow, the state to resume from and the run settings it was made with.
+ * @param maxParameters - refuse a checkpoint whose options make more parameters (`--max-parameters`)
  * @throws CnfkitError naming the problem when it is missing, corrupt, or not a checkpoint
  */
-export async function readCheckpoint(dir: string): Promise<{ flow: CNF; state: TrainingState; run: Record<string, unknown> }> {
+export async function readCheckpoint(dir: string, maxParameters = DEFAULT_MAX_PARAMETERS): Promise<{ flow: CNF; state: TrainingState; run: Record<string, unknown> }> {
   const path = join(dir, 'checkpoint');
   let files;
   try {
-    files = await readModelFiles('cnfkit train --resume', path, (config) => savedFlowWeights(config, 'checkpoint', DEFAULT_MAX_PARAMETERS));
+    files = await readModelFiles('cnfkit train --resume', path, (config) => savedFlowWeights(config, 'checkpoint', maxParameters));
   } catch (e) {
     throw new CnfkitError(`cannot resume: ${(e as Error).message}`);
   }

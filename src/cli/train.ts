@@ -13,7 +13,7 @@ import { Rng } from '../random.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter } from './progress.js';
-import { hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
+import { MAX_PARAMETERS_OPTION, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'data', kind: 'string', choices: TOY_DATASETS, help: 'toy data set (required, except with --resume)' },
@@ -31,6 +31,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'checkpoint-every', kind: 'integer', default: 100, help: 'iterations between checkpoints' },
   { name: 'eval-every', kind: 'integer', help: 'held-out NLL (1000 points, exact trace) every this many iterations, for the curves (default: a tenth of the run)' },
   { name: 'resume', kind: 'flag', help: 'continue from <out>/checkpoint, with the settings it was made with' },
+  MAX_PARAMETERS_OPTION,
   { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' },
 ];
 
@@ -57,7 +58,7 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   let flow: CNF;
   let resume;
   if (given.resume) {
-    const checkpoint = await readCheckpoint(out);
+    const checkpoint = await readCheckpoint(out, given['max-parameters'] as number | undefined);
     // The checkpoint's settings rule; a flag given now must agree with them (--iterations may grow).
     for (const [key, value] of Object.entries(checkpoint.run)) {
       if (explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(value)) {
