@@ -5,7 +5,7 @@
  *
  *   npm run bench:adjoint
  */
-import { createStats, matMul, odeint, odeintAdjoint, ready, tf, type Dynamics } from '../src/index.js';
+import { createStats, matMul, odeint, odeintAdjoint, ready, tf, type Dynamics } from '../src/index.node.js';
 import { machineLine } from './machine.js';
 import { withPeakBytes } from './peak_memory.js';
 

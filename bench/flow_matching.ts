@@ -9,7 +9,7 @@
  * Prints seconds per iteration, the time to NLL 3.111 and 2.934, and the best NLL, beside the
  * PyTorch figures measured on a machine like ours.
  */
-import { CNF, TOY_ENTROPY, ready, tf, toyData, type Coupling } from '../src/index.js';
+import { CNF, TOY_ENTROPY, ready, tf, toyData, type Coupling } from '../src/index.node.js';
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
 import { machineLine } from './machine.js';

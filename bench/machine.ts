@@ -2,7 +2,7 @@
  * One line on the machine and backend a benchmark ran on, printed at the top of every benchmark.
  */
 import os from 'node:os';
-import { backendInfo } from '../src/index.js';
+import { backendInfo } from '../src/index.node.js';
 
 export function machineLine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

@@ -9,7 +9,7 @@
  * with torchdiffeq's same method: geometric means of the evaluation and error ratios.
  */
 import { readFileSync } from 'node:fs';
-import { METHODS, SOLVERS, createStats, odeint, ready, tf, type ControllerKind, type MethodName } from '../src/index.js';
+import { METHODS, SOLVERS, createStats, odeint, ready, tf, type ControllerKind, type MethodName } from '../src/index.node.js';
 import { NONSTIFF_PROBLEMS, WORK_PRECISION_TOLERANCES, endError } from '../test/nonstiff_problems.js';
 import { machineLine } from './machine.js';
 

@@ -6,7 +6,7 @@
  *
  *   taskset -c 0 npx tsx bench/profile.ts
  */
-import { CNF, createStats, ready, tf, toyData } from '../src/index.js';
+import { CNF, createStats, ready, tf, toyData } from '../src/index.node.js';
 import { flowOps } from '../src/nn/compute_path.js';
 import { traceTangents } from '../src/flows/trace.js';
 import { ACTIVATIONS, type ActivationName } from '../src/nn/activations.js';

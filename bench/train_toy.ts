@@ -9,7 +9,7 @@
  *                                            [--trace exact|hutchinson] [--objective maximum-likelihood|flow-matching]
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective, type ToyDataset, type TraceMode } from '../src/index.js';
+import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective, type ToyDataset, type TraceMode } from '../src/index.node.js';
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
 import { machineLine } from './machine.js';

@@ -9,7 +9,7 @@
  *
  *   npm run demo [-- --seconds 45] [-- --objective maximum-likelihood]
  */
-import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective } from '../src/index.js';
+import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective } from '../src/index.node.js';
 import { writeFlowPictures } from '../src/viz/flow_pictures.js';
 
 const arg = (name: string) => {

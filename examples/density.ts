@@ -7,7 +7,7 @@
  * Without a file it writes a demonstration CSV (a noisy ring) first and uses that.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { CNF, ready, tf } from '../src/index.js';
+import { CNF, ready, tf } from '../src/index.node.js';
 import { writeFlowPictures } from '../src/viz/flow_pictures.js';
 
 const arg = (name: string) => {

@@ -7,7 +7,7 @@
  *
  *   npx tsx examples/free_fall.ts
  */
-import { createStats, odeint, ready, tf, type MethodName } from '../src/index.js';
+import { createStats, odeint, ready, tf, type MethodName } from '../src/index.node.js';
 import { Axes, COLORS } from '../src/viz/axes.js';
 import { Raster } from '../src/viz/raster.js';
 import { writePng } from '../src/viz/png.js';

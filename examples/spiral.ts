@@ -8,7 +8,7 @@
  *
  *   npx tsx examples/spiral.ts [--iterations 1500] [--lr 0.003]
  */
-import { matMul, odeint, ready, tf } from '../src/index.js';
+import { matMul, odeint, ready, tf } from '../src/index.node.js';
 import { Axes, COLORS } from '../src/viz/axes.js';
 import { Raster } from '../src/viz/raster.js';
 import { writePng } from '../src/viz/png.js';

@@ -4,7 +4,7 @@
  *
  *   npx tsx examples/toy2d.ts [--seconds 20] [--only 8gaussians,checkerboard]
  */
-import { CNF, TOY_DATASETS, TOY_ENTROPY, ready, tf, toyData, type ToyDataset } from '../src/index.js';
+import { CNF, TOY_DATASETS, TOY_ENTROPY, ready, tf, toyData, type ToyDataset } from '../src/index.node.js';
 import { writeFlowPictures } from '../src/viz/flow_pictures.js';
 
 const arg = (name: string) => {

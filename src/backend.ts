@@ -4,10 +4,11 @@
  * dependencies, loaded at run time by a guarded dynamic import: when one is asked for and cannot be
  * loaded, cnfkit says why and falls back instead of failing.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CnfkitError } from './errors.js';
 import { loadWasmKernels, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
+import { diagnoseWasmFailure } from './wasm_files.js';
 
 /** A backend to ask for. `auto` is wasm, falling back to cpu. */
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';
@@ -78,8 +79,25 @@ const OPTIONAL_PACKAGES: Partial<Record<BackendChoice, { pkg: string; backend: s
     backend: 'tensorflow',
     hint: 'npm install @tensorflow/tfjs-node-gpu@4.22.0 (needs CUDA 11.2 and cuDNN 8.1; its install script downloads libtensorflow 2.9.1)',
   },
-  webgpu: { pkg: '@tensorflow/tfjs-backend-webgpu', backend: 'webgpu', hint: 'npm install @tensorflow/tfjs-backend-webgpu@4.22.0 webgpu (needs a Vulkan driver)' },
 };
+
+/** What to do about a WebGPU problem, by platform: the packages, or the GPU. */
+const IN_NODE = typeof globalThis.process?.versions?.node === 'string';
+const WEBGPU_HINTS = IN_NODE
+  ? { packages: 'npm install @tensorflow/tfjs-backend-webgpu@4.22.0 webgpu@0.6.2', adapter: "Dawn needs a Vulkan driver: Debian's libvulkan1 with Mesa 25's mesa-vulkan-drivers, or the GPU vendor's" }
+  : { packages: "import 'cnfkit/webgpu' once before ready(), with @tensorflow/tfjs-backend-webgpu installed", adapter: 'this browser offers no WebGPU adapter (chrome://gpu says why)' };
+
+/**
+ * Loaders of opt-in backends that the platform's entry provides (index.node.ts: WebGPU on Dawn). A
+ * bundle has none: there the user imports 'cnfkit/webgpu', so that no bundler meets the optional
+ * package unless asked.
+ */
+const backendLoaders = new Map<string, () => Promise<unknown>>();
+
+/** Registers how `ready` loads an opt-in backend on this platform (for the entry points, not users). */
+export function registerBackendLoader(backend: string, load: () => Promise<unknown>): void {
+  backendLoaders.set(backend, load);
+}
 
 let current: BackendInfo | undefined;
 
@@ -140,9 +158,15 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
   const verbose = options.verbose ?? true;
 
   let reason = requested === 'auto' ? 'default: wasm (SIMD) backend' : `requested ${requested}`;
+  if (requested === 'webgpu') {
+    const failure = await loadWebGpu();
+    if (failure === undefined && (await trySetBackend('webgpu'))) return record({ requested, source, reason });
+    reason = `webgpu unavailable (${failure ?? 'the backend failed to initialise'}); fell back to wasm`;
+    if (verbose) console.warn(`cnfkit: ${reason}`);
+  }
   const optional = OPTIONAL_PACKAGES[requested];
   if (optional) {
-    const failure = await loadOptional(requested, optional.pkg);
+    const failure = await loadOptional(optional.pkg);
     if (failure === undefined && (await trySetBackend(optional.backend))) {
       return record({ requested, source, reason: `${reason} (${optional.pkg})` });
     }
@@ -152,7 +176,8 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
   if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths as string);
   if (requested !== 'cpu' && (await trySetBackend('wasm'))) return record({ requested, source, reason });
   if (requested !== 'cpu') {
-    reason = `${reason}; wasm failed to initialise, fell back to the pure-JS cpu backend (about 20x slower)`;
+    const cause = (await diagnoseWasmFailure(options.wasmPaths)) ?? 'wasm failed to initialise';
+    reason = `${reason}; ${cause}; fell back to the pure-JS cpu backend (about 20x slower)`;
     if (verbose) console.warn(`cnfkit: ${reason}`);
   }
   if (!(await trySetBackend('cpu'))) throw new CnfkitError('ready: no tfjs backend could be initialised (not even cpu)');
@@ -221,27 +246,38 @@ function snapshotProcessHandlers(): () => void {
 }
 
 /** Imports an optional package; returns why it failed, or undefined on success. */
-async function loadOptional(choice: BackendChoice, pkg: string): Promise<string | undefined> {
+async function loadOptional(pkg: string): Promise<string | undefined> {
   try {
-    if (choice === 'webgpu') await installNodeWebGpu();
-    await import(/* @vite-ignore */ pkg);
+    await import(/* @vite-ignore */ /* webpackIgnore: true */ pkg);
     return undefined;
   } catch (e) {
-    const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    return /Cannot find (package|module)|Could not resolve|ERR_MODULE_NOT_FOUND/.test(message) ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`;
+    return describeImportFailure(pkg, e);
   }
 }
 
-/** In Node, WebGPU comes from the `webgpu` package (Dawn); in a browser, navigator.gpu exists already. */
-async function installNodeWebGpu(): Promise<void> {
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (g.navigator?.gpu) return;
-  // A name in a variable: bundlers leave the import to run time instead of failing on a package that
-  // is not installed (WebGPU is an optional peer).
-  const dawn = 'webgpu';
-  const webgpu = (await import(/* @vite-ignore */ dawn)) as { create: (flags: string[]) => unknown; globals: object };
-  Object.assign(globalThis, webgpu.globals);
-  Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: webgpu.create([]) }, configurable: true });
+/**
+ * Makes tfjs's WebGPU backend available: registered already (the user imported 'cnfkit/webgpu'), or
+ * loaded by the platform's loader (Node). Returns why not, or undefined when there is a GPU adapter.
+ */
+async function loadWebGpu(): Promise<string | undefined> {
+  if (!tf.findBackendFactory('webgpu')) {
+    const load = backendLoaders.get('webgpu');
+    if (!load) return `tfjs's WebGPU backend is not registered: ${WEBGPU_HINTS.packages}`;
+    try {
+      await load();
+    } catch (e) {
+      return `${describeImportFailure('@tensorflow/tfjs-backend-webgpu or webgpu (Dawn)', e)}: ${WEBGPU_HINTS.packages}`;
+    }
+    if (!tf.findBackendFactory('webgpu')) return `no navigator.gpu here: ${WEBGPU_HINTS.adapter}`;
+  }
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null);
+  return adapter ? undefined : `no WebGPU adapter (navigator.gpu.requestAdapter() found none): ${WEBGPU_HINTS.adapter}`;
+}
+
+function describeImportFailure(pkg: string, e: unknown): string {
+  const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  return /Cannot find (package|module)|Could not resolve|ERR_MODULE_NOT_FOUND/.test(message) ? `${pkg} is not installed` : `${pkg} failed to load: ${message}`;
 }
 
 function checkReadyOptions(options: ReadyOptions): void {

@@ -4,9 +4,14 @@
  * This file is the whole public API.
  * @packageDocumentation
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
-/** The tfjs instance cnfkit uses (the same module as `import * as tf from '@tensorflow/tfjs'`). */
+/**
+ * The tfjs-core instance cnfkit uses: the same module as `import * as tf from '@tensorflow/tfjs-core'`
+ * (and the core inside `@tensorflow/tfjs`), so tensors, variables and backends are shared with yours.
+ * It has no layers: `import * as tfl from '@tensorflow/tfjs-layers'` (or the whole `@tensorflow/tfjs`)
+ * for models built from layers.
+ */
 export { tf };
 
 export { ready, backendInfo, BACKEND_CHOICES } from './backend.js';

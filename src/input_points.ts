@@ -1,7 +1,7 @@
 /**
  * The check every entry point that takes a batch of points (the flow's methods, training) makes.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from './errors.js';
 
 /** Throws an InputError unless `x` is a finite float32 [B, dim] tensor with B ≥ 1 (one host read). */

@@ -25,6 +25,23 @@ describe('backend selection', () => {
     warn.mockRestore();
   });
 
+  it('webgpu in Node: Dawn and tfjs\'s WebGPU backend are loaded on request; with no adapter it falls back to wasm naming the driver', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const info = await ready({ backend: 'webgpu' });
+    const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+    expect(gpu, 'the Node entry put Dawn at navigator.gpu').toBeDefined();
+    if (await gpu!.requestAdapter()) {
+      expect(info.name).toBe('webgpu'); // a Vulkan driver is installed (CI with lavapipe, a GPU machine)
+    } else {
+      expect(info.name).toBe('wasm');
+      expect(info.reason).toMatch(/^webgpu unavailable \(no WebGPU adapter \(navigator.gpu.requestAdapter\(\) found none\): Dawn needs a Vulkan driver: .*libvulkan1.*\); fell back to wasm$/);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^cnfkit: webgpu unavailable/));
+    }
+    warn.mockRestore();
+    await ready({ backend: 'wasm' });
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
   it('reads CNFKIT_BACKEND when no option is given', async () => {
     process.env.CNFKIT_BACKEND = 'cpu';
     try {

@@ -3,7 +3,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, toyData, toyPoints, type ToyDataset } from '../data/toy.js';
 import { CNF } from '../flows/cnf.js';
 import type { Coupling } from '../train/flow_matching.js';

@@ -2,7 +2,7 @@
  * The eight 2D toy distributions of FFJORD (lib/toy_data.py, with scikit-learn's swiss roll, circles
  * and moons), with the same scales and noise, drawn from a seeded generator.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import { Rng, checkSeed } from '../random.js';
 

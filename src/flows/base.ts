@@ -1,7 +1,7 @@
 /**
  * The base distribution of a flow: a standard normal in `dim` dimensions.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random.js';
 
 /** log N(z; 0, I) per row of z [B, d]. */

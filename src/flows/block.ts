@@ -3,7 +3,7 @@
  * T = s², so it stays positive). The flow composes blocks; each knows how to carry points and their
  * log-density change across its time span.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
 import { adjointSolve, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
 import { solveState } from '../ode/odeint.js';

@@ -6,7 +6,7 @@
  * Longer than most files: it is the public class, and most of its lines are the documented examples
  * of its methods; its options and their checks are in cnf_options.ts.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CnfkitError, ModelFileError, InputError } from '../errors.js';
 import { checkLocation, describeLocation, readModel, writeModel, type ModelLocation } from '../io/model_store.js';
 import { assignValues } from '../nn/assign_values.js';

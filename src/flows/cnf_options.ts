@@ -2,7 +2,7 @@
  * The options of a CNF: one interface with documented defaults (FFJORD's train_toy defaults), one
  * resolver that checks every field. Unknown keys throw.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { LAYERS, type LayerKind } from '../nn/layers.js';

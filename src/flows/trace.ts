@@ -3,7 +3,7 @@
  * Σ_k v_kᵀ (J v_k): with the d basis vectors that is tr J exactly; with one noise vector ε of zero
  * mean and identity covariance it is Hutchinson's unbiased estimate εᵀJε.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random.js';
 
 /** How tr(∂F/∂x) is computed. */

@@ -8,7 +8,7 @@
  * Reading is split in two so that a store checks everything but the weight bytes before it reads,
  * fetches or allocates them: {@link checkModelHeader}, then {@link modelFromBytes}.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { CnfkitError } from '../errors.js';
 import { FORMAT, VERSION, checkAgainstOptions, checkManifest, decodeWeights, describeValue, encodeModel, parseConfig, type ExpectedWeights, type ManifestEntry, type ModelFiles } from './model_checks.js';
 

@@ -5,7 +5,7 @@
  * a browser) names no file system: the Node entry (src/index.node.ts) registers the folder store of
  * io/model_files.ts.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { CnfkitError, InputError } from '../errors.js';
 import { isHttpUrl, loadHttpModel } from './http_model.js';
 import type { ExpectedWeights, ModelFiles, ModelStore } from './model_checks.js';

@@ -6,7 +6,7 @@
  * (io/model_artifacts.ts); loading checks the header, then the weight data's kind and size, before
  * anything is joined, copied or allocated.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ModelFileError } from '../errors.js';
 import { checkModelHeader, modelFromBytes, toArtifacts } from './model_artifacts.js';
 import type { ExpectedWeights, ModelFiles } from './model_checks.js';

@@ -8,7 +8,7 @@
  * tf.Variables (~0.1 ms for FFJORD's toy network).
  */
 import { KernelError } from '../errors.js';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import { FlatWeights, TANH_ID, inputGradient, layerProduct, weightGradient } from './squash_network.js';
 import { KernelWorkspace, type KernelExports } from './runtime.js';

@@ -5,7 +5,7 @@
  * flat tensor. The seam chooses this path only where it applies (host backend, no recording tape, a
  * workspace under its cap).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { KernelError } from '../errors.js';
 import type { FlowOps, JointTerms } from '../nn/flow_ops.js';
 import type { DynamicsNet } from '../nn/dynamics_net.js';

@@ -4,7 +4,7 @@
  * up with FlatAdam's), and each layer's place in it.
  */
 import { KernelError } from '../errors.js';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { assignValues } from '../nn/assign_values.js';
 import type { ActivationName } from '../nn/activations.js';
 import type { DynamicsNet } from '../nn/dynamics_net.js';

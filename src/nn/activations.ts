@@ -2,7 +2,7 @@
  * Activations with the derivative the tangent pass needs, written from the activation's output
  * where that is cheaper (tanh: 1 − y²).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** An activation σ and its first two derivatives at z, given z and y = σ(z). */
 export interface Activation {

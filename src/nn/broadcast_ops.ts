@@ -3,7 +3,7 @@
  * matMul with a row of ones. tfjs reduces a broadcast's gradient with a Sum over axis 0, which the
  * wasm backend runs about 20x slower (369 µs against 19 µs for [1024, 64]; bench/fm profile).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from './matmul.js';
 
 /** Σ over rows of a [B, n] tensor as [1, n], by a matMul. */

@@ -7,7 +7,7 @@
  * (native/kernel_flow_ops.ts); a WebGPU path would be a third. Training's flow-matching step makes
  * the same choice through {@link computePath}.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { kernelFlowOps, releaseKernelWorkspace } from '../native/kernel_flow_ops.js';
 import { ACTIVATION_IDS } from '../native/squash_network.js';
 import { wasmKernelsAvailable } from '../native/runtime.js';

@@ -3,7 +3,7 @@
  * able to return F together with Jacobian–vector products J·v for K tangents v in one pass
  * (forward mode: for h = σ(z), ḣ = σ'(z) ⊙ ż), so traces need no nested autodiff.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random.js';
 import { ACTIVATIONS, type ActivationName } from './activations.js';
 import type { JointTerms } from './flow_ops.js';

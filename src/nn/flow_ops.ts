@@ -3,7 +3,7 @@
  * network, whichever path runs it. A file of its own so that each path's implementation can name
  * them without importing the factory that imports it.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { ListDynamics } from '../ode/adjoint_core.js';
 
 /** The ways cnfkit can run a network. */

@@ -12,7 +12,7 @@
  *             into the previous layer: dŻ' = dȧ ⊙ φ'(z'),  dz' = da ⊙ φ'(z') + Σ_k dȧ_k ⊙ Ż'_k ⊙ φ''(z').
  * Sums over rows are matMuls with a row of ones (tfjs's axis-0 Sum is slow on wasm).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from './activations.js';
 import type { JointTerms } from './flow_ops.js';
 import { PLAIN_OPS, type TimeLayer } from './layers.js';

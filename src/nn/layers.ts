@@ -2,7 +2,7 @@
  * Time-dependent linear layers that also push forward-mode tangents: for y = layer(t, x), the
  * tangent is ẏ = ∂y/∂x · ẋ. K tangents travel as one [K·B, d] matrix through a single matMul.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random.js';
 import { addRow, mulRow } from './broadcast_ops.js';
 import { matMul } from './matmul.js';

@@ -3,7 +3,7 @@
  * transposeA/transposeB kernels, which are about 10× slower on the wasm backend (DESIGN.md);
  * an explicit tf.transpose followed by a plain matMul is much faster there and no slower elsewhere.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 const matMulWithTransposedGrads = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];

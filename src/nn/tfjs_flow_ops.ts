@@ -3,7 +3,7 @@
  * with tangents, with the network's hand-derived VJP when it has one (ConcatSquash; others are
  * differentiated on the tape), and the flow map from its forward pass. Runs on every backend.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ListDynamics } from '../ode/adjoint_core.js';
 import type { FlowOps, JointTerms } from './flow_ops.js';
 import type { TangentDynamics } from './dynamics_net.js';

@@ -5,7 +5,7 @@
  * and for evaluation only: training through the adjoint would differentiate these VJPs again, a
  * second derivative that tfjs computes wrongly through tanh, sigmoid and exp.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CnfkitError } from '../errors.js';
 import { firstOrderGradients } from '../ode/vjp.js';
 

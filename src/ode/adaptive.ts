@@ -2,7 +2,7 @@
  * The adaptive driver: embedded error estimate, PI step-size control, FSAL reuse and dense output.
  * Times live on the host in float64; the only host read per step is the error norm.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { MaxStepsError, NonFiniteError, StepSizeError } from '../errors.js';
 import { StepSizeController, initialStepSize, type ControllerSettings } from './controller.js';
 import { disposeRkStep, rkStep } from './explicit.js';

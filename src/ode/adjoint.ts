@@ -3,7 +3,7 @@
  * 2018, Algorithm 1 and Appendix B.2): the augmented state [z, a, a_θ, a_t] is integrated backwards,
  * interval by interval between output times, so memory does not grow with the number of solver steps.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { adjointSolve, type BackwardSettings } from './adjoint_core.js';

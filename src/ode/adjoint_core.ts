@@ -4,7 +4,7 @@
  * `odeintAdjoint` uses it with one tensor; the CNF with [x, log-det, regularisers…]. The parameter
  * adjoints travel as one flat component.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import type { ResolvedOdeintOptions } from './options.js';
 import { solveState } from './odeint.js';

@@ -2,7 +2,7 @@
  * Checks at the boundary of the ODE API: the initial state, the output times and the dynamics.
  * Every message names the function, the argument and what was expected.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteError, InputError } from '../errors.js';
 import { ownedResult, type StateDynamics } from './state.js';
 import type { OdeStats } from './stats.js';

@@ -2,7 +2,7 @@
  * Step-size control for adaptive methods: Hairer's initial-step heuristic and a PI controller
  * (Hairer, Nørsett & Wanner, Solving ODEs I, II.4; Gustafsson's PI idea as in DOPRI5).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { scaledRms } from './norms.js';
 import { combine, type State, type StateDynamics } from './state.js';
 

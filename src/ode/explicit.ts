@@ -1,7 +1,7 @@
 /**
  * The one explicit Runge–Kutta loop: every explicit method is a tableau run by `rkStep`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { combine, weightedSum, type State, type StateDynamics } from './state.js';
 import { isFsal, type ButcherTableau } from './tableaus.js';
 import type { FixedStepper } from './stepper.js';

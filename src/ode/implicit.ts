@@ -4,7 +4,7 @@
  * The equation for y1 is solved by fixed-point iteration (cheap, needs h·θ·L < 1) or by simplified
  * Newton with the Jacobian from one VJP per state element (for stiff problems with small states).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ConvergenceError } from '../errors.js';
 import { luFactor, luSolve } from './linalg.js';
 import { firstOrderGradients } from './vjp.js';

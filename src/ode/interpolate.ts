@@ -2,7 +2,7 @@
  * Dense output: the solution anywhere inside an accepted step, from the stages already computed, so
  * output times cost no extra evaluations of f.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { combine, type State } from './state.js';
 import type { ButcherTableau } from './tableaus.js';
 

@@ -3,7 +3,7 @@
  * Second order; it needs y_1, which one midpoint (Runge–Kutta) step provides at every restart.
  * Its parasitic root makes it weakly unstable on decaying problems over long spans.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { combine, disposeStates, type State } from './state.js';
 import { explicitFixedStepper } from './explicit.js';
 import type { FixedStepper } from './stepper.js';

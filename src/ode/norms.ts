@@ -2,7 +2,7 @@
  * Error norms for step-size control. The error of a step is measured relative to
  * atol + rtol·max(|y0|, |y1|), element by element, and summarised by a root mean square.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { elementCount, type State } from './state.js';
 
 /**

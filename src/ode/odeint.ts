@@ -1,7 +1,7 @@
 /**
  * `odeint`: solve an initial value problem and return the solution at the requested times.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { integrateAdaptive, type StepObserver } from './adaptive.js';
 import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { integrateFixed } from './fixed.js';

@@ -2,7 +2,7 @@
  * The solvers' internal state: a list of tensors advanced together. `odeint` passes one tensor; the
  * adjoint passes [z, a, a_θ, a_t], so the state needs no concatenation.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** A list of tensors integrated together as one state. */
 export type State = tf.Tensor[];

@@ -1,7 +1,7 @@
 /**
  * First-order reverse mode that is safe to call from inside another gradient's backward pass.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * ∂y/∂x for each x, zeros for unused inputs, first order only. It may run inside another gradient's

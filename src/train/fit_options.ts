@@ -2,7 +2,7 @@
  * The options of `fit`, their defaults (written once, here) and their checks, and what training
  * reports and saves.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import { checkPoints } from '../input_points.js';
 import type { RngState } from '../random.js';

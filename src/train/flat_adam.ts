@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors.js';
 import type { AdamState } from '../native/flow_matching_step.js';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Adam's state as host arrays (the same on every path, so checkpoints move between them). */
 export type FlatAdamState = AdamState;

@@ -4,7 +4,7 @@
  * (native/flow_matching_step.ts), keeping the weights there while training; on tfjs it is the
  * network's tape-free backward pass (or the tape, for networks without one) and FlatAdam.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { computePath, pathUsage, type ComputePath } from '../nn/compute_path.js';
 import { DynamicsNet, type TangentDynamics } from '../nn/dynamics_net.js';
 import { WasmFlowMatching, type AdamSettings, type AdamState } from '../native/flow_matching_step.js';

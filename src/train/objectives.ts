@@ -3,7 +3,7 @@
  * minibatch through the adjoint, Adam) and flow matching (the regression of the field onto noise–data
  * paths, on the compute path the seam picks). `fit` runs either the same way.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import { checkPoints, hostPoints } from '../input_points.js';
 import type { AdamState } from '../native/flow_matching_step.js';

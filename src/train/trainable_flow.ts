@@ -2,7 +2,7 @@
  * What training needs of a flow. train/ works on this interface and never imports flows/: the CNF
  * builds one over its private state and hands it to {@link fitFlow} (flows → train, one way).
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
 import type { OdeStats } from '../ode/stats.js';
 import type { Rng } from '../random.js';

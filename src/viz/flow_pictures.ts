@@ -2,7 +2,7 @@
  * Pictures of a trained 2D flow, written as PNG files: the three-panel figure, the trajectories and
  * the training curves.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { CNF } from '../flows/cnf.js';
 import { Rng } from '../random.js';
 import { COLORS } from './axes.js';

@@ -1,5 +1,5 @@
 // Runs in headless Chromium (test/browser.test.ts bundles it with esbuild): cnfkit as a page uses it.
-import { CNF, odeint, ready, tf, toyData } from '../../src/index.js';
+import { CNF, odeint, ready, tf, toyData } from '../../src/index.browser.js';
 
 async function run(): Promise<Record<string, unknown>> {
   const info = await ready({ wasmPaths: '/wasm/', verbose: false });
