@@ -17,7 +17,7 @@ export { tf };
 export { ready, backendInfo, BACKEND_CHOICES } from './backend.js';
 export type { BackendChoice, BackendInfo, ReadyOptions } from './backend.js';
 
-export { odeint } from './ode/odeint.js';
+export { odeint, odeintAsync } from './ode/odeint.js';
 export { odeintAdjoint } from './ode/adjoint.js';
 export type { OdeintAdjointOptions } from './ode/adjoint.js';
 export type { Dynamics } from './ode/checks.js';

@@ -3,13 +3,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from './errors.js';
+import { readNumber, runSync, type Reads } from './ode/host_reads.js';
 
 /** Throws an InputError unless `x` is a finite float32 [B, dim] tensor with B ≥ 1 (one host read). */
 export function checkPoints(fn: string, name: string, x: unknown, dim: number): asserts x is tf.Tensor2D {
   checkPointsShape(fn, name, x, dim);
-  const finite = tf.tidy(() => tf.all(tf.isFinite(x)));
-  const ok = finite.dataSync()[0] === 1;
-  finite.dispose();
+  runSync(fn, checkPointValues(fn, name, x));
+}
+
+/** The read part of {@link checkPoints} (after {@link checkPointsShape}): every value finite. */
+export function* checkPointValues(fn: string, name: string, x: tf.Tensor2D): Reads<void> {
+  const ok = (yield* readNumber(tf.tidy(() => tf.all(tf.isFinite(x))))) === 1;
   if (!ok) throw new InputError(fn, name, NOT_FINITE);
 }
 
@@ -24,7 +28,7 @@ export function hostPoints(fn: string, name: string, x: unknown, dim: number): F
 const NOT_FINITE = 'must be finite, but contains NaN or Inf';
 
 /** The shape and dtype part of {@link checkPoints}. */
-function checkPointsShape(fn: string, name: string, x: unknown, dim: number): asserts x is tf.Tensor2D {
+export function checkPointsShape(fn: string, name: string, x: unknown, dim: number): asserts x is tf.Tensor2D {
   if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== dim) {
     const got = x instanceof tf.Tensor ? `shape [${x.shape}]` : typeof x;
     throw new InputError(fn, name, `must be a tf.Tensor2D of shape [B, ${dim}], but got ${got}`);

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
 import { adjointSolve, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
-import { solveState } from '../ode/odeint.js';
+import { readNumber, runSync, type Reads } from '../ode/host_reads.js';
+import { solveStateSteps } from '../ode/odeint.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
 import { disposeStates } from '../ode/state.js';
 import type { OdeStats } from '../ode/stats.js';
@@ -35,7 +36,12 @@ export class CnfBlock {
 
   /** The integration time T (one host read when trained). */
   endTime(): number {
-    return this.sqrtT ? this.sqrtT.dataSync()[0] ** 2 : this.fixedT;
+    return runSync('CNF', this.endTimeSteps());
+  }
+
+  /** {@link endTime} with its read yielded. */
+  *endTimeSteps(): Reads<number> {
+    return this.sqrtT ? (yield* readNumber(this.sqrtT.clone())) ** 2 : this.fixedT;
   }
 
   /**
@@ -51,13 +57,11 @@ export class CnfBlock {
     backward: BackwardSettings,
     stats: OdeStats,
   ): tf.Tensor[] {
+    if (!this.net.supportsTraining) return runSync('CNF.logProb', this.solveJointSteps(x, v, terms, forward, stats));
     const rows = x.shape[0];
-    const y0 = [x, tf.zeros([rows]), ...(terms.kinetic ? [tf.zeros([rows])] : []), ...(terms.jacobian ? [tf.zeros([rows])] : [])];
+    const y0 = [x, ...jointZeros(rows, terms)];
     const T = this.sqrtT ? tf.square(this.sqrtT) : undefined;
     const times = [0, T ? T.dataSync()[0] : this.fixedT];
-    if (!this.net.supportsTraining) {
-      return solveState(countedDynamics(flowOps(this.net, rows, v.shape[0]).joint(v, terms), stats), y0, times, forward, stats)[1];
-    }
     const ts = T ? tf.stack([tf.scalar(0), T]) : undefined;
     const params = this.net.namedVariables().map(([, p]) => p);
     const k = v.shape[0];
@@ -66,10 +70,27 @@ export class CnfBlock {
     return tf.split(last, y0.map((c) => c.size)).map((part, i) => part.reshape(y0[i].shape));
   }
 
-  /** x at t = 0 to t = T (or back when `inverse`), without the trace. */
-  transport(x: tf.Tensor2D, inverse: boolean, forward: ResolvedOdeintOptions, stats: OdeStats): tf.Tensor2D {
-    const T = this.endTime();
-    const outputs = solveState(countedDynamics(flowOps(this.net, x.shape[0], 0).flow(), stats), [x], inverse ? [T, 0] : [0, T], forward, stats);
+  /**
+   * The joint state at T without the adjoint (not differentiable), its reads yielded: the form of
+   * {@link integrateJoint} for the async methods.
+   */
+  *solveJointSteps(x: tf.Tensor2D, v: tf.Tensor3D, terms: JointTerms, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<tf.Tensor[]> {
+    const zeros = jointZeros(x.shape[0], terms);
+    const y0 = [x, ...zeros];
+    try {
+      const T = yield* this.endTimeSteps();
+      const outputs = yield* solveStateSteps(countedDynamics(flowOps(this.net, y0[0].shape[0], v.shape[0]).joint(v, terms), stats), y0, [0, T], forward, stats);
+      disposeStates(outputs[0]);
+      return outputs[1];
+    } finally {
+      disposeStates(zeros);
+    }
+  }
+
+  /** x at t = 0 to t = T (or back when `inverse`), without the trace; reads yielded. */
+  *transportSteps(x: tf.Tensor2D, inverse: boolean, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<tf.Tensor2D> {
+    const T = yield* this.endTimeSteps();
+    const outputs = yield* solveStateSteps(countedDynamics(flowOps(this.net, x.shape[0], 0).flow(), stats), [x], inverse ? [T, 0] : [0, T], forward, stats);
     disposeStates(outputs[0]);
     return outputs[1][0] as tf.Tensor2D;
   }
@@ -78,7 +99,7 @@ export class CnfBlock {
   path(z: tf.Tensor2D, frames: number, forward: ResolvedOdeintOptions, stats: OdeStats): { times: number[]; states: tf.Tensor2D[] } {
     const T = this.endTime();
     const times = Array.from({ length: frames }, (_, k) => T * (1 - k / (frames - 1)));
-    const outputs = solveState(countedDynamics(flowOps(this.net, z.shape[0], 0).flow(), stats), [z], times, forward, stats);
+    const outputs = runSync('CNF.trajectory', solveStateSteps(countedDynamics(flowOps(this.net, z.shape[0], 0).flow(), stats), [z], times, forward, stats));
     return { times, states: outputs.map((o) => o[0] as tf.Tensor2D) };
   }
 
@@ -88,4 +109,9 @@ export class CnfBlock {
     releaseFlowOps(this.net);
     if (this.net.supportsTraining) this.net.dispose();
   }
+}
+
+/** The initial values of the joint state's integrals: ℓ, and the regularisers' when asked for. */
+function jointZeros(rows: number, terms: JointTerms): tf.Tensor[] {
+  return [tf.zeros([rows]), ...(terms.kinetic ? [tf.zeros([rows])] : []), ...(terms.jacobian ? [tf.zeros([rows])] : [])];
 }

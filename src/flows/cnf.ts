@@ -18,7 +18,8 @@ import { createStats, type OdeStats } from '../ode/stats.js';
 import { Rng, checkSeed } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { CnfBlock } from './block.js';
-import { checkPoints } from '../input_points.js';
+import { checkPointValues, checkPoints, checkPointsShape } from '../input_points.js';
+import { runAsync, runSync, type Reads } from '../ode/host_reads.js';
 import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
@@ -97,6 +98,27 @@ export class CNF {
     checkLogProbOptions('CNF.logProb', options);
     const terms = this.terms('CNF.logProb', x, { ...options, trace: options.trace ?? 'exact' }, new Rng(options.seed ?? 0), false);
     return terms.logProb;
+  }
+
+  /**
+   * {@link logProb} with its host reads awaited: the same solver steps and values, on every backend
+   * (WebGPU included) and without blocking a page. Not differentiable (a gradient tape cannot span
+   * an await); train with {@link fit}.
+   * @param x - points [B, dim]
+   * @param options - as for {@link logProb} (`trace`, `seed`, `stats`)
+   * @returns a promise of log p(x) [B]
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const logp = await flow.logProbAsync(tf.tensor2d([[0, 1]]));   // equals flow.logProb(...)
+   * flow.dispose();
+   * ```
+   */
+  async logProbAsync(x: tf.Tensor2D, options: LogProbOptions = {}): Promise<tf.Tensor1D> {
+    const fn = 'CNF.logProbAsync';
+    checkLogProbOptions(fn, options);
+    checkPointsShape(fn, 'x', x, this.options.dim);
+    return runAsync(this.logProbSteps(fn, x, options));
   }
 
   /**
@@ -203,8 +225,19 @@ export class CNF {
    * ```
    */
   toLatent(x: tf.Tensor2D): tf.Tensor2D {
-    checkPoints('CNF.toLatent', 'x', x, this.options.dim);
-    return this.transport(x, false);
+    checkPointsShape('CNF.toLatent', 'x', x, this.options.dim);
+    return runSync('CNF.toLatent', this.transportSteps('CNF.toLatent', x, false));
+  }
+
+  /**
+   * {@link toLatent} with its host reads awaited: the same steps and result, on every backend
+   * (WebGPU included) and without blocking a page.
+   * @param x - data points [B, dim]
+   * @returns a promise of z [B, dim]
+   */
+  async toLatentAsync(x: tf.Tensor2D): Promise<tf.Tensor2D> {
+    checkPointsShape('CNF.toLatentAsync', 'x', x, this.options.dim);
+    return runAsync(this.transportSteps('CNF.toLatentAsync', x, false));
   }
 
   /**
@@ -214,8 +247,18 @@ export class CNF {
    * @throws InputError when z is not a finite float32 [B, dim] tensor
    */
   fromLatent(z: tf.Tensor2D): tf.Tensor2D {
-    checkPoints('CNF.fromLatent', 'z', z, this.options.dim);
-    return this.transport(z, true);
+    checkPointsShape('CNF.fromLatent', 'z', z, this.options.dim);
+    return runSync('CNF.fromLatent', this.transportSteps('CNF.fromLatent', z, true));
+  }
+
+  /**
+   * {@link fromLatent} with its host reads awaited (every backend, WebGPU included).
+   * @param z - latent points [B, dim]
+   * @returns a promise of x [B, dim]
+   */
+  async fromLatentAsync(z: tf.Tensor2D): Promise<tf.Tensor2D> {
+    checkPointsShape('CNF.fromLatentAsync', 'z', z, this.options.dim);
+    return runAsync(this.transportSteps('CNF.fromLatentAsync', z, true));
   }
 
   /**
@@ -271,9 +314,28 @@ export class CNF {
     if (!Number.isInteger(n) || n < 1) throw new InputError('CNF.sample', 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
     checkSeed('CNF.sample', 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
-    const x = this.fromLatent(z);
-    z.dispose();
-    return x;
+    try {
+      return runSync('CNF.sample', this.transportSteps('CNF.sample', z, true));
+    } finally {
+      z.dispose();
+    }
+  }
+
+  /**
+   * {@link sample} with its host reads awaited (every backend, WebGPU included): the same samples.
+   * @param n - how many
+   * @param seed - the same seed gives the same samples
+   * @returns a promise of [n, dim]
+   */
+  async sampleAsync(n: number, seed = 0): Promise<tf.Tensor2D> {
+    if (!Number.isInteger(n) || n < 1) throw new InputError('CNF.sampleAsync', 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
+    checkSeed('CNF.sampleAsync', 'seed', seed);
+    const z = standardNormalSample(n, this.options.dim, new Rng(seed));
+    try {
+      return await runAsync(this.transportSteps('CNF.sampleAsync', z, true));
+    } finally {
+      z.dispose();
+    }
   }
 
   /**
@@ -385,17 +447,62 @@ export class CNF {
     for (const block of this.blocks) block.dispose();
   }
 
-  private transport(x: tf.Tensor2D, inverse: boolean): tf.Tensor2D {
+  /** The flow map (or its inverse) through every block, after the finiteness check; reads yielded. */
+  private *transportSteps(fn: string, x: tf.Tensor2D, inverse: boolean): Reads<tf.Tensor2D> {
     this.syncWeights();
+    yield* checkPointValues(fn, inverse ? 'z' : 'x', x);
     const forward = this.forwardOptions();
     const stats = createStats();
     let y = x;
-    for (const block of inverse ? [...this.blocks].reverse() : this.blocks) {
-      const next = block.transport(y, inverse, forward, stats);
-      if (y !== x) y.dispose();
-      y = next;
+    let completed = false;
+    try {
+      for (const block of inverse ? [...this.blocks].reverse() : this.blocks) {
+        const next = yield* block.transportSteps(y, inverse, forward, stats);
+        if (y !== x) y.dispose();
+        y = next;
+      }
+      completed = true;
+    } finally {
+      if (!completed && y !== x) y.dispose();
     }
     return y;
+  }
+
+  /** log p(x) without the adjoint (not differentiable), its reads yielded: {@link logProbAsync}. */
+  private *logProbSteps(fn: string, x: tf.Tensor2D, options: LogProbOptions): Reads<tf.Tensor1D> {
+    this.syncWeights();
+    yield* checkPointValues(fn, 'x', x);
+    const stats = options.stats ?? createStats();
+    Object.assign(stats, createStats());
+    const rng = new Rng(options.seed ?? 0);
+    const forward = this.forwardOptions();
+    const [rows, dim] = x.shape;
+    let z = x;
+    let delta: tf.Tensor | undefined;
+    try {
+      for (const block of this.blocks) {
+        const v = traceTangents(options.trace ?? 'exact', this.options.noise, rows, dim, rng);
+        const blockStats = createStats();
+        let parts: tf.Tensor[];
+        try {
+          parts = yield* block.solveJointSteps(z, v, { kinetic: false, jacobian: false }, forward, blockStats);
+        } finally {
+          v.dispose();
+        }
+        for (const key of Object.keys(stats) as (keyof OdeStats)[]) stats[key] += blockStats[key];
+        if (z !== x) z.dispose();
+        z = parts[0] as tf.Tensor2D;
+        const previous = delta;
+        delta = previous ? tf.add(previous, parts[1]) : parts[1];
+        if (previous) tf.dispose([previous, parts[1]]);
+      }
+      // dℓ/dt = −tr, so log p(x) = log N(z) − Σ ℓ(T).
+      const last = delta!;
+      return tf.tidy(() => tf.sub(standardNormalLogProb(z), last) as tf.Tensor1D);
+    } finally {
+      if (z !== x) z.dispose();
+      delta?.dispose();
+    }
   }
 
   private forwardOptions(): ResolvedOdeintOptions {

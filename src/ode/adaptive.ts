@@ -1,12 +1,14 @@
 /**
  * The adaptive driver: embedded error estimate, PI step-size control, FSAL reuse and dense output.
- * Times live on the host in float64; the only host read per step is the error norm.
+ * Times live on the host in float64; the only host read per step is the error norm, yielded to the
+ * driver (ode/host_reads.ts), which reads it synchronously or asynchronously.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MaxStepsError, NonFiniteError, StepSizeError } from '../errors.js';
 import { StepSizeController, initialStepSize, type ControllerSettings } from './controller.js';
 import { disposeRkStep, rkStep } from './explicit.js';
 import { denseOutput } from './interpolate.js';
+import { readNumber, type Reads } from './host_reads.js';
 import { allFinite, scaledRmsNorm } from './norms.js';
 import { disposeStates, type State, type StateDynamics } from './state.js';
 import type { OdeStats } from './stats.js';
@@ -34,14 +36,14 @@ export type StepObserver = (t: number, y: State) => void;
  * @throws StepSizeError when the step size underflows, MaxStepsError past `maxSteps` attempts,
  *   NonFiniteError when f is NaN/Inf at the start
  */
-export function integrateAdaptive(
+export function* integrateAdaptive(
   tableau: ButcherTableau,
   f: StateDynamics,
   y0: State,
   ts: readonly number[],
   settings: AdaptiveSettings,
   stats: OdeStats,
-): State[] {
+): Reads<State[]> {
   const { rtol, atol, maxSteps, normMask } = settings;
   const t0 = ts[0];
   const tEnd = ts[ts.length - 1];
@@ -56,12 +58,14 @@ export function integrateAdaptive(
   let next = 1;
   let attempts = 0;
   const minStep = 4 * Number.EPSILON * Math.max(Math.abs(t0), Math.abs(tEnd), Math.abs(tEnd - t0));
+  // A finally, not a catch: a driver that stops reading (generator return) must free these too.
+  let completed = false;
   try {
     f0 = f(t, y);
-    if (!allFinite(f0)) throw new NonFiniteError(t0, 'f(t0, y0) is not finite; check the dynamics and y0');
+    if (!(yield* allFinite(f0))) throw new NonFiniteError(t0, 'f(t0, y0) is not finite; check the dynamics and y0');
     let h = settings.firstStep !== undefined
       ? direction * settings.firstStep
-      : initialStepSize(f, t, y, f0, tableau.order, rtol, atol, direction, normMask).h;
+      : (yield* initialStepSize(f, t, y, f0, tableau.order, rtol, atol, direction, normMask)).h;
     h = direction * Math.min(Math.abs(h), settings.controller.maxStepSize);
     while (next < ts.length) {
       if (attempts >= maxSteps) throw new MaxStepsError(maxSteps, t, tEnd);
@@ -71,15 +75,20 @@ export function integrateAdaptive(
       const tNew = lands ? tEnd : t + h;
 
       const step = rkStep(tableau, f, t, y, f0, h);
-      const errNorm = scaledRmsNorm(step.err!, y, step.y1, rtol, atol, normMask);
-      const err = errNorm.dataSync()[0];
-      errNorm.dispose();
+      let err = NaN;
+      let measured = false;
+      try {
+        err = yield* readNumber(scaledRmsNorm(step.err!, y, step.y1, rtol, atol, normMask));
+        measured = true;
+      } finally {
+        if (!measured) disposeRkStep(step);
+      }
 
       if (!(err <= 1)) {
         disposeRkStep(step);
         stats.rejectedSteps++;
         h = controller.rejected(h, err);
-        if (Math.abs(h) < minStep) throw underflow(t, h, err, y);
+        if (Math.abs(h) < minStep) throw yield* underflow(t, h, err, y);
         continue;
       }
 
@@ -100,23 +109,20 @@ export function integrateAdaptive(
       t = tNew;
       h = controller.accepted(hTaken, err);
     }
-  } catch (e) {
+    completed = true;
+  } finally {
     if (!outputs.includes(y)) disposeStates(y);
-    disposeStates(f0, ...outputs);
-    throw e;
+    disposeStates(f0);
+    if (!completed) disposeStates(...outputs);
   }
-  if (!outputs.includes(y)) disposeStates(y);
-  disposeStates(f0);
   return outputs;
 }
 
-function underflow(t: number, h: number, err: number, y: State): StepSizeError {
+function* underflow(t: number, h: number, err: number, y: State): Reads<StepSizeError> {
   if (!Number.isFinite(err)) {
     return new StepSizeError(t, h, 'the error estimate is NaN/Inf: f produced non-finite values; the solution may blow up here');
   }
-  const maxAbs = tf.tidy(() => tf.max(tf.stack(y.map((c) => tf.max(tf.abs(c))))));
-  const yMax = maxAbs.dataSync()[0];
-  maxAbs.dispose();
+  const yMax = yield* readNumber(tf.tidy(() => tf.max(tf.stack(y.map((c) => tf.max(tf.abs(c)))))));
   return new StepSizeError(
     t,
     h,

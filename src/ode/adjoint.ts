@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
-import { checkFiniteOutputs, checkInitialState, outputTimes, stateDynamics, type Dynamics } from './checks.js';
+import { checkFiniteOutputs, checkInitialState, checkInitialValues, outputTimes, stateDynamics, type Dynamics } from './checks.js';
+import { runSync } from './host_reads.js';
 import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
@@ -85,7 +86,8 @@ const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', '
 export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tensor1D, options: OdeintAdjointOptions): tf.Tensor {
   const fn = 'odeintAdjoint';
   checkInitialState(fn, y0);
-  const times = outputTimes(fn, ts);
+  runSync(fn, checkInitialValues(fn, y0));
+  const times = runSync(fn, outputTimes(fn, ts));
   if (options === undefined || options === null || typeof options !== 'object') {
     throw new InputError(fn, 'options', 'must be an object with params: tf.Variable[] (the variables f uses; [] if none)');
   }
@@ -100,7 +102,7 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   const packed = adjointSolve([y0], () => (t, [y]) => [f(t, y)], [], times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats, dynamics);
   const result = tf.tidy(() => packed.reshape([times.length, ...y0.shape]));
   packed.dispose();
-  if (!SOLVERS[forward.method].adaptive) checkFiniteOutputs(result, times);
+  if (!SOLVERS[forward.method].adaptive) runSync(fn, checkFiniteOutputs(result, times));
   return result;
 }
 

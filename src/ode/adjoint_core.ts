@@ -63,7 +63,7 @@ export function adjointSolve(
     const forwardDynamics = checkedForward ?? countedDynamics(makeDynamics(extras), stats);
     const steps: { t: number; y: State }[] = [];
     const onStep = backward.checkpoints ? (t: number, y: State) => void steps.push({ t, y: y.map((c) => c.clone()) }) : undefined;
-    const outputs = solveState(forwardDynamics, y0, times, forward, stats, undefined, onStep);
+    const outputs = solveState('odeintAdjoint', forwardDynamics, y0, times, forward, stats, undefined, onStep);
     const pack = (states: State[]) => tf.tidy(() => tf.stack(states.map((o) => tf.concat(o.map((c) => c.reshape([-1]))))));
     const value = pack(outputs);
     // The backward grid: the output times, plus every forward step when checkpointing.
@@ -160,7 +160,7 @@ function backwardSweep(
       tf.dispose([direct, state[timeIndex]]);
       state[timeIndex] = at;
     }
-    const solved = solveState(augmented, state, [ts[i], ts[i - 1]], settings, settings.stats, mask);
+    const solved = solveState('odeintAdjoint', augmented, state, [ts[i], ts[i - 1]], settings, settings.stats, mask);
     disposeStates(state, solved[0]);
     state = solved[1];
     // Restart z from the forward state at t_{i−1} (no drift from the backward reconstruction) and

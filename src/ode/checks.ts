@@ -4,21 +4,24 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteError, InputError } from '../errors.js';
+import { read, readNumber, type Reads } from './host_reads.js';
 import { ownedResult, type StateDynamics } from './state.js';
 import type { OdeStats } from './stats.js';
 
 /** User dynamics: dy/dt = f(t, y), returning a tensor of y's shape. */
 export type Dynamics = (t: tf.Scalar, y: tf.Tensor) => tf.Tensor;
 
-/** Checks y0: a float32 tensor, not disposed, every element finite (one host read). */
+/** Checks y0's kind: a float32 tensor, not disposed, not empty ({@link checkInitialValues} reads its values). */
 export function checkInitialState(fn: string, y0: unknown): asserts y0 is tf.Tensor {
   if (!(y0 instanceof tf.Tensor)) throw new InputError(fn, 'y0', `must be a tf.Tensor, but got ${describe(y0)}`);
   if (y0.isDisposed) throw new InputError(fn, 'y0', 'has been disposed');
   if (y0.dtype !== 'float32') throw new InputError(fn, 'y0', `must have dtype float32, but has ${y0.dtype}`);
   if (y0.size === 0) throw new InputError(fn, 'y0', `must not be empty, but has shape [${y0.shape}]`);
-  const finite = tf.tidy(() => tf.all(tf.isFinite(y0)));
-  const ok = finite.dataSync()[0] === 1;
-  finite.dispose();
+}
+
+/** Checks that every element of y0 is finite (one host read). */
+export function* checkInitialValues(fn: string, y0: tf.Tensor): Reads<void> {
+  const ok = (yield* readNumber(tf.tidy(() => tf.all(tf.isFinite(y0))))) === 1;
   if (!ok) throw new InputError(fn, 'y0', 'must be finite, but contains NaN or Inf');
 }
 
@@ -26,11 +29,11 @@ export function checkInitialState(fn: string, y0: unknown): asserts y0 is tf.Ten
  * Reads the output times to the host and checks them: at least one, finite, strictly increasing or
  * strictly decreasing.
  */
-export function outputTimes(fn: string, ts: unknown): number[] {
+export function* outputTimes(fn: string, ts: unknown): Reads<number[]> {
   let times: number[];
   if (ts instanceof tf.Tensor) {
     if (ts.rank !== 1) throw new InputError(fn, 'ts', `must be a 1-D tensor, but has shape [${ts.shape}]`);
-    times = Array.from(ts.dataSync());
+    times = Array.from(yield* read(ts.clone()));
   } else if (Array.isArray(ts) || ArrayBuffer.isView(ts)) {
     times = Array.from(ts as ArrayLike<number>);
     const bad = times.findIndex((v) => typeof v !== 'number');
@@ -85,10 +88,8 @@ export function stateDynamics(fn: string, f: unknown, shape: readonly number[], 
  * Throws a NonFiniteError naming the first output time whose state holds NaN or Inf
  * (one host read for the whole result).
  */
-export function checkFiniteOutputs(result: tf.Tensor, ts: readonly number[]): void {
-  const perTime = tf.tidy(() => tf.all(tf.isFinite(result.reshape([ts.length, -1])), 1));
-  const flags = perTime.dataSync();
-  perTime.dispose();
+export function* checkFiniteOutputs(result: tf.Tensor, ts: readonly number[]): Reads<void> {
+  const flags = yield* read(tf.tidy(() => tf.all(tf.isFinite(result.reshape([ts.length, -1])), 1)));
   const first = flags.findIndex((v) => v !== 1);
   if (first >= 0) {
     result.dispose();

@@ -3,6 +3,7 @@
  * (Hairer, Nørsett & Wanner, Solving ODEs I, II.4; Gustafsson's PI idea as in DOPRI5).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Reads } from './host_reads.js';
 import { scaledRms } from './norms.js';
 import { combine, type State, type StateDynamics } from './state.js';
 
@@ -77,7 +78,7 @@ export class StepSizeController {
  * Costs one evaluation of f. `direction` is ±1, `order` the method's order.
  * @returns the signed first step size and the evaluations spent
  */
-export function initialStepSize(
+export function* initialStepSize(
   f: StateDynamics,
   t0: number,
   y0: State,
@@ -87,15 +88,20 @@ export function initialStepSize(
   atol: number,
   direction: number,
   mask?: readonly boolean[],
-): { h: number; nfe: number } {
-  const d0 = scaledRms(y0, y0, rtol, atol, mask);
-  const d1 = scaledRms(f0, y0, rtol, atol, mask);
+): Reads<{ h: number; nfe: number }> {
+  const d0 = yield* scaledRms(y0, y0, rtol, atol, mask);
+  const d1 = yield* scaledRms(f0, y0, rtol, atol, mask);
   const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * (d0 / d1);
   const y1 = tf.tidy(() => combine(y0, direction * h0, [1], [f0]));
   const f1 = f(t0 + direction * h0, y1);
   const diff = tf.tidy(() => f1.map((c, i) => tf.sub(c, f0[i])));
-  const d2 = scaledRms(diff, y0, rtol, atol, mask) / h0;
-  tf.dispose([...y1, ...f1, ...diff]);
+  tf.dispose([...y1, ...f1]);
+  let d2: number;
+  try {
+    d2 = (yield* scaledRms(diff, y0, rtol, atol, mask)) / h0;
+  } finally {
+    tf.dispose(diff);
+  }
   const dMax = Math.max(d1, d2);
   const h1 = dMax <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : Math.pow(0.01 / dMax, 1 / (order + 1));
   const h = Math.min(100 * h0, h1);

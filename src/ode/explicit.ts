@@ -61,7 +61,7 @@ export function disposeRkStep(step: RkStep, keep: readonly tf.Tensor[] = []): vo
 /** An explicit Runge–Kutta method used with a fixed step: evaluates f at the step start each time. */
 export function explicitFixedStepper(tableau: ButcherTableau): FixedStepper {
   return {
-    step(f, t0, y0, h) {
+    *step(f, t0, y0, h) {
       const f0 = f(t0, y0);
       try {
         const step = rkStep(tableau, f, t0, y0, f0, h);

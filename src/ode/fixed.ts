@@ -6,6 +6,7 @@ import { MaxStepsError } from '../errors.js';
 import { disposeStates, type State, type StateDynamics } from './state.js';
 import type { OdeStats } from './stats.js';
 import type { StepObserver } from './adaptive.js';
+import type { Reads } from './host_reads.js';
 import type { FixedStepper } from './stepper.js';
 
 /**
@@ -13,7 +14,7 @@ import type { FixedStepper } from './stepper.js';
  * ceil(|Δ| / stepSize) equal steps (one step when stepSize is undefined).
  * @returns the states at every output time; the caller owns them (the first is a clone of y0)
  */
-export function integrateFixed(
+export function* integrateFixed(
   stepper: FixedStepper,
   f: StateDynamics,
   y0: State,
@@ -22,36 +23,35 @@ export function integrateFixed(
   maxSteps: number,
   stats: OdeStats,
   onStep?: StepObserver,
-): State[] {
+): Reads<State[]> {
   const outputs: State[] = [y0.map((c) => c.clone())];
   let y = outputs[0];
+  // A finally, not a catch: a driver that stops reading (generator return) must free these too.
+  let completed = false;
   try {
-    integrateIntervals();
-  } catch (e) {
-    if (!outputs.includes(y)) disposeStates(y);
-    disposeStates(...outputs);
-    throw e;
+    for (let i = 0; i + 1 < ts.length; i++) {
+      const span = ts[i + 1] - ts[i];
+      // The 1e-9 slack keeps a span that is an exact multiple of stepSize from gaining a sliver step.
+      const n = stepSize === undefined ? 1 : Math.max(1, Math.ceil(Math.abs(span) / stepSize - 1e-9));
+      const h = span / n;
+      stepper.reset?.();
+      for (let k = 0; k < n; k++) {
+        if (stats.acceptedSteps >= maxSteps) throw new MaxStepsError(maxSteps, ts[i] + k * h, ts[ts.length - 1]);
+        const next = yield* stepper.step(f, ts[i] + k * h, y, h, stats);
+        stats.acceptedSteps++;
+        onStep?.(k + 1 === n ? ts[i + 1] : ts[i] + (k + 1) * h, next);
+        if (k > 0) for (const c of y) c.dispose();
+        y = next;
+      }
+      outputs.push(y);
+    }
+    completed = true;
   } finally {
     stepper.reset?.();
+    if (!completed) {
+      if (!outputs.includes(y)) disposeStates(y);
+      disposeStates(...outputs);
+    }
   }
   return outputs;
-
-  function integrateIntervals(): void {
-  for (let i = 0; i + 1 < ts.length; i++) {
-    const span = ts[i + 1] - ts[i];
-    // The 1e-9 slack keeps a span that is an exact multiple of stepSize from gaining a sliver step.
-    const n = stepSize === undefined ? 1 : Math.max(1, Math.ceil(Math.abs(span) / stepSize - 1e-9));
-    const h = span / n;
-    stepper.reset?.();
-    for (let k = 0; k < n; k++) {
-      if (stats.acceptedSteps >= maxSteps) throw new MaxStepsError(maxSteps, ts[i] + k * h, ts[ts.length - 1]);
-      const next = stepper.step(f, ts[i] + k * h, y, h, stats);
-      stats.acceptedSteps++;
-      onStep?.(k + 1 === n ? ts[i + 1] : ts[i] + (k + 1) * h, next);
-      if (k > 0) for (const c of y) c.dispose();
-      y = next;
-    }
-    outputs.push(y);
-  }
-  }
 }

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConvergenceError } from '../errors.js';
 import { luFactor, luSolve } from './linalg.js';
 import { firstOrderGradients } from './vjp.js';
+import { read, type Reads } from './host_reads.js';
 import { scaledRms } from './norms.js';
 import { combine, disposeStates, elementCount, type State, type StateDynamics } from './state.js';
 import type { FixedStepper } from './stepper.js';
@@ -29,7 +30,7 @@ const AUTO_NEWTON_MAX_SIZE = 100;
 /** A θ-method stepper; `name` is used in error messages. */
 export function thetaMethodStepper(name: string, theta: number, settings: ImplicitSettings): FixedStepper {
   return {
-    step(f, t0, y0, h, stats) {
+    *step(f, t0, y0, h, stats) {
       const t1 = t0 + h;
       const f0 = theta < 1 ? f(t0, y0) : y0.map((c) => tf.zerosLike(c));
       // Known part of the right-hand side. The predictor is y0 itself: an explicit Euler predictor
@@ -41,8 +42,8 @@ export function thetaMethodStepper(name: string, theta: number, settings: Implic
       const useNewton = settings.solver === 'newton' || (settings.solver === 'auto' && elementCount(y0) <= AUTO_NEWTON_MAX_SIZE);
       try {
         return useNewton
-          ? newtonSolve(name, f, t1, base, y, h * theta, settings, stats)
-          : fixedPointSolve(name, f, t1, base, y, h * theta, settings, stats);
+          ? yield* newtonSolve(name, f, t1, base, y, h * theta, settings, stats)
+          : yield* fixedPointSolve(name, f, t1, base, y, h * theta, settings, stats);
       } finally {
         disposeStates(base);
       }
@@ -51,7 +52,7 @@ export function thetaMethodStepper(name: string, theta: number, settings: Implic
 }
 
 /** Iterates y ← base + hθ f(t1, y) until the update is small. Takes ownership of `y`. */
-function fixedPointSolve(
+function* fixedPointSolve(
   name: string,
   f: StateDynamics,
   t1: number,
@@ -60,16 +61,17 @@ function fixedPointSolve(
   hTheta: number,
   settings: ImplicitSettings,
   stats: { implicitIterations: number },
-): State {
+): Reads<State> {
   let previousUpdate = Infinity;
   let growing = 0;
   for (let iter = 1; iter <= settings.maxIterations; iter++) {
     stats.implicitIterations++;
     const yNew = disposingOnThrow(y, () => tf.tidy(() => combine(base, hTheta, [1], [f(t1, y)])));
     const delta = tf.tidy(() => yNew.map((c, i) => tf.sub(c, y[i])));
-    const update = scaledRms(delta, yNew, settings.tol, settings.tol);
-    disposeStates(delta, y);
+    disposeStates(y);
     y = yNew;
+    const update = yield* disposingOnStop([y, delta], scaledRms(delta, yNew, settings.tol, settings.tol));
+    disposeStates(delta);
     if (update <= 1) return y;
     if (!Number.isFinite(update) || (update > previousUpdate && ++growing >= 3)) {
       disposeStates(y);
@@ -85,7 +87,7 @@ function fixedPointSolve(
  * Simplified Newton on G(y) = y − base − hθ f(t1, y), with (I − hθ J) factored once per step at the
  * predictor. Takes ownership of `y`.
  */
-function newtonSolve(
+function* newtonSolve(
   name: string,
   f: StateDynamics,
   t1: number,
@@ -94,10 +96,10 @@ function newtonSolve(
   hTheta: number,
   settings: ImplicitSettings,
   stats: { implicitIterations: number },
-): State {
+): Reads<State> {
   const shapes = y.map((c) => c.shape);
   const n = elementCount(y);
-  const jac = disposingOnThrow(y, () => jacobian(f, t1, y, n));
+  const jac = yield* disposingOnStop([y], jacobian(f, t1, y, n));
   const m = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) m[i] = -hTheta * jac[i];
   for (let i = 0; i < n; i++) m[i * n + i] += 1;
@@ -114,14 +116,14 @@ function newtonSolve(
         return flatten(y.map((c, i) => tf.sub(c, tf.add(base[i], tf.mul(fy[i], hTheta)))));
       }),
     );
-    const g = residual.dataSync();
-    residual.dispose();
-    const step = luSolve(factors, g);
+    const g = yield* disposingOnStop([y], read(residual));
+    const step = luSolve(factors, g as Float32Array);
     const delta = unflatten(Float32Array.from(step, (v) => -v), shapes);
     const yNew = tf.tidy(() => y.map((c, i) => tf.add(c, delta[i])));
-    const update = scaledRms(delta, yNew, settings.tol, settings.tol);
-    disposeStates(delta, y);
+    disposeStates(y);
     y = yNew;
+    const update = yield* disposingOnStop([y, delta], scaledRms(delta, yNew, settings.tol, settings.tol));
+    disposeStates(delta);
     if (update <= 1) return y;
     if (!Number.isFinite(update)) break;
   }
@@ -130,7 +132,7 @@ function newtonSolve(
 }
 
 /** ∂f/∂y at (t, y), flattened over all components, row-major; one VJP per row. */
-function jacobian(f: StateDynamics, t: number, y: State, n: number): Float64Array {
+function* jacobian(f: StateDynamics, t: number, y: State, n: number): Reads<Float64Array> {
   const jac = new Float64Array(n * n);
   const shapes = y.map((c) => c.shape);
   // Zeros for components f does not depend on (a constant f has J = 0, not an error).
@@ -145,14 +147,24 @@ function jacobian(f: StateDynamics, t: number, y: State, n: number): Float64Arra
     onehot[row] = 1;
     probe = unflatten(onehot, shapes);
     try {
-      const rowValues = tf.tidy(() => flatten(grad(y)));
-      jac.set(rowValues.dataSync(), row * n);
-      rowValues.dispose();
+      jac.set(yield* read(tf.tidy(() => flatten(grad(y)))), row * n);
     } finally {
       disposeStates(probe);
     }
   }
   return jac;
+}
+
+/** Runs the reads of `steps`; if they throw or are stopped, frees the solver's own `states`. */
+function* disposingOnStop<T>(states: State[], steps: Reads<T>): Reads<T> {
+  let done = false;
+  try {
+    const value = yield* steps;
+    done = true;
+    return value;
+  } finally {
+    if (!done) disposeStates(...states);
+  }
 }
 
 /** Runs `evaluate` (which calls the user's f); if it throws, frees the iterate `y` the solver owns. */

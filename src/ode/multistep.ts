@@ -18,13 +18,13 @@ export function nystromStepper(): FixedStepper {
       disposeStates(previous);
       previous = undefined;
     },
-    step(f, t0, y0, h, stats) {
+    *step(f, t0, y0, h, stats) {
       const y1 = previous
         ? tf.tidy(() => {
             const f0 = f(t0, y0);
             return combine(previous!, 2 * h, [1], [f0]);
           })
-        : starter.step(f, t0, y0, h, stats);
+        : yield* starter.step(f, t0, y0, h, stats);
       disposeStates(previous);
       previous = y0.map((c) => c.clone());
       return y1;

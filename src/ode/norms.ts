@@ -3,6 +3,7 @@
  * atol + rtol·max(|y0|, |y1|), element by element, and summarised by a root mean square.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readNumber, type Reads } from './host_reads.js';
 import { elementCount, type State } from './state.js';
 
 /**
@@ -32,20 +33,15 @@ export function scaledRmsNorm(
 }
 
 /** RMS of y / (atol + rtol·|yRef|) over the selected components, read back as a number. */
-export function scaledRms(y: State, yRef: State, rtol: number, atol: number, mask?: readonly boolean[]): number {
-  const norm = scaledRmsNorm(y, yRef, yRef, rtol, atol, mask);
-  const value = norm.dataSync()[0];
-  norm.dispose();
-  return value;
+export function* scaledRms(y: State, yRef: State, rtol: number, atol: number, mask?: readonly boolean[]): Reads<number> {
+  return yield* readNumber(scaledRmsNorm(y, yRef, yRef, rtol, atol, mask));
 }
 
 /** Whether every element of every component is finite (one host read). */
-export function allFinite(y: State): boolean {
+export function* allFinite(y: State): Reads<boolean> {
   const flag = tf.tidy(() => {
     const perComponent = y.map((c) => tf.all(tf.isFinite(c)).cast('float32'));
     return perComponent.length === 1 ? perComponent[0] : tf.min(tf.stack(perComponent));
   });
-  const ok = flag.dataSync()[0] === 1;
-  flag.dispose();
-  return ok;
+  return (yield* readNumber(flag)) === 1;
 }

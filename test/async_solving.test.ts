@@ -1,0 +1,68 @@
+// The async forms (odeintAsync, CNF.*Async) run the same stepping logic as the sync ones, only
+// reading the host values with `await data()`: the same steps, statistics and results to the bit,
+// the same errors, nothing leaked (issue 15). test/webgpu.test.ts runs them where reads must be async.
+import { describe, expect, it } from 'vitest';
+import { CNF, InputError, MaxStepsError, createStats, odeint, odeintAsync, tf, type MethodName } from '../src/index.js';
+
+const f = (t: tf.Scalar, y: tf.Tensor) => tf.tidy(() => tf.sub(tf.mul(tf.sin(t), y), tf.mul(0.3, tf.pow(y, 3))));
+const y0 = () => tf.tensor2d([[0.5, -1.2], [2, 0.1]]);
+
+describe('odeintAsync', () => {
+  it.each([
+    ['dopri5', {}],
+    ['bosh3', { rtol: 1e-4, atol: 1e-6 }],
+    ['rk4', { stepSize: 0.05 }],
+    ['nystrom2', { stepSize: 0.05 }],
+    ['implicit_euler', { stepSize: 0.1, implicitSolver: 'newton' }],
+    ['trapezoid', { stepSize: 0.1, implicitSolver: 'fixed-point' }],
+  ] as [MethodName, object][])('%s: the same values, steps and evaluations as odeint, bit for bit, no tensor left', async (method, extra) => {
+    const y = y0();
+    const syncStats = createStats();
+    const asyncStats = createStats();
+    const ts = [0, 0.7, 1.5, 2];
+    const sync = odeint(f, y, ts, { method, ...extra, stats: syncStats });
+    const before = tf.memory().numTensors;
+    const result = await odeintAsync(f, y, ts, { method, ...extra, stats: asyncStats });
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(Array.from(await result.data())).toEqual(Array.from(sync.dataSync()));
+    expect(asyncStats).toEqual(syncStats);
+    expect(asyncStats.nfe).toBeGreaterThan(3);
+    tf.dispose([y, sync, result]);
+  });
+
+  it('takes ts as a tensor, and rejects with the errors odeint throws, leaving nothing behind', async () => {
+    const y = y0();
+    const ts = tf.tensor1d([0, 1]);
+    expect(Array.from(await (await odeintAsync(f, y, ts)).data())).toEqual(Array.from(odeint(f, y, ts).dataSync()));
+    const before = tf.memory().numTensors;
+    await expect(odeintAsync(f, y, [0, 100], { maxSteps: 3 })).rejects.toBeInstanceOf(MaxStepsError);
+    const bad = tf.tensor1d([NaN]);
+    await expect(odeintAsync((_t, v) => v, bad, [0, 1])).rejects.toThrow(new InputError('odeintAsync', 'y0', 'must be finite, but contains NaN or Inf'));
+    await expect(odeintAsync(f, y, [0, 0])).rejects.toThrow(/^odeintAsync: 'ts' must be strictly increasing or strictly decreasing/);
+    bad.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([y, ts]);
+  });
+});
+
+describe('the flow\'s async forms', () => {
+  it('logProbAsync, sampleAsync, toLatentAsync and fromLatentAsync equal their sync forms, bit for bit', async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [12, 12], blocks: 2, seed: 5 });
+    const x = tf.tensor2d([[0.3, -1], [1.5, 0.2], [-2, 0.7]]);
+    const before = tf.memory().numTensors;
+    const pairs: [tf.Tensor, tf.Tensor][] = [
+      [flow.logProb(x), await flow.logProbAsync(x)],
+      [flow.logProb(x, { trace: 'hutchinson', seed: 4 }), await flow.logProbAsync(x, { trace: 'hutchinson', seed: 4 })],
+      [flow.sample(7, 3), await flow.sampleAsync(7, 3)],
+      [flow.toLatent(x), await flow.toLatentAsync(x)],
+      [flow.fromLatent(x), await flow.fromLatentAsync(x)],
+    ];
+    for (const [sync, async] of pairs) expect(Array.from(await async.data())).toEqual(Array.from(sync.dataSync()));
+    expect(tf.memory().numTensors).toBe(before + 2 * pairs.length);
+    tf.dispose(pairs.flat());
+    await expect(flow.logProbAsync(tf.tensor2d([[NaN, 0]]))).rejects.toThrow(/^CNF.logProbAsync: 'x' must be finite/);
+    await expect(flow.sampleAsync(0)).rejects.toThrow(/^CNF.sampleAsync: 'n' must be a positive integer/);
+    x.dispose();
+    flow.dispose();
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * cnfkit on WebGPU (tfjs's WebGPU backend on Dawn, in Node): the async forms give the CPU's numbers;
+ * the sync forms, which cannot read there, say which async form to use. Runs where a WebGPU adapter
+ * exists (a GPU, or Mesa's lavapipe, which `scripts/install_vulkan.sh` installs and CI requires with
+ * CNFKIT_REQUIRE_WEBGPU=1); elsewhere it is skipped with a note.
+ */
+import { describe, expect, it } from 'vitest';
+import { CNF, CnfkitError, backendInfo, odeint, odeintAsync, ready, tf, toyData } from '../src/index.js';
+
+async function hasAdapter(): Promise<boolean> {
+  const info = await ready({ backend: 'webgpu', verbose: false });
+  const ok = info.name === 'webgpu';
+  if (!ok && process.env.CNFKIT_REQUIRE_WEBGPU === '1') throw new Error(`CNFKIT_REQUIRE_WEBGPU=1, but WebGPU is unavailable: ${info.reason}`);
+  if (!ok) console.warn(`test/webgpu.test.ts: skipped (${info.reason})`);
+  await ready({ backend: 'wasm' });
+  return ok;
+}
+const available = await hasAdapter();
+
+describe.skipIf(!available)('cnfkit on WebGPU (Dawn in Node)', () => {
+  it('odeintAsync solves on the GPU to the analytic solution; odeint says to use odeintAsync', async () => {
+    await ready({ backend: 'webgpu' });
+    try {
+      expect(backendInfo().name).toBe('webgpu');
+      const y0 = tf.tensor1d([1, 2]);
+      const ys = await odeintAsync((_t, y) => tf.neg(y), y0, [0, 1], { rtol: 1e-6, atol: 1e-8 });
+      const values = await ys.data();
+      expect(Math.abs(values[2] - Math.exp(-1))).toBeLessThan(2e-6);
+      expect(Math.abs(values[3] - 2 * Math.exp(-1))).toBeLessThan(4e-6);
+      expect(() => odeint((_t, y) => tf.neg(y), y0, [0, 1])).toThrow(CnfkitError);
+      expect(() => odeint((_t, y) => tf.neg(y), y0, [0, 1])).toThrow(/^odeint: the webgpu backend cannot read values synchronously here .*; use odeintAsync and await it$/);
+      tf.dispose([y0, ys]);
+    } finally {
+      await ready({ backend: 'wasm' });
+    }
+  });
+
+  it("a flow's log-densities and samples on the GPU equal the CPU's (float32 rounding apart)", async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 2 });
+    const x = toyData('8gaussians', 64, 3);
+    const cpu = Array.from(flow.logProb(x).dataSync());
+    const cpuSamples = Array.from(flow.sample(16, 1).dataSync());
+    await ready({ backend: 'webgpu' });
+    try {
+      const gpu = Array.from(await (await flow.logProbAsync(x)).data());
+      const worst = Math.max(...gpu.map((v, i) => Math.abs(v - cpu[i])));
+      console.log(`webgpu vs wasm: max |Δ log p| = ${worst.toExponential(2)} over 64 points`);
+      expect(worst).toBeLessThan(1e-5); // 1e-6 measured on lavapipe: float32 rounding in a different op order
+      const samples = Array.from(await (await flow.sampleAsync(16, 1)).data());
+      expect(Math.max(...samples.map((v, i) => Math.abs(v - cpuSamples[i])))).toBeLessThan(1e-4);
+      expect(() => flow.logProb(x)).toThrow(/^CNF.logProb: the webgpu backend cannot read values synchronously here .*; use CNF.logProbAsync and await it$/);
+    } finally {
+      await ready({ backend: 'wasm' });
+    }
+    flow.dispose();
+  });
+});
