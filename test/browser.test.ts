@@ -8,58 +8,33 @@
  * Skipped, with a note, where no Chromium is installed, unless CNFKIT_REQUIRE_BROWSER=1 (CI sets it
  * after installing Chromium, so that there it cannot be skipped).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CNF, tf, toyData } from '../src/index.js';
+import { chromiumAvailable, launchChromium } from '../scripts/chromium.js';
+import { copyTfjsWasm, serveFolder, type ServedFolder } from '../scripts/static_site.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const executable = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(executable);
-if (!available && process.env.CNFKIT_REQUIRE_BROWSER === '1') throw new Error(`CNFKIT_REQUIRE_BROWSER=1, but there is no Chromium at ${executable}`);
-if (!available) console.warn(`test/browser.test.ts: no Chromium at ${executable}; the browser test is skipped (set CHROMIUM_PATH, or install Debian's chromium)`);
+const available = chromiumAvailable('test/browser.test.ts');
 
 const site = mkdtempSync(join(tmpdir(), 'cnfkit-page-'));
-let server: Server | undefined;
-afterAll(() => {
-  server?.close();
+let served: ServedFolder | undefined;
+afterAll(async () => {
+  await served?.close();
   rmSync(site, { recursive: true, force: true });
 });
-
-/** Serves `site` on 127.0.0.1 (a random port): the page, the bundle and tfjs's wasm files. */
-async function serve(): Promise<string> {
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-  server = createServer((request, response) => {
-    const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-    const file = join(site, pathname === '/' ? 'index.html' : pathname);
-    if (!file.startsWith(site) || !existsSync(file) || !statSync(file).isFile()) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'content-type': types[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' }).end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as { port: number };
-  return `http://127.0.0.1:${address.port}/`;
-}
 
 describe.skipIf(!available)('cnfkit in headless Chromium', () => {
   it('bundles, loads tfjs wasm from wasmPaths, runs the kernels, solves, trains, and matches Node', async () => {
     await build({ entryPoints: [join(root, 'test/browser/page.ts')], bundle: true, platform: 'browser', format: 'esm', outfile: join(site, 'page.js'), logLevel: 'silent' });
-    const wasmDir = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-    rmSync(join(site, 'wasm'), { recursive: true, force: true });
-    mkdirSync(join(site, 'wasm'));
-    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) writeFileSync(join(site, 'wasm', f), readFileSync(join(wasmDir, f)));
+    copyTfjsWasm(join(site, 'wasm'));
     writeFileSync(join(site, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="page.js"></script>');
-    const url = await serve();
-    const browser = await chromium.launch({
-      executablePath: executable,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    served = await serveFolder(site);
+    const url = served.url;
+    const browser = await launchChromium();
     let result: Record<string, unknown>;
     try {
       const page = await browser.newPage();
