@@ -20,6 +20,8 @@ export type { BackendChoice, BackendInfo, ReadyOptions } from './backend.js';
 export { odeint, odeintAsync } from './ode/odeint.js';
 export { odeintAdjoint } from './ode/adjoint.js';
 export type { OdeintAdjointOptions } from './ode/adjoint.js';
+export { odeintAdjointGrads } from './ode/adjoint_grads.js';
+export type { AdjointGrads } from './ode/adjoint_grads.js';
 export type { Dynamics } from './ode/checks.js';
 export type { OdeintOptions } from './ode/options.js';
 export { METHODS, SOLVERS } from './ode/solvers.js';

@@ -2,7 +2,7 @@
 // reading the host values with `await data()`: the same steps, statistics and results to the bit,
 // the same errors, nothing leaked (issue 15). test/webgpu.test.ts runs them where reads must be async.
 import { describe, expect, it } from 'vitest';
-import { CNF, InputError, MaxStepsError, createStats, odeint, odeintAsync, tf, type MethodName } from '../src/index.js';
+import { CNF, InputError, MaxStepsError, createStats, odeint, odeintAdjoint, odeintAdjointGrads, odeintAsync, tf, type MethodName } from '../src/index.js';
 
 const f = (t: tf.Scalar, y: tf.Tensor) => tf.tidy(() => tf.sub(tf.mul(tf.sin(t), y), tf.mul(0.3, tf.pow(y, 3))));
 const y0 = () => tf.tensor2d([[0.5, -1.2], [2, 0.1]]);
@@ -64,5 +64,30 @@ describe('the flow\'s async forms', () => {
     await expect(flow.sampleAsync(0)).rejects.toThrow(/^CNF.sampleAsync: 'n' must be a positive integer/);
     x.dispose();
     flow.dispose();
+  });
+});
+
+describe('odeintAdjointGrads (the adjoint without a tape, reads awaited)', () => {
+  it('gives odeintAdjoint\'s gradients w.r.t. y0, the params and the times, bit for bit, and the solution', async () => {
+    const w = tf.variable(tf.tensor2d([[-0.4, 0.9], [-0.7, -0.2]]));
+    const b = tf.variable(tf.tensor1d([0.1, -0.3]));
+    const dyn = (t: tf.Scalar, y: tf.Tensor) => tf.tidy(() => tf.add(tf.tanh(tf.matMul(y, w)), tf.mul(t, b)));
+    const y0 = tf.tensor2d([[0.5, -1], [1, 0.3]]);
+    const ts = tf.tensor1d([0, 0.4, 1.1]);
+    const weights = tf.tensor3d([[[0, 0], [0, 0]], [[1, -2], [0.5, 1]], [[0.3, 0.2], [-1, 2]]]);
+    // Reference: L = Σ weights · y(ts) through odeintAdjoint and the tape.
+    const y0v = tf.variable(y0.clone());
+    const tsv = tf.variable(ts.clone());
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(weights, odeintAdjoint(dyn, y0v, tsv, { params: [w, b] }))) as tf.Scalar, [w, b, y0v, tsv]);
+    const before = tf.memory().numTensors;
+    const result = await odeintAdjointGrads(dyn, y0, ts, weights, { params: [w, b] });
+    expect(tf.memory().numTensors).toBe(before + 5);
+    expect(Array.from(await result.y0.data())).toEqual(Array.from(grads[y0v.name].dataSync()));
+    expect(Array.from(await result.params[0].data())).toEqual(Array.from(grads[w.name].dataSync()));
+    expect(Array.from(await result.params[1].data())).toEqual(Array.from(grads[b.name].dataSync()));
+    expect(Array.from(await result.ts!.data())).toEqual(Array.from(grads[tsv.name].dataSync()));
+    expect(Array.from(await result.value.data())).toEqual(Array.from(odeint(dyn, y0, ts).dataSync()));
+    await expect(odeintAdjointGrads(dyn, y0, ts, tf.zeros([2, 2]), { params: [w, b] })).rejects.toThrow(/^odeintAdjointGrads: 'dLdy' must be a float32 tensor of shape \[3,2,2\]/);
+    tf.dispose([w, b, y0, ts, weights, y0v, tsv, ...Object.values(grads), result.value, result.y0, ...result.params, result.ts!]);
   });
 });

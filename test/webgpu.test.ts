@@ -5,7 +5,7 @@
  * CNFKIT_REQUIRE_WEBGPU=1); elsewhere it is skipped with a note.
  */
 import { describe, expect, it } from 'vitest';
-import { CNF, CnfkitError, backendInfo, odeint, odeintAsync, ready, tf, toyData } from '../src/index.js';
+import { CNF, CnfkitError, backendInfo, odeint, odeintAdjointGrads, odeintAsync, ready, tf, toyData } from '../src/index.js';
 
 async function hasAdapter(): Promise<boolean> {
   const info = await ready({ backend: 'webgpu', verbose: false });
@@ -30,6 +30,25 @@ describe.skipIf(!available)('cnfkit on WebGPU (Dawn in Node)', () => {
       expect(() => odeint((_t, y) => tf.neg(y), y0, [0, 1])).toThrow(CnfkitError);
       expect(() => odeint((_t, y) => tf.neg(y), y0, [0, 1])).toThrow(/^odeint: the webgpu backend cannot read values synchronously here .*; use odeintAsync and await it$/);
       tf.dispose([y0, ys]);
+    } finally {
+      await ready({ backend: 'wasm' });
+    }
+  });
+
+  it('odeintAdjointGrads on the GPU: the closed-form gradients of y\' = k·y', async () => {
+    await ready({ backend: 'webgpu' });
+    try {
+      const k = tf.variable(tf.scalar(-0.5));
+      const y0 = tf.tensor1d([1, 2]);
+      const dLdy = tf.tensor2d([[0, 0], [1, 1]]); // L = Σ y(1) = Σ y0 e^k
+      const grads = await odeintAdjointGrads((_t, y) => tf.mul(k, y), y0, tf.tensor1d([0, 1]), dLdy, { params: [k], rtol: 1e-7, atol: 1e-9 });
+      const e = Math.exp(-0.5);
+      expect(Math.abs((await grads.params[0].data())[0] - 3 * e)).toBeLessThan(1e-5);
+      for (const g of await grads.y0.data()) expect(Math.abs(g - e)).toBeLessThan(1e-5);
+      const dts = await grads.ts!.data(); // dL/dt1 = Σ k y(1), dL/dt0 = −Σ k y0 e^k
+      expect(Math.abs(dts[1] - -0.5 * 3 * e)).toBeLessThan(1e-5);
+      expect(Math.abs(dts[0] - 0.5 * 3 * e)).toBeLessThan(1e-5);
+      tf.dispose([k, y0, dLdy, grads.value, grads.y0, ...grads.params, grads.ts!]);
     } finally {
       await ready({ backend: 'wasm' });
     }

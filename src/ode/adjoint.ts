@@ -51,7 +51,7 @@ export interface OdeintAdjointOptions extends OdeintOptions {
   adjointCheckpoints?: boolean;
 }
 
-const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointNorm', 'backwardStats', 'adjointCheckpoints'];
+export const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointNorm', 'backwardStats', 'adjointCheckpoints'];
 
 /**
  * Solves dy/dt = f(t, y) like {@link odeint}; gradients of anything computed from the result reach
@@ -106,7 +106,7 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   return result;
 }
 
-function checkParams(fn: string, params: unknown): tf.Variable[] {
+export function checkParams(fn: string, params: unknown): tf.Variable[] {
   if (!Array.isArray(params)) {
     throw new InputError(fn, 'options.params', `must be an array of the tf.Variables f uses ([] if none), but got ${params === undefined ? 'undefined' : typeof params}`);
   }
@@ -122,7 +122,7 @@ function checkParams(fn: string, params: unknown): tf.Variable[] {
  * at (t0, y0) per dynamics function finds them.
  */
 const coveredDynamics = new WeakSet<Dynamics>();
-function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.Tensor | undefined, t0: number, params: readonly tf.Variable[]): void {
+export function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.Tensor | undefined, t0: number, params: readonly tf.Variable[]): void {
   if (coveredDynamics.has(f)) return;
   const listed = new Set(params.map((p) => p.name));
   // y0 and ts held in tf.Variables (as tf.variableGrads users write them) are inputs, not captures.
@@ -143,7 +143,7 @@ function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.Tensor 
   coveredDynamics.add(f);
 }
 
-function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: ResolvedOdeintOptions): BackwardSettings {
+export function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: ResolvedOdeintOptions): BackwardSettings {
   const method = options.adjointMethod ?? forward.method;
   if (!METHODS.includes(method)) {
     throw new InputError(fn, 'options.adjointMethod', `must be one of ${METHODS.join(', ')}, but got ${JSON.stringify(method)}`);

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import type { ResolvedOdeintOptions } from './options.js';
-import { solveState } from './odeint.js';
+import { readNumber, runSync, type Reads } from './host_reads.js';
+import { solveState, solveStateSteps } from './odeint.js';
 import { disposeStates, ownedResult, type State, type StateDynamics } from './state.js';
 import { resetStats, type OdeStats } from './stats.js';
 import { firstOrderGradients } from './vjp.js';
@@ -84,7 +85,7 @@ export function adjointSolve(
           const k = grid.outputAt.indexOf(g);
           return k >= 0 ? dyOut[k] : dyOut[0].map((c) => tf.zerosLike(c));
         });
-        const grads = backwardSweep(f, zAt, dyAt, grid.times, params, tsTensor !== undefined, backward, isOutput);
+        const grads = runSync('odeintAdjoint', backwardSweep(f, zAt, dyAt, grid.times, params, tsTensor !== undefined, backward, isOutput));
         const tsGrad = grads.timeGrads ? tf.tensor1d(grid.outputAt.map((g) => grads.timeGrads![g])) : undefined;
         return [...grads.y0, ...(tsGrad ? [tsGrad] : []), ...grads.params];
       },
@@ -105,7 +106,7 @@ export function unpack(packed: tf.Tensor, shapes: readonly number[][]): State[] 
  * Merges the output times with the forward steps' times (in the direction of the solve), skipping
  * steps that land on an output time. Owns nothing: the states are those passed in.
  */
-function mergeGrid(times: readonly number[], outputs: State[], steps: { t: number; y: State }[]): { times: number[]; states: State[]; outputAt: number[] } {
+export function mergeGrid(times: readonly number[], outputs: State[], steps: { t: number; y: State }[]): { times: number[]; states: State[]; outputAt: number[] } {
   const direction = Math.sign(times[times.length - 1] - times[0]) || 1;
   const tolerance = 1e-12 * Math.max(1, Math.abs(times[times.length - 1] - times[0]));
   const merged: { t: number; y: State; output?: number }[] = times.map((t, i) => ({ t, y: outputs[i], output: i }));
@@ -121,8 +122,9 @@ function mergeGrid(times: readonly number[], outputs: State[], steps: { t: numbe
 /**
  * The backward sweep over the grid `ts`: returns dL/dy0 (per component), dL/dt at every grid time
  * (when wanted) and dL/dθ. `isOutput` marks the grid times where the loss looks at the state.
+ * Takes ownership of `zAt` and `dyAt`. Its host reads are yielded (ode/host_reads.ts).
  */
-function backwardSweep(
+export function* backwardSweep(
   f: ListDynamics,
   zAt: State[],
   dyAt: State[],
@@ -131,7 +133,7 @@ function backwardSweep(
   wantTimes: boolean,
   settings: BackwardSettings,
   isOutput: readonly boolean[],
-): { y0: tf.Tensor[]; timeGrads?: number[]; params: tf.Tensor[] } {
+): Reads<{ y0: tf.Tensor[]; timeGrads?: number[]; params: tf.Tensor[] }> {
   const n = ts.length;
   const m = zAt[0].length;
   const augmented = augmentedDynamics(f, m, params, wantTimes, settings.stats);
@@ -155,12 +157,12 @@ function backwardSweep(
         const fz = f(tf.scalar(ts[i]), zAt[i]);
         return tf.addN(fz.map((c, k) => tf.sum(tf.mul(dyAt[i][k], c))));
       });
-      timeGrads[i] = direct.dataSync()[0];
       const at = tf.sub(state[timeIndex], direct);
-      tf.dispose([direct, state[timeIndex]]);
+      tf.dispose(state[timeIndex]);
       state[timeIndex] = at;
+      timeGrads[i] = yield* readNumber(direct);
     }
-    const solved = solveState('odeintAdjoint', augmented, state, [ts[i], ts[i - 1]], settings, settings.stats, mask);
+    const solved = yield* solveStateSteps(augmented, state, [ts[i], ts[i - 1]], settings, settings.stats, mask);
     disposeStates(state, solved[0]);
     state = solved[1];
     // Restart z from the forward state at t_{i−1} (no drift from the backward reconstruction) and
@@ -172,10 +174,9 @@ function backwardSweep(
       state[m + k] = a;
     }
   }
-  if (wantTimes) timeGrads[0] = state[timeIndex].dataSync()[0];
   disposeStates(...zAt, ...dyAt, state.slice(0, m));
-  if (wantTimes) state[timeIndex].dispose();
-  const paramGrads = params.length ? tf.split(state[2 * m], params.map((p) => p.size)).map((g, i) => g.reshape(params[i].shape)) : [];
+  if (wantTimes) timeGrads[0] = yield* readNumber(state[timeIndex]);
+  const paramGrads = params.length ? tf.tidy(() => tf.split(state[2 * m], params.map((p) => p.size)).map((g, i) => g.reshape(params[i].shape))) : [];
   if (params.length) state[2 * m].dispose();
   return { y0: state.slice(m, 2 * m), timeGrads: wantTimes ? timeGrads : undefined, params: paramGrads };
 }
