@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from './errors.js';
-import { readNumber, runSync, type Reads } from './ode/host_reads.js';
+import { read, readNumber, runSync, type Reads } from './ode/host_reads.js';
 
 /** Throws an InputError unless `x` is a finite float32 [B, dim] tensor with B ≥ 1 (one host read). */
 export function checkPoints(fn: string, name: string, x: unknown, dim: number): asserts x is tf.Tensor2D {
@@ -17,10 +17,10 @@ export function* checkPointValues(fn: string, name: string, x: tf.Tensor2D): Rea
   if (!ok) throw new InputError(fn, name, NOT_FINITE);
 }
 
-/** The values of `x` on the host, checked as {@link checkPoints} does (for host-side code). */
-export function hostPoints(fn: string, name: string, x: unknown, dim: number): Float32Array {
+/** The values of `x` on the host, checked as {@link checkPoints} does (for host-side code); the read yielded. */
+export function* hostPoints(fn: string, name: string, x: unknown, dim: number): Reads<Float32Array> {
   checkPointsShape(fn, name, x, dim);
-  const values = x.dataSync() as Float32Array;
+  const values = (yield* read(x.clone())) as Float32Array;
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new InputError(fn, name, NOT_FINITE);
   return values;
 }

@@ -15,6 +15,7 @@ import { onBothPaths, onPath } from './compute_paths.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
 import { FlatAdam } from '../src/train/flat_adam.js';
+import { runSync } from '../src/ode/host_reads.js';
 
 beforeAll(async () => {
   await ready({ verbose: false });
@@ -168,7 +169,7 @@ describe('the flow-matching step', () => {
       expect(kernels.applyAdam()).toBe(true);
       const ts = [tf.tensor2d(p.s, [rows, 1]), tf.tensor2d(p.xs, [rows, 2]), tf.tensor2d(p.target, [rows, 2])] as const;
       const r = netOf(twin).regressionGradients!(...ts);
-      adam.apply(r.grads);
+      runSync('test', adam.apply(r.grads));
       tf.dispose([...ts, r.loss, ...Object.values(r.grads)]);
     }
     kernels.writeVariables();

@@ -5,7 +5,7 @@
  * CNFKIT_REQUIRE_WEBGPU=1); elsewhere it is skipped with a note.
  */
 import { describe, expect, it } from 'vitest';
-import { CNF, CnfkitError, backendInfo, odeint, odeintAdjointGrads, odeintAsync, ready, tf, toyData } from '../src/index.js';
+import { CNF, CnfkitError, METHODS, SOLVERS, backendInfo, odeint, odeintAdjointGrads, odeintAsync, ready, tf, toyData, type MethodName } from '../src/index.js';
 
 async function hasAdapter(): Promise<boolean> {
   const info = await ready({ backend: 'webgpu', verbose: false });
@@ -33,6 +33,23 @@ describe.skipIf(!available)('cnfkit on WebGPU (Dawn in Node)', () => {
     } finally {
       await ready({ backend: 'wasm' });
     }
+  });
+
+  it('odeintAsync with every method on the GPU gives the CPU\'s solution (float32 rounding apart)', async () => {
+    const f = (t: tf.Scalar, y: tf.Tensor) => tf.tidy(() => tf.sub(tf.mul(tf.cos(t), y), tf.mul(0.2, tf.pow(y, 3))));
+    const y0 = tf.tensor1d([0.5, -1.2, 2]);
+    const options = (method: MethodName) => ({ method, ...(SOLVERS[method].adaptive ? { rtol: 1e-5, atol: 1e-7 } : { stepSize: 0.05 }) });
+    const cpu = new Map(METHODS.map((m) => [m, Array.from(odeint(f, y0, [0, 0.5, 1], options(m)).dataSync())]));
+    await ready({ backend: 'webgpu' });
+    try {
+      for (const method of METHODS) {
+        const gpu = Array.from(await (await odeintAsync(f, y0, [0, 0.5, 1], options(method))).data());
+        expect(Math.max(...gpu.map((v, i) => Math.abs(v - cpu.get(method)![i]))), method).toBeLessThan(2e-6);
+      }
+    } finally {
+      await ready({ backend: 'wasm' });
+    }
+    y0.dispose();
   });
 
   it('odeintAdjointGrads on the GPU: the closed-form gradients of y\' = k·y', async () => {
@@ -72,5 +89,28 @@ describe.skipIf(!available)('cnfkit on WebGPU (Dawn in Node)', () => {
       await ready({ backend: 'wasm' });
     }
     flow.dispose();
+  });
+
+  it.each(['maximum-likelihood', 'flow-matching'] as const)('fit by %s on the GPU: the steps of the CPU (the same losses and weights, float32 rounding apart)', async (objective) => {
+    const data = toyData('8gaussians', 400, 1);
+    const options = { iterations: 3, batchSize: 64, objective, seed: 2 };
+    const train = async () => {
+      const flow = new CNF({ dim: 2, hiddenDims: [8, 8], seed: 4 });
+      const report = await flow.fit(data, options);
+      const weights = await Promise.all(flow.trainableVariables.map(async (v) => Array.from(await v.data())));
+      flow.dispose();
+      return { losses: report.history.map((r) => r.loss), weights: weights.flat() };
+    };
+    const cpu = await train();
+    await ready({ backend: 'webgpu' });
+    let gpu;
+    try {
+      gpu = await train();
+    } finally {
+      await ready({ backend: 'wasm' });
+    }
+    gpu.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i]), `loss ${i}`).toBeLessThan(1e-4 * Math.abs(cpu.losses[i])));
+    expect(Math.max(...gpu.weights.map((w, i) => Math.abs(w - cpu.weights[i])))).toBeLessThan(1e-5);
+    data.dispose();
   });
 });

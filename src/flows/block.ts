@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
-import { adjointSolve, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
+import { adjointSolve, backwardSweep, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
 import { readNumber, runSync, type Reads } from '../ode/host_reads.js';
 import { solveStateSteps } from '../ode/odeint.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
-import { disposeStates } from '../ode/state.js';
+import { disposeStates, type State } from '../ode/state.js';
 import type { OdeStats } from '../ode/stats.js';
 import { flowOps, releaseFlowOps } from '../nn/compute_path.js';
 import type { JointTerms } from '../nn/flow_ops.js';
@@ -85,6 +85,40 @@ export class CnfBlock {
     } finally {
       disposeStates(zeros);
     }
+  }
+
+  /**
+   * The forward half of the tape-free adjoint: the joint state at 0 and at T (the caller owns both),
+   * and T. See {@link jointGradsSteps} for the backward half.
+   */
+  *jointEndsSteps(x: tf.Tensor2D, v: tf.Tensor3D, terms: JointTerms, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<{ start: State; end: State; T: number }> {
+    const zeros = jointZeros(x.shape[0], terms);
+    try {
+      const T = yield* this.endTimeSteps();
+      const [start, end] = yield* solveStateSteps(countedDynamics(flowOps(this.net, x.shape[0], v.shape[0]).joint(v, terms), stats), [x, ...zeros], [0, T], forward, stats);
+      return { start, end, T };
+    } finally {
+      disposeStates(zeros);
+    }
+  }
+
+  /**
+   * The backward half: from dL/d(joint state at T) (`cotangent`), the adjoint sweep of the joint ODE
+   * gives dL/dx and the gradients of the block's variables (keyed by variable name; √T's when T is
+   * trained). Takes ownership of `start`, `end` and `cotangent`; the caller owns the results.
+   */
+  *jointGradsSteps(v: tf.Tensor3D, terms: JointTerms, ends: { start: State; end: State; T: number }, cotangent: State, backward: BackwardSettings): Reads<{ dx: tf.Tensor; grads: Record<string, tf.Tensor> }> {
+    const params = this.net.namedVariables().map(([, p]) => p);
+    const rows = ends.start[0].shape[0];
+    const dynamics = flowOps(this.net, rows, v.shape[0]).joint(v, terms);
+    const atStart = ends.start.map((c) => tf.zerosLike(c));
+    const swept = yield* backwardSweep(dynamics, [ends.start, ends.end], [atStart, cotangent], [0, ends.T], params, this.sqrtT !== undefined, backward, [true, true]);
+    const grads: Record<string, tf.Tensor> = {};
+    params.forEach((p, i) => (grads[p.name] = swept.params[i]));
+    // T = s²: dL/ds = 2 s dL/dT.
+    if (this.sqrtT) grads[this.sqrtT.name] = tf.tidy(() => tf.mul(this.sqrtT!, 2 * swept.timeGrads![1]));
+    disposeStates(swept.y0.slice(1));
+    return { dx: swept.y0[0], grads };
   }
 
   /** x at t = 0 to t = T (or back when `inverse`), without the trace; reads yielded. */

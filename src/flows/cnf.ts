@@ -15,11 +15,13 @@ import { VjpDynamics } from '../nn/vjp_dynamics.js';
 import type { BackwardSettings } from '../ode/adjoint_core.js';
 import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
 import { createStats, type OdeStats } from '../ode/stats.js';
+import { sumOf } from '../ode/state.js';
 import { Rng, checkSeed } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { CnfBlock } from './block.js';
 import { checkPointValues, checkPoints, checkPointsShape } from '../input_points.js';
-import { runAsync, runSync, type Reads } from '../ode/host_reads.js';
+import { read, readNumber, runAsync, runSync, type Reads } from '../ode/host_reads.js';
+import { negativeLogLikelihoodGrads } from './likelihood_grads.js';
 import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
@@ -174,7 +176,7 @@ export class CNF {
       if (terms.jacobian) jacobian.push(parts[terms.kinetic ? 3 : 2]);
     }
     // dℓ/dt = −tr, so log p(x) = log N(z) − Σ ℓ(T).
-    const sum = (ts: tf.Tensor[]) => (ts.length === 1 ? ts[0] : tf.addN(ts)) as tf.Tensor1D;
+    const sum = (ts: tf.Tensor[]) => sumOf(ts) as tf.Tensor1D;
     const result: LogProbTerms = { logProb: tf.sub(standardNormalLogProb(z as tf.Tensor2D), sum(deltas)) as tf.Tensor1D };
     if (terms.kinetic) result.kinetic = sum(kinetic);
     if (terms.jacobian) result.jacobian = sum(jacobian);
@@ -190,12 +192,17 @@ export class CNF {
 
   /** What training needs of this flow (train/ works on this interface and never imports flows/). */
   private trainingView(): TrainableFlow {
-    const single = this.blocks.length === 1 ? this.blocks[0] : undefined;
+    const blocks = this.blocks;
+    const single = blocks.length === 1 ? blocks[0] : undefined;
     const { kineticEnergy, jacobianNorm, dim } = this.options;
     return {
       dim,
       variables: this.trainableVariables,
-      endTimes: () => this.endTimes(),
+      endTimes: function* (this: void) {
+        const times: number[] = [];
+        for (const block of blocks) times.push(yield* block.endTimeSteps());
+        return times;
+      },
       negativeLogLikelihood: (batch, rng, stats, backwardStats) => {
         const terms = this.terms('CNF.fit', batch, { stats, backwardStats }, rng, true);
         let loss = tf.neg(tf.mean(terms.logProb));
@@ -203,10 +210,16 @@ export class CNF {
         if (terms.jacobian) loss = tf.add(loss, tf.mul(jacobianNorm, tf.mean(terms.jacobian)));
         return loss as tf.Scalar;
       },
-      regressionField: () => (single ? { net: single.net, T: single.endTime() } : { reason: `trains one block, but the flow has ${this.blocks.length}` }),
+      negativeLogLikelihoodGrads: (batch, rng, stats, backwardStats) => {
+        this.syncWeights();
+        const forward = this.forwardOptions();
+        const { trace, noise } = this.options;
+        return negativeLogLikelihoodGrads(blocks, { trace, noise, kineticEnergy, jacobianNorm, forward, backward: { ...forward, stats: backwardStats, seminorm: true } }, batch, rng, stats);
+      },
+      regressionField: () => (single ? { net: single.net, endTime: () => single.endTimeSteps() } : { reason: `trains one block, but the flow has ${this.blocks.length}` }),
       holdWeights: (write) => (this.pendingWeights = write),
-      meanNll: (x) => tf.tidy(() => -tf.mean(this.terms('CNF.fit', x, { trace: 'exact' }, new Rng(0), false).logProb).dataSync()[0]),
-      readWeights: () => this.trainableVariables.map((v) => (v.dataSync() as Float32Array).slice()),
+      meanNll: (x) => this.meanNllSteps(x),
+      readWeights: () => this.readWeightsSteps(),
       writeWeights: (values) => this.trainableVariables.forEach((v, i) => assignValues(v, values[i])),
     };
   }
@@ -445,6 +458,23 @@ export class CNF {
   dispose(): void {
     this.pendingWeights = undefined;
     for (const block of this.blocks) block.dispose();
+  }
+
+  /** −mean log p(x), exact trace, no gradient: the validation NLL of fit; reads yielded. */
+  private *meanNllSteps(x: tf.Tensor2D): Reads<number> {
+    const logp = yield* this.logProbSteps('CNF.fit', x, { trace: 'exact' });
+    return -(yield* readNumber(tf.tidy(() => {
+      const mean = tf.mean(logp);
+      logp.dispose();
+      return mean;
+    })));
+  }
+
+  /** Copies of the variables' values (held newer weights first written back); reads yielded. */
+  private *readWeightsSteps(): Reads<Float32Array[]> {
+    const values: Float32Array[] = [];
+    for (const v of this.trainableVariables) values.push((yield* read(v.clone())) as Float32Array);
+    return values;
   }
 
   /** The flow map (or its inverse) through every block, after the finiteness check; reads yielded. */

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { ResolvedOdeintOptions } from './options.js';
 import { readNumber, runSync, type Reads } from './host_reads.js';
 import { solveState, solveStateSteps } from './odeint.js';
-import { disposeStates, ownedResult, type State, type StateDynamics } from './state.js';
+import { disposeStates, ownedResult, sumOf, type State, type StateDynamics } from './state.js';
 import { resetStats, type OdeStats } from './stats.js';
 import { firstOrderGradients } from './vjp.js';
 
@@ -155,7 +155,7 @@ export function* backwardSweep(
       // dL/dt_i through z(t_i) alone: ∂L/∂z(t_i) · f(t_i, z(t_i)); the same term leaves a_t.
       const direct = tf.tidy(() => {
         const fz = f(tf.scalar(ts[i]), zAt[i]);
-        return tf.addN(fz.map((c, k) => tf.sum(tf.mul(dyAt[i][k], c))));
+        return sumOf(fz.map((c, k) => tf.sum(tf.mul(dyAt[i][k], c))));
       });
       const at = tf.sub(state[timeIndex], direct);
       tf.dispose(state[timeIndex]);
@@ -201,7 +201,7 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
       const { grads } = firstOrderGradients(() => {
         value = f(tScalar, z).map((c) => tf.keep(ownedResult(c, tScalar)));
         const terms = value.map((c, k) => tf.sum(tf.mul(c, a[k])));
-        return tf.neg(terms.length === 1 ? terms[0] : tf.addN(terms));
+        return tf.neg(sumOf(terms));
       }, xs);
       // Kept tensors escape every enclosing tidy, also the caller's (an implicit method's iteration):
       // hand back ordinary tensors instead.

@@ -66,6 +66,14 @@ export async function runAsync<T>(steps: Reads<T>): Promise<T> {
   return next.value;
 }
 
+/**
+ * Whether the backend in use reads synchronously without stalling: false on WebGPU (in Node
+ * `dataSync` fails there; in a page it blocks on the GPU), where training takes its async path.
+ */
+export function syncReadsAvailable(): boolean {
+  return tf.getBackend() !== 'webgpu';
+}
+
 /** `odeint` → `odeintAsync`, `CNF.logProb` → `CNF.logProbAsync`. */
 function asyncName(fn: string): string {
   return `${fn.split(' ')[0]}Async`;

@@ -10,7 +10,7 @@ import { luFactor, luSolve } from './linalg.js';
 import { firstOrderGradients } from './vjp.js';
 import { read, type Reads } from './host_reads.js';
 import { scaledRms } from './norms.js';
-import { combine, disposeStates, elementCount, type State, type StateDynamics } from './state.js';
+import { combine, disposeStates, elementCount, sumOf, type State, type StateDynamics } from './state.js';
 import type { FixedStepper } from './stepper.js';
 
 /** How the implicit equation is solved. */
@@ -139,7 +139,7 @@ function* jacobian(f: StateDynamics, t: number, y: State, n: number): Reads<Floa
   const grad = (ys: State) =>
     firstOrderGradients(() => {
       const out = f(t, ys);
-      return out.length === 1 ? tf.sum(tf.mul(out[0], probe[0])) : tf.addN(out.map((o, i) => tf.sum(tf.mul(o, probe[i]))));
+      return sumOf(out.map((o, i) => tf.sum(tf.mul(o, probe[i]))));
     }, ys).grads;
   let probe: State = [];
   for (let row = 0; row < n; row++) {

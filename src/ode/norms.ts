@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readNumber, type Reads } from './host_reads.js';
-import { elementCount, type State } from './state.js';
+import { elementCount, sumOf, type State } from './state.js';
 
 /**
  * RMS of err / (atol + rtol·max(|y0|, |y1|)) over every element of the components selected by `mask`.
@@ -27,7 +27,7 @@ export function scaledRmsNorm(
       const scale = tf.add(atol, tf.mul(rtol, tf.maximum(tf.abs(y0[c]), tf.abs(y1[c]))));
       sums.push(tf.sum(tf.square(tf.div(err[c], scale))));
     }
-    const total = sums.length === 1 ? sums[0] : tf.addN(sums);
+    const total = sumOf(sums);
     return tf.sqrt(tf.div(total, Math.max(1, elementCount(err, mask)))) as tf.Scalar;
   });
 }

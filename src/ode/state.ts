@@ -10,6 +10,20 @@ export type State = tf.Tensor[];
 /** Dynamics over a state, with time as a host (float64) number. */
 export type StateDynamics = (t: number, y: State) => State;
 
+/**
+ * The sum of `terms` (at least one): tfjs's addN in groups of at most seven inputs. WebGPU devices
+ * bind at most 8 storage buffers per shader stage unless asked for more, and tfjs's WebGPU addN binds
+ * one per input plus its output, so a longer addN (dopri8's 12 stages) silently fails there.
+ */
+export function sumOf(terms: readonly tf.Tensor[]): tf.Tensor {
+  if (terms.length === 1) return terms[0];
+  // A left fold, so the additions happen in the order one addN makes them (same rounding).
+  let sum = tf.addN(terms.slice(0, MAX_ADDN_INPUTS) as tf.Tensor[]);
+  for (let i = MAX_ADDN_INPUTS; i < terms.length; i += MAX_ADDN_INPUTS - 1) sum = tf.addN([sum, ...terms.slice(i, i + MAX_ADDN_INPUTS - 1)]);
+  return sum;
+}
+const MAX_ADDN_INPUTS = 7;
+
 /** y0 + h Σ w_i k_i, component by component; terms with a zero weight cost nothing. */
 export function combine(y0: State, h: number, weights: readonly number[], ks: readonly State[]): State {
   return y0.map((y0c, c) => {
@@ -18,7 +32,7 @@ export function combine(y0: State, h: number, weights: readonly number[], ks: re
       if (weights[i] !== 0) terms.push(tf.mul(ks[i][c], h * weights[i]));
     }
     if (terms.length === 0) return y0c.clone();
-    return tf.add(y0c, terms.length === 1 ? terms[0] : tf.addN(terms));
+    return tf.add(y0c, sumOf(terms));
   });
 }
 
@@ -29,7 +43,7 @@ export function weightedSum(h: number, weights: readonly number[], ks: readonly 
     for (let i = 0; i < weights.length; i++) {
       if (weights[i] !== 0) terms.push(tf.mul(ks[i][c], h * weights[i]));
     }
-    return terms.length === 1 ? terms[0] : tf.addN(terms);
+    return sumOf(terms);
   });
 }
 

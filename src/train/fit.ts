@@ -5,9 +5,10 @@
  */
 import { DivergenceError, InputError } from '../errors.js';
 import type { AdamState } from '../native/flow_matching_step.js';
+import { runAsync } from '../ode/host_reads.js';
 import { createStats } from '../ode/stats.js';
 import { Rng } from '../random.js';
-import { resolveFitOptions, type FitOptions, type FitReport, type IterationRecord, type ResolvedFitOptions, type TrainingData, type TrainingState } from './fit_options.js';
+import { checkFitValues, resolveFitOptions, type FitOptions, type FitReport, type IterationRecord, type ResolvedFitOptions, type TrainingData, type TrainingState } from './fit_options.js';
 import { trainingObjective } from './objectives.js';
 import type { TrainableFlow } from './trainable_flow.js';
 
@@ -17,6 +18,7 @@ import type { TrainableFlow } from './trainable_flow.js';
  */
 export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingData, given: FitOptions): Promise<FitReport> {
   const options = resolveFitOptions(fn, data, given, flow.dim);
+  await runAsync(checkFitValues(fn, data, options));
   const { iterations, onProgress, resume, signal, checkpointEvery, onCheckpoint } = options;
   let rng: Rng;
   try {
@@ -29,7 +31,8 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
   const started = performance.now();
   const validation = watchValidation(flow, options);
   const objective = trainingObjective({ fn, flow, data, options, rng });
-  const state = (iteration: number): TrainingState => ({ iteration, rng: rng.state(), optimizer: optimizerState(objective.optimizerState()), history: [...history] });
+  // Every host read of training is awaited (ode/host_reads.ts), so the same loop trains on WebGPU.
+  const state = async (iteration: number): Promise<TrainingState> => ({ iteration, rng: rng.state(), optimizer: optimizerState(await runAsync(objective.optimizerState())), history: [...history] });
 
   let stopped = false;
   let stoppedEarly = false;
@@ -38,7 +41,7 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
     for (let iteration = (resume?.iteration ?? 0) + 1; iteration <= iterations; iteration++) {
       const stats = createStats();
       const backwardStats = createStats();
-      const { loss, applied } = objective.step(iteration, stats, backwardStats);
+      const { loss, applied } = await runAsync(objective.step(iteration, stats, backwardStats));
       // A non-finite loss, or an update that would overflow a weight, stops training with the last
       // good weights in place.
       if (!applied) throw new DivergenceError(fn, iteration, loss);
@@ -48,16 +51,16 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
         nfeForward: stats.nfe,
         nfeBackward: backwardStats.nfe,
         seconds: offsetSeconds + (performance.now() - started) / 1000,
-        endTimes: objective.endTimes(),
+        endTimes: await runAsync(objective.endTimes()),
       };
-      stoppedEarly = validation?.measure(record) === 'patience ran out' && iteration < iterations;
+      stoppedEarly = (await validation?.measure(record)) === 'patience ran out' && iteration < iterations;
       history.push(record);
       onProgress?.(record);
       // Let the event loop breathe (progress output, Ctrl-C) between iterations.
       await yieldToEventLoop();
       stopped = signal?.aborted === true && iteration < iterations;
       const due = checkpointEvery !== undefined && (iteration % checkpointEvery === 0 || iteration === iterations);
-      if (onCheckpoint && (due || stopped || stoppedEarly)) await onCheckpoint(state(iteration));
+      if (onCheckpoint && (due || stopped || stoppedEarly)) await onCheckpoint(await state(iteration));
       if (stopped || stoppedEarly) break;
     }
   } finally {
@@ -84,13 +87,13 @@ function watchValidation(flow: TrainableFlow, options: ResolvedFitOptions) {
       return best;
     },
     /** Measures after `record`'s update when due; says when patience ran out. */
-    measure(record: IterationRecord): 'patience ran out' | undefined {
+    async measure(record: IterationRecord): Promise<'patience ran out' | undefined> {
       if (record.iteration % every !== 0 && record.iteration !== iterations) return undefined;
-      const nll = flow.meanNll(validation);
+      const nll = await runAsync(flow.meanNll(validation));
       record.validationNll = nll;
       if (!best || nll < best.validationNll) {
         best = { iteration: record.iteration, validationNll: nll };
-        if (keepBest) bestWeights = flow.readWeights();
+        if (keepBest) bestWeights = await runAsync(flow.readWeights());
         since = 0;
         return undefined;
       }

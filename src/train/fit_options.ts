@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
-import { checkPoints } from '../input_points.js';
+import { checkPointValues, checkPointsShape } from '../input_points.js';
+import type { Reads } from '../ode/host_reads.js';
 import type { RngState } from '../random.js';
 import type { Coupling } from './flow_matching.js';
 
@@ -212,11 +213,12 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
   if (data instanceof tf.Tensor) {
     if (data.rank !== 2 || data.shape[1] !== dim) throw new InputError(fn, 'data', `must be a tf.Tensor2D of shape [N, ${dim}], but has shape [${data.shape}]`);
     if (data.shape[0] === 0) throw new InputError(fn, 'data', 'must hold at least one point, but is empty');
-    checkPoints(fn, 'data', data, dim);
+    checkPointsShape(fn, 'data', data, dim);
   } else if (typeof data !== 'function') {
     throw new InputError(fn, 'data', `must be a tf.Tensor2D or a function (batchSize, iteration) => tf.Tensor2D, but got ${typeof data}`);
   }
-  if (o.validation !== undefined) checkPoints(fn, 'options.validation', o.validation, dim);
+  // The values (finite) are checked by fit, whose reads are awaited (WebGPU): checkFitValues.
+  if (o.validation !== undefined) checkPointsShape(fn, 'options.validation', o.validation, dim);
   const needsValidation = (key: 'validateEvery' | 'keepBest' | 'patience') => {
     if (o[key] !== undefined && o.validation === undefined) throw new InputError(fn, `options.${key}`, 'needs options.validation (the held-out points it is measured on)');
   };
@@ -243,4 +245,10 @@ function checkResume(fn: string, resume: unknown): void {
   if (!Array.isArray(r.optimizer) || r.optimizer.length !== 3 || !(Number.isInteger(stepValue) && stepValue! >= 0)) {
     throw fail("must hold Adam's state as three saved tensors (step, m, v) with a step count ≥ 0");
   }
+}
+
+/** The read half of the checks on fit's points: `data` (a fixed set) and `validation` are finite. */
+export function* checkFitValues(fn: string, data: TrainingData, options: ResolvedFitOptions): Reads<void> {
+  if (data instanceof tf.Tensor) yield* checkPointValues(fn, 'data', data);
+  if (options.validation !== undefined) yield* checkPointValues(fn, 'options.validation', options.validation);
 }

@@ -7,6 +7,7 @@
 import { InputError } from '../errors.js';
 import type { AdamState } from '../native/flow_matching_step.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { read, readNumber, type Reads } from '../ode/host_reads.js';
 
 /** Adam's state as host arrays (the same on every path, so checkpoints move between them). */
 export type FlatAdamState = AdamState;
@@ -34,9 +35,10 @@ export class FlatAdam {
   /**
    * One update from gradients keyed by variable name; variables without a gradient (e.g. T under
    * flow matching) are left as they are, and their moments too.
-   * @returns false, changing nothing, when the update would make a weight NaN or Inf
+   * @returns false, changing nothing, when the update would make a weight NaN or Inf (its one host
+   *   read is yielded: see ode/host_reads.ts)
    */
-  apply(grads: Readonly<Record<string, tf.Tensor>>): boolean {
+  *apply(grads: Readonly<Record<string, tf.Tensor>>): Reads<boolean> {
     const t = this.step + 1;
     const present = this.variables.map((v) => grads[v.name] !== undefined);
     const [m, v, next, finite] = tf.tidy(() => {
@@ -58,12 +60,13 @@ export class FlatAdam {
       const next = tf.add(p, delta);
       return [m, v, next, tf.all(tf.isFinite(next))];
     }) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor];
-    const ok = finite.dataSync()[0] === 1;
-    finite.dispose();
-    if (!ok) {
-      tf.dispose([m, v, next]);
-      return false;
+    let ok = false;
+    try {
+      ok = (yield* readNumber(finite)) === 1;
+    } finally {
+      if (!ok) tf.dispose([m, v, next]);
     }
+    if (!ok) return false;
     this.step = t;
     tf.dispose([this.m, this.v]);
     this.m = m;
@@ -79,9 +82,11 @@ export class FlatAdam {
     return true;
   }
 
-  /** The state, for checkpoints. */
-  state(): FlatAdamState {
-    return { step: this.step, m: this.m.dataSync() as Float32Array, v: this.v.dataSync() as Float32Array };
+  /** The state, for checkpoints (two host reads, yielded). */
+  *state(): Reads<FlatAdamState> {
+    const m = (yield* read(this.m.clone())) as Float32Array;
+    const v = (yield* read(this.v.clone())) as Float32Array;
+    return { step: this.step, m, v };
   }
 
   /** Continues from a saved state (of the same variables, in the same order). */

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { computePath, pathUsage, type ComputePath } from '../nn/compute_path.js';
 import { DynamicsNet, type TangentDynamics } from '../nn/dynamics_net.js';
 import { WasmFlowMatching, type AdamSettings, type AdamState } from '../native/flow_matching_step.js';
+import { noReads, readNumber, type Reads } from '../ode/host_reads.js';
 import { FlatAdam } from './flat_adam.js';
 import type { RegressionProblem } from './flow_matching.js';
 
@@ -16,13 +17,13 @@ export interface FlowMatchingStep {
   readonly path: ComputePath;
   /** Whether the step keeps newer weights than the variables between steps (see `writeVariables`). */
   readonly holdsWeights: boolean;
-  /** The loss of the problem's `rows` rows; its gradient is kept for `applyAdam`. */
-  lossAndGradients(problem: RegressionProblem, rows: number): number;
+  /** The loss of the problem's `rows` rows; its gradient is kept for `applyAdam`. Reads yielded (ode/host_reads.ts). */
+  lossAndGradients(problem: RegressionProblem, rows: number): Reads<number>;
   /** One Adam update from the last gradient; false, changing nothing, when a weight would overflow. */
-  applyAdam(): boolean;
+  applyAdam(): Reads<boolean>;
   /** Puts the weights into the variables (a no-op where the variables are the weights). */
   writeVariables(): void;
-  optimizerState(): AdamState;
+  optimizerState(): Reads<AdamState>;
   restoreOptimizer(state: AdamState): void;
   dispose(): void;
 }
@@ -36,10 +37,10 @@ export function flowMatchingStep(net: TangentDynamics, variables: readonly tf.Va
     return {
       path: 'wasm-kernels',
       holdsWeights: true,
-      lossAndGradients: (p, rows) => kernels.lossAndGradients(p.s, p.xs, p.target, rows),
-      applyAdam: () => kernels.applyAdam(),
+      lossAndGradients: (p, rows) => noReads(kernels.lossAndGradients(p.s, p.xs, p.target, rows)),
+      applyAdam: () => noReads(kernels.applyAdam()),
       writeVariables: () => kernels.writeVariables(),
-      optimizerState: () => kernels.optimizerState(),
+      optimizerState: () => noReads(kernels.optimizerState()),
       restoreOptimizer: (s) => kernels.restoreOptimizer(s),
       dispose: () => {},
     };
@@ -61,7 +62,7 @@ class TfjsFlowMatchingStep implements FlowMatchingStep {
     this.optimizer = new FlatAdam(variables, adam.learningRate, adam.weightDecay, adam.beta1, adam.beta2, adam.epsilon);
   }
 
-  lossAndGradients(problem: RegressionProblem, rows: number): number {
+  *lossAndGradients(problem: RegressionProblem, rows: number): Reads<number> {
     tf.dispose(Object.values(this.grads));
     const dim = problem.xs.length / rows;
     const { value, grads } = tf.tidy(() => {
@@ -75,19 +76,17 @@ class TfjsFlowMatchingStep implements FlowMatchingStep {
       return tf.variableGrads(() => tf.mean(tf.sum(tf.square(tf.sub(this.net.forward(s, xs), target)), 1)) as tf.Scalar, [...this.variables]);
     });
     this.grads = grads;
-    const loss = value.dataSync()[0];
-    value.dispose();
-    return loss;
+    return yield* readNumber(value);
   }
 
-  applyAdam(): boolean {
+  *applyAdam(): Reads<boolean> {
     // Flow matching leaves T without a gradient: it is not updated.
-    return this.optimizer.apply(this.grads);
+    return yield* this.optimizer.apply(this.grads);
   }
 
   writeVariables(): void {}
 
-  optimizerState(): AdamState {
+  optimizerState(): Reads<AdamState> {
     return this.optimizer.state();
   }
 

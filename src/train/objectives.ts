@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
-import { checkPoints, hostPoints } from '../input_points.js';
+import { checkPointValues, checkPointsShape, hostPoints } from '../input_points.js';
+import { readNumber, syncReadsAvailable, type Reads } from '../ode/host_reads.js';
 import type { AdamState } from '../native/flow_matching_step.js';
 import type { OdeStats } from '../ode/stats.js';
 import type { Rng } from '../random.js';
@@ -15,13 +16,13 @@ import { drawRegressionProblem } from './flow_matching.js';
 import { flowMatchingStep } from './flow_matching_step.js';
 import type { TrainableFlow } from './trainable_flow.js';
 
-/** One objective being trained. */
+/** One objective being trained. Whatever reads values is a generator (see ode/host_reads.ts). */
 export interface TrainingObjective {
   /** One minibatch and one Adam update: the loss, and whether the update was applied (false: it would diverge). */
-  step(iteration: number, stats: OdeStats, backwardStats: OdeStats): { loss: number; applied: boolean };
+  step(iteration: number, stats: OdeStats, backwardStats: OdeStats): Reads<{ loss: number; applied: boolean }>;
   /** The integration time of each block now (flow matching does not train T). */
-  endTimes(): number[];
-  optimizerState(): AdamState;
+  endTimes(): Reads<number[]>;
+  optimizerState(): Reads<AdamState>;
   restoreOptimizer(state: AdamState): void;
   /** Leaves the trained weights in the flow's variables and frees what the objective holds. */
   finish(): void;
@@ -45,16 +46,30 @@ function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): 
   const optimizer = new FlatAdam(flow.variables, options.learningRate, options.weightDecay);
   const { batchSize } = options;
   return {
-    step(iteration, stats, backwardStats) {
+    *step(iteration, stats, backwardStats) {
       const batch = data instanceof tf.Tensor ? tf.tidy(() => tf.gather(data, tf.tensor1d(rng.integers(batchSize, data.shape[0]), 'int32'))) : data(batchSize, iteration);
       try {
         // A sampler's minibatch is checked here, so a bad one is named as fit's data, not logProb's x.
-        if (!(data instanceof tf.Tensor)) checkPoints(fn, 'data', batch, flow.dim);
-        const { value, grads } = tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables]);
-        const loss = value.dataSync()[0];
-        const applied = Number.isFinite(loss) && optimizer.apply(grads);
-        tf.dispose([value, ...Object.values(grads)]);
-        return { loss, applied };
+        if (!(data instanceof tf.Tensor)) {
+          checkPointsShape(fn, 'data', batch, flow.dim);
+          yield* checkPointValues(fn, 'data', batch);
+        }
+        let loss: number;
+        let grads: Record<string, tf.Tensor>;
+        if (syncReadsAvailable()) {
+          // The tape through the adjoint's custom gradient (its solves read synchronously).
+          const taped = tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables]);
+          grads = taped.grads;
+          loss = yield* readNumber(taped.value);
+        } else {
+          ({ loss, grads } = yield* flow.negativeLogLikelihoodGrads(batch as tf.Tensor2D, rng, stats, backwardStats));
+        }
+        try {
+          const applied = Number.isFinite(loss) && (yield* optimizer.apply(grads));
+          return { loss, applied };
+        } finally {
+          tf.dispose(Object.values(grads));
+        }
       } finally {
         if (batch instanceof tf.Tensor) batch.dispose();
       }
@@ -72,33 +87,40 @@ function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): Train
   const { batchSize, sigma, coupling } = options;
   const dim = flow.dim;
   const stepper = flowMatchingStep(field.net, flow.variables, batchSize, { learningRate: options.learningRate, weightDecay: options.weightDecay });
-  const hostData = data instanceof tf.Tensor ? hostPoints(fn, 'data', data, dim) : undefined;
+  let hostData: Float32Array | undefined;
+  // Flow matching does not train T: read once, at the first step.
+  let T: number | undefined;
   const write = () => stepper.writeVariables();
   return {
-    step(iteration) {
+    *step(iteration) {
+      T ??= yield* field.endTime();
+      if (data instanceof tf.Tensor) hostData ??= yield* hostPoints(fn, 'data', data, dim);
       let x: Float32Array;
       if (hostData) {
         const rows = rng.integers(batchSize, hostData.length / dim);
         x = new Float32Array(batchSize * dim);
-        rows.forEach((row, i) => x.set(hostData.subarray(row * dim, (row + 1) * dim), i * dim));
+        rows.forEach((row, i) => x.set(hostData!.subarray(row * dim, (row + 1) * dim), i * dim));
       } else {
         const batch = (data as (b: number, i: number) => tf.Tensor2D)(batchSize, iteration);
         try {
-          x = hostPoints(fn, 'data', batch, dim);
+          x = yield* hostPoints(fn, 'data', batch, dim);
         } finally {
           if (batch instanceof tf.Tensor) batch.dispose();
         }
         if (x.length > batchSize * dim) throw new InputError(fn, 'data', `sampler returned ${x.length / dim} points, more than batchSize ${batchSize}`);
       }
       const rows = x.length / dim;
-      const problem = drawRegressionProblem(x, rows, dim, field.T, sigma, coupling, rng);
-      const loss = stepper.lossAndGradients(problem, rows);
-      const applied = Number.isFinite(loss) && stepper.applyAdam();
+      const problem = drawRegressionProblem(x, rows, dim, T, sigma, coupling, rng);
+      const loss = yield* stepper.lossAndGradients(problem, rows);
+      const applied = Number.isFinite(loss) && (yield* stepper.applyAdam());
       // The kernels keep the weights in their workspace; the flow fetches them when it reads them.
       if (applied && stepper.holdsWeights) flow.holdWeights(write);
       return { loss, applied };
     },
-    endTimes: () => [field.T],
+    *endTimes() {
+      T ??= yield* field.endTime();
+      return [T];
+    },
     optimizerState: () => stepper.optimizerState(),
     restoreOptimizer: (state) => stepper.restoreOptimizer(state),
     finish() {

@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
+import type { Reads } from '../ode/host_reads.js';
 import type { OdeStats } from '../ode/stats.js';
 import type { Rng } from '../random.js';
 
@@ -12,22 +13,31 @@ export interface TrainableFlow {
   readonly dim: number;
   /** Every trainable variable, in a fixed order (the optimizer's flat order; the network's first). */
   readonly variables: readonly tf.Variable[];
-  /** The integration time T of each block (one host read each when trained). */
-  endTimes(): number[];
+  /**
+   * The integration time T of each block (one host read each when trained). Everything here that
+   * reads is a generator whose reads a sync or an async driver serves (ode/host_reads.ts).
+   */
+  endTimes(): Reads<number[]>;
   /**
    * The maximum-likelihood loss of a minibatch, −mean log p plus the flow's regularisers,
    * differentiable by the adjoint (called under tf.variableGrads); fills the solves' statistics.
+   * Its solves read synchronously: where that is not possible, {@link negativeLogLikelihoodGrads}.
    */
   negativeLogLikelihood(batch: tf.Tensor2D, rng: Rng, stats: OdeStats, backwardStats: OdeStats): tf.Scalar;
+  /**
+   * The same loss and its gradients (keyed by variable name) by the adjoint without a tape, reads
+   * yielded: maximum likelihood on backends that read asynchronously (WebGPU).
+   */
+  negativeLogLikelihoodGrads(batch: tf.Tensor2D, rng: Rng, stats: OdeStats, backwardStats: OdeStats): Reads<{ loss: number; grads: Record<string, tf.Tensor> }>;
   /**
    * The field flow matching regresses, with its time span: the single block's network; undefined
    * (with the reason) when the flow has several blocks.
    */
-  regressionField(): { net: TangentDynamics; T: number } | { reason: string };
+  regressionField(): { net: TangentDynamics; endTime: () => Reads<number> } | { reason: string };
   /** −mean log p of `x` with the exact trace and no gradient (a validation NLL). */
-  meanNll(x: tf.Tensor2D): number;
+  meanNll(x: tf.Tensor2D): Reads<number>;
   /** The variables' current values (newer weights held by training included). */
-  readWeights(): Float32Array[];
+  readWeights(): Reads<Float32Array[]>;
   /** Sets the variables to `values` (from {@link TrainableFlow.readWeights}). */
   writeWeights(values: readonly Float32Array[]): void;
   /**

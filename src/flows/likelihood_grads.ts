@@ -1,0 +1,80 @@
+/**
+ * Maximum likelihood's loss and gradients without a gradient tape: the forward joint solve through
+ * every block, the loss −mean log p (plus RNODE's regularisers) from the final states, its gradient
+ * w.r.t. them in closed form, and the adjoint's backward sweep through the blocks in reverse. Every
+ * host read is yielded (ode/host_reads.ts), so it trains where reads must be awaited (WebGPU); the
+ * tape path (CNF.logProb under tf.variableGrads) computes the same numbers where reads can be sync.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackwardSettings } from '../ode/adjoint_core.js';
+import { readNumber, type Reads } from '../ode/host_reads.js';
+import type { ResolvedOdeintOptions } from '../ode/options.js';
+import { disposeStates, sumOf, type State } from '../ode/state.js';
+import { createStats, type OdeStats } from '../ode/stats.js';
+import type { Rng } from '../random.js';
+import { standardNormalLogProb } from './base.js';
+import type { CnfBlock } from './block.js';
+import { traceTangents, type NoiseKind, type TraceMode } from './trace.js';
+
+/** What the loss needs of the flow's options. */
+export interface LikelihoodSettings {
+  readonly trace: TraceMode;
+  readonly noise: NoiseKind;
+  readonly kineticEnergy: number;
+  readonly jacobianNorm: number;
+  readonly forward: ResolvedOdeintOptions;
+  readonly backward: BackwardSettings;
+}
+
+/**
+ * L = −mean log p(batch) + λ_k mean k + λ_j mean j and dL/dθ for every block's variables.
+ * @returns the loss (read) and the gradients keyed by variable name (the caller owns them)
+ */
+export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], settings: LikelihoodSettings, batch: tf.Tensor2D, rng: Rng, stats: OdeStats): Reads<{ loss: number; grads: Record<string, tf.Tensor> }> {
+  const [rows, dim] = batch.shape;
+  const { kineticEnergy, jacobianNorm } = settings;
+  const terms = { kinetic: kineticEnergy > 0, jacobian: jacobianNorm > 0 };
+  const passes: { block: CnfBlock; v: tf.Tensor3D; ends?: { start: State; end: State; T: number } }[] = [];
+  const grads: Record<string, tf.Tensor> = {};
+  let completed = false;
+  try {
+    let z: tf.Tensor = batch;
+    for (const block of blocks) {
+      const pass: (typeof passes)[number] = { block, v: traceTangents(settings.trace, settings.noise, rows, dim, rng) };
+      passes.push(pass);
+      const blockStats = createStats();
+      pass.ends = yield* block.jointEndsSteps(z as tf.Tensor2D, pass.v, terms, settings.forward, blockStats);
+      for (const key of Object.keys(stats) as (keyof OdeStats)[]) stats[key] += blockStats[key];
+      z = pass.ends.end[0];
+    }
+    const ends = passes.map((p) => p.ends!.end);
+    // log p(x) = log N(z) − Σ ℓ(T) (dℓ/dt = −tr); the regularisers are integrals carried beside it.
+    const loss = tf.tidy(() => {
+      let value = tf.add(tf.neg(tf.mean(standardNormalLogProb(z as tf.Tensor2D))), sumOf(ends.map((e) => tf.mean(e[1]))));
+      if (terms.kinetic) value = tf.add(value, tf.mul(kineticEnergy, sumOf(ends.map((e) => tf.mean(e[2])))));
+      if (terms.jacobian) value = tf.add(value, tf.mul(jacobianNorm, sumOf(ends.map((e) => tf.mean(e[terms.kinetic ? 3 : 2])))));
+      return value;
+    });
+    // dL/dz(T) of the last block: −(1/B) ∂ log N/∂z = z/B; each block's ℓ, k, j enter with 1/B, λ_k/B, λ_j/B.
+    let dz: tf.Tensor = tf.div(z, rows);
+    for (let b = passes.length - 1; b >= 0; b--) {
+      const pass = passes[b];
+      const cotangent = [dz, tf.fill([rows], 1 / rows), ...(terms.kinetic ? [tf.fill([rows], kineticEnergy / rows)] : []), ...(terms.jacobian ? [tf.fill([rows], jacobianNorm / rows)] : [])];
+      const ends = pass.ends!;
+      pass.ends = undefined; // owned by the sweep from here
+      const swept = yield* pass.block.jointGradsSteps(pass.v, terms, ends, cotangent, settings.backward);
+      Object.assign(grads, swept.grads);
+      dz = swept.dx;
+    }
+    dz.dispose();
+    const value = yield* readNumber(loss);
+    completed = true;
+    return { loss: value, grads };
+  } finally {
+    for (const pass of passes) {
+      pass.v.dispose();
+      if (pass.ends) disposeStates(pass.ends.start, pass.ends.end);
+    }
+    if (!completed) tf.dispose(Object.values(grads));
+  }
+}
