@@ -14,7 +14,7 @@ import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
 import type { BackwardSettings } from '../ode/adjoint_core.js';
 import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
-import { createStats, type OdeStats } from '../ode/stats.js';
+import { addStats, createStats, type OdeStats } from '../ode/stats.js';
 import { sumOf } from '../ode/state.js';
 import { Rng, checkSeed } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
@@ -22,6 +22,7 @@ import { CnfBlock } from './block.js';
 import { checkPointValues, checkPoints, checkPointsShape } from '../input_points.js';
 import { read, readNumber, runAsync, runSync, type Reads } from '../ode/host_reads.js';
 import { negativeLogLikelihoodGrads } from './likelihood_grads.js';
+import { chunkRows, splitRows } from './chunks.js';
 import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
@@ -149,7 +150,38 @@ export class CNF {
   private terms(fn: string, x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
     this.syncWeights();
     checkPoints(fn, 'x', x, this.options.dim);
-    return tf.tidy(() => this.integrateLogProb(x, options, rng, withRegularisers) as unknown as tf.TensorContainer) as unknown as LogProbTerms;
+    const chunks = splitRows(x, chunkRows(this.options, this.tangentCount(options.trace)));
+    if (chunks.length === 1) return tf.tidy(() => this.integrateLogProb(x, options, rng, withRegularisers) as unknown as tf.TensorContainer) as unknown as LogProbTerms;
+    // A large batch, chunk by chunk (flows/chunks.ts); the statistics add up over the chunks.
+    try {
+      return this.chunkedTerms(chunks, options, rng, withRegularisers);
+    } finally {
+      tf.dispose(chunks);
+    }
+  }
+
+  /** {@link terms} of a batch split into `chunks`, joined. */
+  private chunkedTerms(chunks: tf.Tensor2D[], options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
+    return tf.tidy(() => {
+      const stats = options.stats ?? createStats();
+      Object.assign(stats, createStats());
+      const parts = chunks.map((chunk) => {
+        const chunkStats = createStats();
+        const part = this.integrateLogProb(chunk, { ...options, stats: chunkStats }, rng, withRegularisers);
+        addStats(stats, chunkStats);
+        return part;
+      });
+      const joined = (key: keyof LogProbTerms) => (parts[0][key] ? tf.concat(parts.map((p) => p[key]!)) : undefined);
+      const result: LogProbTerms = { logProb: joined('logProb') as tf.Tensor1D };
+      if (parts[0].kinetic) result.kinetic = joined('kinetic') as tf.Tensor1D;
+      if (parts[0].jacobian) result.jacobian = joined('jacobian') as tf.Tensor1D;
+      return result as unknown as tf.TensorContainer;
+    }) as unknown as LogProbTerms;
+  }
+
+  /** Tangent vectors a trace carries: dim for the exact trace, one for Hutchinson's. */
+  private tangentCount(trace: LogProbOptions['trace']): number {
+    return (trace ?? this.options.trace) === 'exact' ? this.options.dim : 1;
   }
 
   private integrateLogProb(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
@@ -169,7 +201,7 @@ export class CNF {
       const v = traceTangents(mode, this.options.noise, rows, dim, rng);
       const blockStats = createStats();
       const parts = block.integrateJoint(z as tf.Tensor2D, v, terms, forward, backward, blockStats);
-      for (const key of Object.keys(stats) as (keyof OdeStats)[]) stats[key] += blockStats[key];
+      addStats(stats, blockStats);
       z = parts[0].reshape([rows, dim]);
       deltas.push(parts[1]);
       if (terms.kinetic) kinetic.push(parts[2]);
@@ -477,10 +509,25 @@ export class CNF {
     return values;
   }
 
-  /** The flow map (or its inverse) through every block, after the finiteness check; reads yielded. */
+  /**
+   * The flow map (or its inverse) through every block, after the finiteness check; reads yielded.
+   * Large batches go chunk by chunk (flows/chunks.ts).
+   */
   private *transportSteps(fn: string, x: tf.Tensor2D, inverse: boolean): Reads<tf.Tensor2D> {
     this.syncWeights();
     yield* checkPointValues(fn, inverse ? 'z' : 'x', x);
+    const chunks = splitRows(x, chunkRows(this.options, 0));
+    const parts: tf.Tensor2D[] = [];
+    try {
+      for (const chunk of chunks) parts.push(yield* this.chunkTransportSteps(chunk, inverse));
+      return parts.length === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor2D);
+    } finally {
+      if (chunks.length > 1) tf.dispose([...chunks, ...parts]);
+    }
+  }
+
+  /** One chunk of {@link transportSteps}. */
+  private *chunkTransportSteps(x: tf.Tensor2D, inverse: boolean): Reads<tf.Tensor2D> {
     const forward = this.forwardOptions();
     const stats = createStats();
     let y = x;
@@ -498,13 +545,28 @@ export class CNF {
     return y;
   }
 
-  /** log p(x) without the adjoint (not differentiable), its reads yielded: {@link logProbAsync}. */
+  /**
+   * log p(x) without the adjoint (not differentiable), its reads yielded: {@link logProbAsync}.
+   * Large batches go chunk by chunk (flows/chunks.ts).
+   */
   private *logProbSteps(fn: string, x: tf.Tensor2D, options: LogProbOptions): Reads<tf.Tensor1D> {
     this.syncWeights();
     yield* checkPointValues(fn, 'x', x);
     const stats = options.stats ?? createStats();
     Object.assign(stats, createStats());
     const rng = new Rng(options.seed ?? 0);
+    const chunks = splitRows(x, chunkRows(this.options, this.tangentCount(options.trace)));
+    const parts: tf.Tensor1D[] = [];
+    try {
+      for (const chunk of chunks) parts.push(yield* this.chunkLogProbSteps(chunk, options, rng, stats));
+      return parts.length === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor1D);
+    } finally {
+      if (chunks.length > 1) tf.dispose([...chunks, ...parts]);
+    }
+  }
+
+  /** One chunk of {@link logProbSteps}; adds its evaluations to `stats`. */
+  private *chunkLogProbSteps(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, stats: OdeStats): Reads<tf.Tensor1D> {
     const forward = this.forwardOptions();
     const [rows, dim] = x.shape;
     let z = x;
@@ -519,7 +581,7 @@ export class CNF {
         } finally {
           v.dispose();
         }
-        for (const key of Object.keys(stats) as (keyof OdeStats)[]) stats[key] += blockStats[key];
+        addStats(stats, blockStats);
         if (z !== x) z.dispose();
         z = parts[0] as tf.Tensor2D;
         const previous = delta;

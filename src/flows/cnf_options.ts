@@ -97,6 +97,13 @@ export interface CnfOptions {
    * @defaultValue `0`
    */
   seed?: number;
+  /**
+   * The most working memory (bytes) one solve may take: `logProb`, `sample`, `toLatent` and
+   * `fromLatent` split larger batches into chunks solved one after another (each with its own
+   * adaptive steps, so results agree with one solve to the tolerance).
+   * @defaultValue `2 ** 28` (256 MiB)
+   */
+  memoryLimit?: number;
 }
 
 /** {@link CnfOptions} with every default filled in. */
@@ -117,6 +124,7 @@ export const CNF_DEFAULTS = {
   kineticEnergy: 0,
   jacobianNorm: 0,
   seed: 0,
+  memoryLimit: 2 ** 28,
 } as const;
 
 const KNOWN = ['dim', 'stepSize', 'dynamics', ...Object.keys(CNF_DEFAULTS)];
@@ -161,6 +169,9 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
     }
   }
   if (typeof r.trainT !== 'boolean') throw new InputError(fn, 'options.trainT', `must be a boolean, but got ${String(r.trainT)}`);
+  if (!(typeof r.memoryLimit === 'number' && r.memoryLimit >= 2 ** 20 && Number.isFinite(r.memoryLimit))) {
+    throw new InputError(fn, 'options.memoryLimit', `must be a number of bytes ≥ 2 ** 20 (1 MiB), but got ${String(r.memoryLimit)}`);
+  }
   if (!Number.isFinite(r.seed)) throw new InputError(fn, 'options.seed', `must be a finite number, but got ${String(r.seed)}`);
   if (!SOLVERS[r.method].adaptive && r.stepSize === undefined) {
     throw new InputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);

@@ -10,7 +10,7 @@ import type { BackwardSettings } from '../ode/adjoint_core.js';
 import { readNumber, type Reads } from '../ode/host_reads.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
 import { disposeStates, sumOf, type State } from '../ode/state.js';
-import { createStats, type OdeStats } from '../ode/stats.js';
+import { addStats, createStats, type OdeStats } from '../ode/stats.js';
 import type { Rng } from '../random.js';
 import { standardNormalLogProb } from './base.js';
 import type { CnfBlock } from './block.js';
@@ -44,7 +44,7 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
       passes.push(pass);
       const blockStats = createStats();
       pass.ends = yield* block.jointEndsSteps(z as tf.Tensor2D, pass.v, terms, settings.forward, blockStats);
-      for (const key of Object.keys(stats) as (keyof OdeStats)[]) stats[key] += blockStats[key];
+      addStats(stats, blockStats);
       z = pass.ends.end[0];
     }
     const ends = passes.map((p) => p.ends!.end);

@@ -66,6 +66,6 @@ function workspaceFits(net: DynamicsNet, stackedRows: number): boolean {
  * Whether a tfjs gradient tape records ops run now (then only tfjs ops can be differentiated). Inside
  * a customGrad's forward pass, as in the adjoint, none does.
  */
-function tapeRecording(): boolean {
+export function tapeRecording(): boolean {
   return tf.engine().isTapeOn();
 }

@@ -35,3 +35,8 @@ export function createStats(): OdeStats {
 export function resetStats(stats: OdeStats): void {
   Object.assign(stats, createStats());
 }
+
+/** Adds every counter of `from` to `into` (a solve made of several, e.g. blocks or chunks). */
+export function addStats(into: OdeStats, from: OdeStats): void {
+  for (const key of Object.keys(into) as (keyof OdeStats)[]) into[key] += from[key];
+}
