@@ -104,6 +104,12 @@ describe('cnfkit command line', () => {
     expect(lines[0]).toBe('x,y');
     expect(lines).toHaveLength(65);
     expect(lines.slice(1).every((l) => l.split(',').map(Number).every(Number.isFinite))).toBe(true);
+    const withDensity = join(tmp, 'samples-logp.csv');
+    expect((await cli('sample', '--model', run, '--n', '16', '--out', withDensity, '--with-log-prob')).code).toBe(0);
+    const dense = readFileSync(withDensity, 'utf8').trim().split('\n');
+    expect(dense[0]).toBe('x,y,log_prob');
+    expect(dense).toHaveLength(17);
+    expect(dense.slice(1).map((l) => Number(l.split(',')[2])).every((v) => Number.isFinite(v) && v < 0)).toBe(true);
     const pictures = join(tmp, 'pictures');
     expect((await cli('plot', '--model', run, '--out', pictures)).code).toBe(0);
     for (const name of ['figure.png', 'trajectories.png']) {

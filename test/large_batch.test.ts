@@ -72,3 +72,25 @@ describe('chunked solves', () => {
     chunked.dispose();
   });
 });
+
+describe('samples with their log-densities from one solve', () => {
+  it.each([
+    ['one block', { blocks: 1 }],
+    ['two blocks, chunked', { blocks: 2, memoryLimit: 2 ** 20 }],
+  ])('%s: the samples are sample()\'s and the log-densities logProb()\'s, to the tolerance; the async form agrees', async (_name, extra) => {
+    const flow = new CNF({ ...options, ...extra });
+    const before = tf.memory().numTensors;
+    const { samples, logProb } = flow.sampleWithLogProb(700, 5);
+    expect(tf.memory().numTensors).toBe(before + 2);
+    const plain = flow.sample(700, 5);
+    const direct = flow.logProb(samples);
+    expect(maxDiff(samples, plain)).toBeLessThan(1e-4);
+    expect(maxDiff(logProb, direct)).toBeLessThan(5e-4);
+    const async = await flow.sampleWithLogProbAsync(700, 5);
+    expect(maxDiff(async.samples, samples)).toBe(0);
+    expect(maxDiff(async.logProb, logProb)).toBe(0);
+    tf.dispose([samples, logProb, plain, direct, async.samples, async.logProb]);
+    expect(() => flow.sampleWithLogProb(0)).toThrow(/^CNF.sampleWithLogProb: 'n' must be a positive integer/);
+    flow.dispose();
+  });
+});

@@ -27,6 +27,7 @@ export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
   { name: 'n', kind: 'integer', default: 1000, help: 'how many samples' },
   { name: 'out', kind: 'string', required: true, help: 'CSV file to write (x,y per line)' },
   { name: 'seed', kind: 'number', default: 0, help: 'seed of the samples' },
+  { name: 'with-log-prob', kind: 'flag', help: "add each sample's log-density (from the same solve) as a column" },
   MAX_PARAMETERS_OPTION,
   backend,
 ];
@@ -77,12 +78,15 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
   await usableFolder('out', dirname(resolve(out)), false);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
-  const samples = flow.sample(o.n as number, o.seed as number);
+  const withLogProb = o['with-log-prob'] === true;
+  const { samples, logProb } = withLogProb ? flow.sampleWithLogProb(o.n as number, o.seed as number) : { samples: flow.sample(o.n as number, o.seed as number), logProb: undefined };
   const rows = samples.arraySync() as number[][];
+  const densities = logProb?.dataSync();
   await usableFolder('out', dirname(resolve(out)), true);
-  writeFileSync(out, ['x,y', ...rows.map((r) => r.join(','))].join('\n') + '\n');
-  log(`wrote ${rows.length} samples to ${out}`);
-  samples.dispose();
+  const header = withLogProb ? 'x,y,log_prob' : 'x,y';
+  writeFileSync(out, [header, ...rows.map((r, i) => (densities ? [...r, densities[i]] : r).join(','))].join('\n') + '\n');
+  log(`wrote ${rows.length} samples${withLogProb ? ' with their log-densities' : ''} to ${out}`);
+  tf.dispose([samples, ...(logProb ? [logProb] : [])]);
   flow.dispose();
   return 0;
 }

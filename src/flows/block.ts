@@ -72,14 +72,14 @@ export class CnfBlock {
 
   /**
    * The joint state at T without the adjoint (not differentiable), its reads yielded: the form of
-   * {@link integrateJoint} for the async methods.
+   * {@link integrateJoint} for the async methods. With `inverse`, from x at T back to 0 (sampling).
    */
-  *solveJointSteps(x: tf.Tensor2D, v: tf.Tensor3D, terms: JointTerms, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<tf.Tensor[]> {
+  *solveJointSteps(x: tf.Tensor2D, v: tf.Tensor3D, terms: JointTerms, forward: ResolvedOdeintOptions, stats: OdeStats, inverse = false): Reads<tf.Tensor[]> {
     const zeros = jointZeros(x.shape[0], terms);
     const y0 = [x, ...zeros];
     try {
       const T = yield* this.endTimeSteps();
-      const outputs = yield* solveStateSteps(countedDynamics(flowOps(this.net, y0[0].shape[0], v.shape[0]).joint(v, terms), stats), y0, [0, T], forward, stats);
+      const outputs = yield* solveStateSteps(countedDynamics(flowOps(this.net, y0[0].shape[0], v.shape[0]).joint(v, terms), stats), y0, inverse ? [T, 0] : [0, T], forward, stats);
       disposeStates(outputs[0]);
       return outputs[1];
     } finally {
