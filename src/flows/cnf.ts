@@ -24,7 +24,7 @@ import { read, readNumber, runAsync, runSync, type Reads } from '../ode/host_rea
 import { negativeLogLikelihoodGrads } from './likelihood_grads.js';
 import { chunkRows, splitRows } from './chunks.js';
 import { samplesWithLogProb } from './sampling.js';
-import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SaveOptions, type Trajectory } from './cnf_options.js';
+import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
 import type { TrainableFlow } from '../train/trainable_flow.js';
@@ -400,7 +400,7 @@ export class CNF {
    * flow.dispose();
    * ```
    */
-  sampleWithLogProb(n: number, seed = 0): { samples: tf.Tensor2D; logProb: tf.Tensor1D } {
+  sampleWithLogProb(n: number, seed = 0): SamplesWithLogProb {
     return runSync('CNF.sampleWithLogProb', this.sampleWithLogProbSteps('CNF.sampleWithLogProb', n, seed));
   }
 
@@ -410,17 +410,17 @@ export class CNF {
    * @param seed - the same seed gives the same samples
    * @returns a promise of the samples [n, dim] and log p of each [n]
    */
-  async sampleWithLogProbAsync(n: number, seed = 0): Promise<{ samples: tf.Tensor2D; logProb: tf.Tensor1D }> {
+  async sampleWithLogProbAsync(n: number, seed = 0): Promise<SamplesWithLogProb> {
     return runAsync(this.sampleWithLogProbSteps('CNF.sampleWithLogProbAsync', n, seed));
   }
 
-  private *sampleWithLogProbSteps(fn: string, n: number, seed: number): Reads<{ samples: tf.Tensor2D; logProb: tf.Tensor1D }> {
+  private *sampleWithLogProbSteps(fn: string, n: number, seed: number): Reads<SamplesWithLogProb> {
     if (!Number.isInteger(n) || n < 1) throw new InputError(fn, 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
     checkSeed(fn, 'seed', seed);
     this.syncWeights();
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     const chunks = splitRows(z, chunkRows(this.options, this.options.dim));
-    const parts: { samples: tf.Tensor2D; logProb: tf.Tensor1D }[] = [];
+    const parts: SamplesWithLogProb[] = [];
     const stats = createStats();
     try {
       for (const chunk of chunks) parts.push(yield* samplesWithLogProb(this.blocks, chunk, this.options.noise, this.forwardOptions(), stats));

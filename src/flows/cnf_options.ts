@@ -248,3 +248,11 @@ export function checkLogProbOptions(fn: string, options: LogProbOptions): void {
     }
   }
 }
+
+/** Samples and their log-densities, from {@link CNF.sampleWithLogProb}. */
+export interface SamplesWithLogProb {
+  /** The samples [n, dim]. */
+  samples: tf.Tensor2D;
+  /** log p of each sample [n], in nats (exact trace). */
+  logProb: tf.Tensor1D;
+}

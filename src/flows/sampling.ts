@@ -12,10 +12,11 @@ import type { OdeStats } from '../ode/stats.js';
 import { Rng } from '../random.js';
 import { standardNormalLogProb } from './base.js';
 import type { CnfBlock } from './block.js';
+import type { SamplesWithLogProb } from './cnf_options.js';
 import { traceTangents, type NoiseKind } from './trace.js';
 
 /** x = the flow's inverse map of `z` and log p(x) (exact trace), through `blocks` in reverse. */
-export function* samplesWithLogProb(blocks: readonly CnfBlock[], z: tf.Tensor2D, noise: NoiseKind, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<{ samples: tf.Tensor2D; logProb: tf.Tensor1D }> {
+export function* samplesWithLogProb(blocks: readonly CnfBlock[], z: tf.Tensor2D, noise: NoiseKind, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<SamplesWithLogProb> {
   const [rows, dim] = z.shape;
   // log N(z) + Σ ℓ(0), accumulated block by block.
   let logProb: tf.Tensor = standardNormalLogProb(z);
