@@ -60,7 +60,7 @@ export class CNF {
     const o = this.options;
     const rng = new Rng(o.seed);
     this.blocks = Array.from({ length: o.blocks }, () => {
-      const net = o.dynamics ? new VjpDynamics(o.dynamics) : new DynamicsNet({ dim: o.dim, hiddenDims: o.hiddenDims, activation: o.activation, layer: o.layer }, rng);
+      const net = o.dynamics ? new VjpDynamics(o.dynamics) : new DynamicsNet({ dim: o.dim, hiddenDims: o.hiddenDims, activation: o.activation, layer: o.layer, ...(o.fieldTime === 'flow-matching' ? { timeMap: { scale: -1 / o.T, shift: 1 } } : {}) }, rng);
       return new CnfBlock(net, o.T, o.trainT);
     });
   }

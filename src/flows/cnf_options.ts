@@ -98,6 +98,15 @@ export interface CnfOptions {
    */
   seed?: number;
   /**
+   * How the network reads time. `'ffjord'`: F(t, x) with the data at t = 0 and the base at t = T
+   * (FFJORD's convention, and cnfkit's training). `'flow-matching'`: the network is a velocity
+   * u(s, x) from noise at s = 0 to data at s = 1 (TorchCFM's convention), evaluated at s = 1 − t/T;
+   * its last layer carries the −1/T that makes F(t, x) = −u(1 − t/T, x)/T (the PyTorch exporter
+   * folds it in). Needs `trainT: false`; runs on tfjs's ops, not cnfkit's kernels.
+   * @defaultValue `'ffjord'`
+   */
+  fieldTime?: 'ffjord' | 'flow-matching';
+  /**
    * The most working memory (bytes) one solve may take: `logProb`, `sample`, `toLatent` and
    * `fromLatent` split larger batches into chunks solved one after another (each with its own
    * adaptive steps, so results agree with one solve to the tolerance).
@@ -125,6 +134,7 @@ export const CNF_DEFAULTS = {
   jacobianNorm: 0,
   seed: 0,
   memoryLimit: 2 ** 28,
+  fieldTime: 'ffjord',
 } as const;
 
 const KNOWN = ['dim', 'stepSize', 'dynamics', ...Object.keys(CNF_DEFAULTS)];
@@ -158,6 +168,10 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   oneOf('trace', ['exact', 'hutchinson']);
   oneOf('noise', ['gaussian', 'rademacher']);
   oneOf('method', METHODS);
+  oneOf('fieldTime', ['ffjord', 'flow-matching']);
+  if (r.fieldTime === 'flow-matching' && r.trainT !== false) {
+    throw new InputError(fn, 'options.trainT', "must be false with fieldTime 'flow-matching' (the field's time s = 1 − t/T depends on T)");
+  }
   for (const key of ['T', 'rtol', 'atol'] as const) {
     if (!(typeof r[key] === 'number' && r[key] > 0 && Number.isFinite(r[key]))) {
       throw new InputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(r[key])}`);

@@ -50,8 +50,9 @@ export function releaseFlowOps(net: TangentDynamics): void {
 }
 
 /** The networks the kernels implement: ConcatSquash layers, with any of the activations (concat layers run on tfjs). */
-export function kernelsImplement(config: { readonly layer: string; readonly activation: string }): boolean {
-  return config.layer === 'concatsquash' && Object.hasOwn(ACTIVATION_IDS, config.activation);
+export function kernelsImplement(config: { readonly layer: string; readonly activation: string; readonly timeMap?: unknown }): boolean {
+  // A mapped time (a flow-matching field) runs on tfjs: the kernels take the layers' time as given.
+  return config.layer === 'concatsquash' && Object.hasOwn(ACTIVATION_IDS, config.activation) && config.timeMap === undefined;
 }
 
 /** Whether a kernel workspace for `stackedRows` rows of this network stays under 1 GiB. */

@@ -16,6 +16,11 @@ export interface DynamicsNetConfig {
   readonly hiddenDims: readonly number[];
   readonly activation: ActivationName;
   readonly layer: LayerKind;
+  /**
+   * The time the layers see, `shift + scale·t`, for a network trained in another time convention
+   * (a flow-matching field u(s, x) with s = 1 − t/T: scale −1/T, shift 1). None: t itself.
+   */
+  readonly timeMap?: { readonly scale: number; readonly shift: number };
 }
 
 /** What a CNF block needs of its dynamics: F, and F with Jacobian–vector products. */
@@ -66,9 +71,16 @@ export class DynamicsNet implements TangentDynamics {
     return this.layers.flatMap((layer, i) => Object.entries(layer.variables).map(([k, v]) => [`layer${i}.${k}`, v] as [string, tf.Variable]));
   }
 
+  /** The time the layers see (see {@link DynamicsNetConfig.timeMap}). */
+  private layerTime<T extends tf.Tensor>(t: T): T {
+    const map = this.config.timeMap;
+    return map ? (tf.add(map.shift, tf.mul(map.scale, t)) as T) : t;
+  }
+
   /** F(t, x) for x [B, dim]; t is a scalar, or one time per row as [B, 1]. */
-  forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D {
+  forward(time: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
+      const t = this.layerTime(time);
       const act = ACTIVATIONS[this.config.activation];
       let h = x;
       this.layers.forEach((layer, i) => {
@@ -83,8 +95,9 @@ export class DynamicsNet implements TangentDynamics {
    * F(t, x) and J·v for tangents v [K, B, dim] (J = ∂F/∂x at each row): returns { f: [B, dim],
    * jv: [K, B, dim] }.
    */
-  forwardWithTangents(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D): { f: tf.Tensor2D; jv: tf.Tensor3D } {
+  forwardWithTangents(time: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D): { f: tf.Tensor2D; jv: tf.Tensor3D } {
     return tf.tidy(() => {
+      const t = this.layerTime(time);
       const act = ACTIVATIONS[this.config.activation];
       const [k, b] = v.shape;
       let h = x;
@@ -111,7 +124,14 @@ export class DynamicsNet implements TangentDynamics {
   /** See {@link jointValueAndVjp}; ConcatSquash layers only (others return undefined: use the tape). */
   jointValueAndVjp(t: tf.Scalar, x: tf.Tensor2D, v: tf.Tensor3D, outputs: JointTerms, cotangents: readonly tf.Tensor[]) {
     if (this.config.layer !== 'concatsquash') return undefined;
-    return jointValueAndVjp(this.layers, ACTIVATIONS[this.config.activation], t, x, v, outputs, cotangents);
+    const map = this.config.timeMap;
+    if (!map) return jointValueAndVjp(this.layers, ACTIVATIONS[this.config.activation], t, x, v, outputs, cotangents);
+    const s = this.layerTime(t);
+    const r = jointValueAndVjp(this.layers, ACTIVATIONS[this.config.activation], s, x, v, outputs, cotangents);
+    // d/dt = scale · d/ds.
+    const gradT = tf.mul(r.gradT, map.scale) as tf.Scalar;
+    tf.dispose([s, r.gradT]);
+    return { ...r, gradT };
   }
 
   /**
@@ -119,8 +139,9 @@ export class DynamicsNet implements TangentDynamics {
    * gradient for every variable, by a hand-derived backward pass (no tape): the flow-matching step.
    * @returns the loss and the gradients keyed by variable name (tf.Variable.name)
    */
-  regressionGradients(t: tf.Tensor2D, x: tf.Tensor2D, target: tf.Tensor2D): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  regressionGradients(time: tf.Tensor2D, x: tf.Tensor2D, target: tf.Tensor2D): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
     return tf.tidy(() => {
+      const t = this.layerTime(time);
       const act = ACTIVATIONS[this.config.activation];
       const rows = x.shape[0];
       const ones = tf.ones([1, rows]) as tf.Tensor2D;
