@@ -9,7 +9,7 @@
  * Skipped, with a note, where no Chromium is installed, unless CNFKIT_REQUIRE_BROWSER=1.
  * The screenshot goes to $CNFKIT_SCREENSHOT_DIR when set, else to a temporary folder (printed).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Download, Page } from 'playwright-core';
@@ -117,6 +117,16 @@ describe.skipIf(!available)('the playground page in headless Chromium', () => {
       opened.forEach((v, i) => expect(Math.abs(v - trained[i])).toBeLessThanOrEqual(1e-6));
       expect((await hook(page, (p) => p.info())).tensors).toBe(tensors);
       lap('reload, load from IndexedDB and from files');
+
+      // A model trained in PyTorch and exported by tools/pytorch/export_cnfkit.py opens the same way,
+      // and gives torch's log-densities (test/pytorch_interop.test.ts measures them in Node).
+      const torchModel = join(import.meta.dirname, 'fixtures', 'pytorch', 'ffjord-tanh');
+      const torchReference = JSON.parse(readFileSync(`${torchModel}.json`, 'utf8')) as { points: number[][]; logp: number[] };
+      await page.setInputFiles('#open-files', [join(torchModel, 'model.json'), join(torchModel, 'weights.bin')]);
+      await expect.poll(() => hook(page, (p) => p.model()?.origin), { timeout: 10_000 }).toBe('loaded from model.json + weights.bin');
+      const fromTorch = await hook(page, (p, points) => p.logProb(points), torchReference.points.slice(0, 8));
+      fromTorch.forEach((v, i) => expect(Math.abs(v - torchReference.logp[i])).toBeLessThan(1e-4));
+      lap('open a PyTorch export');
 
       expect(await hook(page, (p) => p.errors())).toEqual([]);
       expect(problems).toEqual([]);
