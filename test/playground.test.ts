@@ -121,7 +121,7 @@ describe.skipIf(!available)('the playground page in headless Chromium', () => {
       // A model trained in PyTorch and exported by tools/pytorch/export_cnfkit.py opens the same way,
       // and gives torch's log-densities (test/pytorch_interop.test.ts measures them in Node).
       const torchModel = join(import.meta.dirname, 'fixtures', 'pytorch', 'ffjord-tanh');
-      const torchReference = JSON.parse(readFileSync(`${torchModel}.json`, 'utf8')) as { points: number[][]; logp: number[] };
+      const torchReference = JSON.parse(readFileSync(`${torchModel}.json`, 'utf8')) as { points: [number, number][]; logp: number[] };
       await page.setInputFiles('#open-files', [join(torchModel, 'model.json'), join(torchModel, 'weights.bin')]);
       await expect.poll(() => hook(page, (p) => p.model()?.origin), { timeout: 10_000 }).toBe('loaded from model.json + weights.bin');
       const fromTorch = await hook(page, (p, points) => p.logProb(points), torchReference.points.slice(0, 8));
