@@ -9,6 +9,10 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CnfkitError } from './errors.js';
 import { loadWasmKernels, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
 import { diagnoseWasmFailure } from './wasm_files.js';
+import { registerConv2DBackpropFilter } from './nn/conv2d_backprop_filter.js';
+
+// tfjs's wasm backend cannot take conv2d's filter gradient by itself (no kernel registered).
+registerConv2DBackpropFilter('wasm');
 
 /** A backend to ask for. `auto` is wasm, falling back to cpu. */
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';
