@@ -56,11 +56,24 @@ function filterGradient(xIn: tf.Tensor4D, dyIn: tf.Tensor4D, attrs: Attrs): tf.T
   const { top, left } = info.padInfo;
   const bottom = Math.max(0, (oh - 1) * sh + kh - top - x.shape[1]);
   const right = Math.max(0, (ow - 1) * sw + kw - left - x.shape[2]);
-  const padded = top || bottom || left || right ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x;
+  // Rows and columns padded to whole strides, so the input splits into sh·sw phases.
+  const height = sh * Math.ceil((x.shape[1] + top + bottom) / sh);
+  const width = sw * Math.ceil((x.shape[2] + left + right) / sw);
+  const extraH = height - x.shape[1] - top;
+  const extraW = width - x.shape[2] - left;
+  const padded = top || extraH || left || extraW ? tf.pad(x, [[0, 0], [top, extraH], [left, extraW], [0, 0]]) : x;
+  // Strided views are slow on wasm (element by element): split the input into its sh·sw phases once
+  // (one transpose), and every kernel offset is then a plain slice of one phase.
+  const phases = sh === 1 && sw === 1 ? undefined : tf.transpose(padded.reshape([b, height / sh, sh, width / sw, sw, cin]), [2, 4, 0, 1, 3, 5]);
   const views: tf.Tensor[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      views.push(tf.stridedSlice(padded, [0, i, j, 0], [b, i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1, cin], [1, sh, sw, 1]));
+      if (!phases) {
+        views.push(tf.slice(padded, [0, i, j, 0], [b, oh, ow, cin]));
+        continue;
+      }
+      const phase = tf.slice(phases, [i % sh, j % sw, 0, 0, 0, 0], [1, 1, b, height / sh, width / sw, cin]).reshape([b, height / sh, width / sw, cin]);
+      views.push(tf.slice(phase, [0, Math.floor(i / sh), Math.floor(j / sw), 0], [b, oh, ow, cin]));
     }
   }
   const rows = b * oh * ow;
