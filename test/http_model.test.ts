@@ -104,3 +104,14 @@ describe('CNF.load from http(s)://…/model.json', () => {
     expect(missing.message).toMatch(/^CNF.load: http:\/\/127.0.0.1:\d+\/nothing\/model.json cannot be fetched \(HTTP 404 Not Found\)/);
   });
 });
+
+describe('a model.json that names too many weight files', () => {
+  it('is refused before anything is fetched', async () => {
+    const json = structuredClone(modelJson);
+    json.weightsManifest[0].paths = Array.from({ length: 5000 }, (_, i) => `w${i}.bin`);
+    const error = await CNF.load(serveModel(json)).catch((e) => e);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(/names 5000 weight files, more than a model has \(4096/);
+    expect(requested).toEqual(['/m/model.json']);
+  });
+});

@@ -5,7 +5,7 @@
  * CNFKIT_REQUIRE_WEBGPU=1); elsewhere it is skipped with a note.
  */
 import { describe, expect, it } from 'vitest';
-import { CNF, CnfkitError, METHODS, SOLVERS, backendInfo, odeint, odeintAdjointGrads, odeintAsync, ready, tf, toyData, type MethodName } from '../src/index.js';
+import { CNF, CnfkitError, METHODS, SOLVERS, backendInfo, odeint, odeintAdjoint, odeintAdjointGrads, odeintAsync, ready, tf, toyData, type MethodName } from '../src/index.js';
 
 async function hasAdapter(): Promise<boolean> {
   const info = await ready({ backend: 'webgpu', verbose: false });
@@ -65,6 +65,8 @@ describe.skipIf(!available)('cnfkit on WebGPU (Dawn in Node)', () => {
       const dts = await grads.ts!.data(); // dL/dt1 = Σ k y(1), dL/dt0 = −Σ k y0 e^k
       expect(Math.abs(dts[1] - -0.5 * 3 * e)).toBeLessThan(1e-5);
       expect(Math.abs(dts[0] - 0.5 * 3 * e)).toBeLessThan(1e-5);
+      // The taped form cannot read there; its message names the tape-free one.
+      expect(() => tf.variableGrads(() => tf.sum(odeintAdjoint((_t, y) => tf.mul(k, y), y0, [0, 1], { params: [k] })) as tf.Scalar)).toThrow(/^odeintAdjoint: the webgpu backend cannot read values synchronously here .*; use odeintAdjointGrads and await it$/);
       tf.dispose([k, y0, dLdy, grads.value, grads.y0, ...grads.params, grads.ts!]);
     } finally {
       await ready({ backend: 'wasm' });

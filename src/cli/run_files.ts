@@ -22,7 +22,7 @@ export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingSta
   await writeModelFiles('cnfkit train', join(dir, 'checkpoint'), {
     config: { kind: 'checkpoint', options: flow.options, run, iteration: state.iteration, rng: state.rng, history: state.history },
     weights: [
-      ...flow.namedVariables().map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array })),
+      ...(await Promise.all(flow.namedVariables().map(async ([name, v]) => ({ name, shape: v.shape, values: (await v.data()) as Float32Array })))),
       ...state.optimizer.map((o, i) => ({ name: `optimizer.${i}`, shape: o.shape, values: o.values })),
     ],
   });

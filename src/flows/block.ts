@@ -36,12 +36,15 @@ export class CnfBlock {
 
   /** The integration time T (one host read when trained). */
   endTime(): number {
-    return runSync('CNF', this.endTimeSteps());
+    return runSync('CNF.endTimes', this.endTimeSteps());
   }
 
-  /** {@link endTime} with its read yielded. */
+  /**
+   * {@link endTime} with its read yielded. T = s² is squared on the device, in float32, and that
+   * value is read: the time every solve of the block (sync, async, adjoint) integrates to.
+   */
   *endTimeSteps(): Reads<number> {
-    return this.sqrtT ? (yield* readNumber(this.sqrtT.clone())) ** 2 : this.fixedT;
+    return this.sqrtT ? yield* readNumber(tf.square(this.sqrtT)) : this.fixedT;
   }
 
   /**

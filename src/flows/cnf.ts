@@ -490,7 +490,8 @@ export class CNF {
     }
     await writeModel(fn, target, {
       config: { kind: 'CNF', options: this.options },
-      weights: this.namedVariables().map(([name, v]) => ({ name, shape: v.shape, values: v.dataSync() as Float32Array })),
+      // Awaited reads: saving works on every backend, WebGPU included.
+      weights: await Promise.all(this.namedVariables().map(async ([name, v]) => ({ name, shape: v.shape, values: (await v.data()) as Float32Array }))),
     }, options);
   }
 
@@ -603,7 +604,10 @@ export class CNF {
     const stats = options.stats ?? createStats();
     Object.assign(stats, createStats());
     const rng = new Rng(options.seed ?? 0);
-    const chunks = splitRows(x, chunkRows(this.options, this.tangentCount(options.trace)));
+    // logProb's trace: exact unless asked (the flow's own trace is for training).
+    const trace = options.trace ?? 'exact';
+    options = { ...options, trace };
+    const chunks = splitRows(x, chunkRows(this.options, this.tangentCount(trace)));
     const parts: tf.Tensor1D[] = [];
     try {
       for (const chunk of chunks) parts.push(yield* this.chunkLogProbSteps(chunk, options, rng, stats));

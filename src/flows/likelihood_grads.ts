@@ -36,6 +36,8 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
   const terms = { kinetic: kineticEnergy > 0, jacobian: jacobianNorm > 0 };
   const passes: { block: CnfBlock; v: tf.Tensor3D; ends?: { start: State; end: State; T: number } }[] = [];
   const grads: Record<string, tf.Tensor> = {};
+  let loss: tf.Tensor | undefined;
+  let dz: tf.Tensor | undefined;
   let completed = false;
   try {
     let z: tf.Tensor = batch;
@@ -49,24 +51,24 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
     }
     const ends = passes.map((p) => p.ends!.end);
     // log p(x) = log N(z) − Σ ℓ(T) (dℓ/dt = −tr); the regularisers are integrals carried beside it.
-    const loss = tf.tidy(() => {
+    loss = tf.tidy(() => {
       let value = tf.add(tf.neg(tf.mean(standardNormalLogProb(z as tf.Tensor2D))), sumOf(ends.map((e) => tf.mean(e[1]))));
       if (terms.kinetic) value = tf.add(value, tf.mul(kineticEnergy, sumOf(ends.map((e) => tf.mean(e[2])))));
       if (terms.jacobian) value = tf.add(value, tf.mul(jacobianNorm, sumOf(ends.map((e) => tf.mean(e[terms.kinetic ? 3 : 2])))));
       return value;
     });
     // dL/dz(T) of the last block: −(1/B) ∂ log N/∂z = z/B; each block's ℓ, k, j enter with 1/B, λ_k/B, λ_j/B.
-    let dz: tf.Tensor = tf.div(z, rows);
+    dz = tf.div(z, rows);
     for (let b = passes.length - 1; b >= 0; b--) {
       const pass = passes[b];
-      const cotangent = [dz, tf.fill([rows], 1 / rows), ...(terms.kinetic ? [tf.fill([rows], kineticEnergy / rows)] : []), ...(terms.jacobian ? [tf.fill([rows], jacobianNorm / rows)] : [])];
+      const cotangent: tf.Tensor[] = [dz, tf.fill([rows], 1 / rows), ...(terms.kinetic ? [tf.fill([rows], kineticEnergy / rows)] : []), ...(terms.jacobian ? [tf.fill([rows], jacobianNorm / rows)] : [])];
       const ends = pass.ends!;
       pass.ends = undefined; // owned by the sweep from here
-      const swept = yield* pass.block.jointGradsSteps(pass.v, terms, ends, cotangent, settings.backward);
+      const swept: { dx: tf.Tensor; grads: Record<string, tf.Tensor> } = yield* pass.block.jointGradsSteps(pass.v, terms, ends, cotangent, settings.backward);
       Object.assign(grads, swept.grads);
       dz = swept.dx;
     }
-    dz.dispose();
+    dz?.dispose();
     const value = yield* readNumber(loss);
     completed = true;
     return { loss: value, grads };
@@ -75,6 +77,6 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
       pass.v.dispose();
       if (pass.ends) disposeStates(pass.ends.start, pass.ends.end);
     }
-    if (!completed) tf.dispose(Object.values(grads));
+    if (!completed) tf.dispose([...Object.values(grads), ...(loss ? [loss] : []), ...(dz ? [dz] : [])]);
   }
 }

@@ -10,6 +10,9 @@ import { ModelFileError } from '../errors.js';
 import { checkModelHeader, modelFromBytes, parseModelJson } from './model_artifacts.js';
 import { MAX_CONFIG_BYTES, type ExpectedWeights, type ModelFiles } from './model_checks.js';
 
+/** More weight files than any model has: a model.json naming more would make cnfkit fetch without end. */
+const MAX_WEIGHT_FILES = 4096;
+
 /** Whether `url` is an http(s) URL (loaded by {@link loadHttpModel}, not by tf.io's handler). */
 export function isHttpUrl(url: string): boolean {
   return /^https?:\/\//i.test(url);
@@ -26,7 +29,9 @@ export async function loadHttpModel(fn: string, url: string, expect?: (config: R
   const json = parseModelJson(new TextDecoder().decode(jsonBytes), (problem) => fail(url, problem));
   const specs = json.groups.flatMap((g) => g.specs);
   const header = checkModelHeader(json.topology, specs, expect, (problem) => fail(url, problem));
-  const files = json.groups.flatMap((g) => g.paths).map((path) => weightFileUrl(url, path, (problem) => fail(url, problem)));
+  const paths = json.groups.flatMap((g) => g.paths);
+  if (paths.length > MAX_WEIGHT_FILES) throw fail(url, `names ${paths.length} weight files, more than a model has (${MAX_WEIGHT_FILES}: tf.io shards of 4 MB hold 16 GB)`);
+  const files = paths.map((path) => weightFileUrl(url, path, (problem) => fail(url, problem)));
   const bytes = new Uint8Array(header.bytes);
   let at = 0;
   for (const file of files) {

@@ -39,7 +39,7 @@ const MODEL_FILES = [MODEL_JSON, WEIGHTS, LEGACY_CONFIG];
  *   other files (without `overwrite`), before anything is written
  */
 export async function writeModelFiles(fn: string, dir: string, model: ModelFiles, options: { overwrite?: boolean } = {}): Promise<void> {
-  const target = await inspectFolder(fn, 'dir', await folderPath(dir));
+  const target = await inspectFolder(fn, 'dir', await folderPath(fn, dir));
   const own = target.exists ? await holdsOnlyModel(target) : true;
   if (!own && !options.overwrite) {
     const foreign = target.entries.filter((e) => !MODEL_FILES.includes(e));
@@ -75,7 +75,7 @@ export async function writeModelFiles(fn: string, dir: string, model: ModelFiles
 export async function readModelFiles(fn: string, dir: string, expect?: (config: Record<string, unknown>) => ExpectedWeights): Promise<ModelFiles> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  const folder = path.resolve(await folderPath(dir));
+  const folder = path.resolve(await folderPath(fn, dir));
   const fail = (file: string, problem: string) => new ModelFileError(fn, file === '' ? folder : path.join(folder, file), problem);
   const stat = await fs.stat(folder).catch(() => undefined);
   if (!stat) throw fail('', 'does not exist');
@@ -99,13 +99,13 @@ export async function readModelFiles(fn: string, dir: string, expect?: (config: 
 }
 
 /** A folder path from a path or a `file://` URL. */
-async function folderPath(dir: string): Promise<string> {
+async function folderPath(fn: string, dir: string): Promise<string> {
   if (typeof dir !== 'string' || !dir.startsWith('file://')) return dir;
   const { fileURLToPath } = await import('node:url');
   try {
     return fileURLToPath(dir);
   } catch (e) {
-    throw new InputError('CNF.save/load', 'dir', `is a file:// URL that names no local path (${(e as Error).message})`);
+    throw new InputError(fn, fn === 'CNF.load' ? 'source' : 'target', `is a file:// URL that names no local path (${(e as Error).message})`);
   }
 }
 

@@ -150,32 +150,40 @@ export function* backwardSweep(
   const mask = state.map((_, i) => !settings.seminorm || i < 2 * m);
   const timeGrads = new Array<number>(n).fill(0);
   const timeIndex = 2 * m + (params.length ? 1 : 0);
-  for (let i = n - 1; i >= 1; i--) {
-    if (wantTimes && isOutput[i]) {
-      // dL/dt_i through z(t_i) alone: ∂L/∂z(t_i) · f(t_i, z(t_i)); the same term leaves a_t.
-      const direct = tf.tidy(() => {
-        const fz = f(tf.scalar(ts[i]), zAt[i]);
-        return sumOf(fz.map((c, k) => tf.sum(tf.mul(dyAt[i][k], c))));
-      });
-      const at = tf.sub(state[timeIndex], direct);
-      tf.dispose(state[timeIndex]);
-      state[timeIndex] = at;
-      timeGrads[i] = yield* readNumber(direct);
+  // A finally, not a catch: a failed solve or a driver that stops reading must free these too.
+  let completed = false;
+  try {
+    for (let i = n - 1; i >= 1; i--) {
+      if (wantTimes && isOutput[i]) {
+        // dL/dt_i through z(t_i) alone: ∂L/∂z(t_i) · f(t_i, z(t_i)); the same term leaves a_t.
+        const direct = tf.tidy(() => {
+          const fz = f(tf.scalar(ts[i]), zAt[i]);
+          return sumOf(fz.map((c, k) => tf.sum(tf.mul(dyAt[i][k], c))));
+        });
+        const at = tf.sub(state[timeIndex], direct);
+        tf.dispose(state[timeIndex]);
+        state[timeIndex] = at;
+        timeGrads[i] = yield* readNumber(direct);
+      }
+      const solved = yield* solveStateSteps(augmented, state, [ts[i], ts[i - 1]], settings, settings.stats, mask);
+      disposeStates(state, solved[0]);
+      state = solved[1];
+      // Restart z from the forward state at t_{i−1} (no drift from the backward reconstruction) and
+      // add the direct gradient there.
+      for (let k = 0; k < m; k++) {
+        const a = tf.add(state[m + k], dyAt[i - 1][k]);
+        tf.dispose([state[k], state[m + k]]);
+        state[k] = zAt[i - 1][k].clone();
+        state[m + k] = a;
+      }
     }
-    const solved = yield* solveStateSteps(augmented, state, [ts[i], ts[i - 1]], settings, settings.stats, mask);
-    disposeStates(state, solved[0]);
-    state = solved[1];
-    // Restart z from the forward state at t_{i−1} (no drift from the backward reconstruction) and
-    // add the direct gradient there.
-    for (let k = 0; k < m; k++) {
-      const a = tf.add(state[m + k], dyAt[i - 1][k]);
-      tf.dispose([state[k], state[m + k]]);
-      state[k] = zAt[i - 1][k].clone();
-      state[m + k] = a;
-    }
+    if (wantTimes) timeGrads[0] = yield* readNumber(state[timeIndex].clone());
+    completed = true;
+  } finally {
+    disposeStates(...zAt, ...dyAt, state.slice(0, m));
+    if (wantTimes) state[timeIndex].dispose();
+    if (!completed) disposeStates(state.slice(m));
   }
-  disposeStates(...zAt, ...dyAt, state.slice(0, m));
-  if (wantTimes) timeGrads[0] = yield* readNumber(state[timeIndex]);
   const paramGrads = params.length ? tf.tidy(() => tf.split(state[2 * m], params.map((p) => p.size)).map((g, i) => g.reshape(params[i].shape))) : [];
   if (params.length) state[2 * m].dispose();
   return { y0: state.slice(m, 2 * m), timeGrads: wantTimes ? timeGrads : undefined, params: paramGrads };

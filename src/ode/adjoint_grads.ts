@@ -85,8 +85,11 @@ function* adjointGradsSteps(fn: string, f: Dynamics, y0: tf.Tensor, ts: number[]
       throw e;
     }
   }
-  // The backward grid: the output times, plus every forward step when checkpointing.
+  // The backward grid: the output times, plus every forward step when checkpointing (a step that
+  // lands on an output time is dropped from it: its state is freed here).
   const grid = backward.checkpoints ? mergeGrid(times, outputs, steps) : { times: [...times], states: outputs, outputAt: times.map((_, i) => i) };
+  const kept = new Set(grid.states);
+  for (const s of steps) if (!kept.has(s.y)) disposeStates(s.y);
   const dyOut = tf.unstack(dLdy);
   const isOutput = grid.times.map(() => false);
   grid.outputAt.forEach((g) => (isOutput[g] = true));

@@ -41,7 +41,7 @@ export function runSync<T>(fn: string, steps: Reads<T>): T {
     try {
       values = next.value.dataSync();
     } catch (e) {
-      const error = tf.getBackend() === 'webgpu' ? new CnfkitError(`${fn}: the ${tf.getBackend()} backend cannot read values synchronously here (${(e as Error).message}); use ${asyncName(fn)} and await it`) : e;
+      const error = tf.getBackend() === 'webgpu' ? new CnfkitError(`${fn}: the ${tf.getBackend()} backend cannot read values synchronously here (${(e as Error).message}); ${asyncAdvice(fn)}`) : e;
       steps.return(undefined as T);
       throw error;
     }
@@ -74,7 +74,19 @@ export function syncReadsAvailable(): boolean {
   return tf.getBackend() !== 'webgpu';
 }
 
-/** `odeint` → `odeintAsync`, `CNF.logProb` → `CNF.logProbAsync`. */
-function asyncName(fn: string): string {
-  return `${fn.split(' ')[0]}Async`;
+/** The async form of each sync function that has one (the message names it). */
+const ASYNC_FORMS: Readonly<Record<string, string>> = {
+  odeint: 'odeintAsync',
+  odeintAdjoint: 'odeintAdjointGrads',
+  'CNF.logProb': 'CNF.logProbAsync',
+  'CNF.toLatent': 'CNF.toLatentAsync',
+  'CNF.fromLatent': 'CNF.fromLatentAsync',
+  'CNF.sample': 'CNF.sampleAsync',
+  'CNF.sampleWithLogProb': 'CNF.sampleWithLogProbAsync',
+};
+
+/** What to do instead of `fn` on a backend that reads asynchronously. */
+function asyncAdvice(fn: string): string {
+  const form = ASYNC_FORMS[fn];
+  return form ? `use ${form} and await it` : `${fn} has no async form yet: call it on a backend that reads synchronously (wasm, cpu)`;
 }

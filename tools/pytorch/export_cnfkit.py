@@ -149,6 +149,10 @@ def export_ffjord(state, args, out_dir):
     args = vars(args) if not isinstance(args, dict) else args
     if args.get('layer_type', 'concatsquash') != 'concatsquash':
         raise SystemExit('export_cnfkit: layer_type %r: only concatsquash is supported' % args.get('layer_type'))
+    # Options that change the dynamics or the flow in ways cnfkit does not model: refuse, never export wrong.
+    for key in ('residual', 'batch_norm', 'spectral_norm'):
+        if args.get(key):
+            raise SystemExit('export_cnfkit: %s=True is not supported (cnfkit\'s network has no such part)' % key)
     activation = args.get('nonlinearity', 'tanh')
     if activation not in ACTIVATIONS:
         raise SystemExit('export_cnfkit: nonlinearity %r: cnfkit has %s' % (activation, ', '.join(ACTIVATIONS)))
