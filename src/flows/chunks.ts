@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { tapeRecording } from '../nn/compute_path.js';
+import type { Reads } from '../ode/host_reads.js';
 import type { ResolvedCnfOptions } from './cnf_options.js';
 
 /** Bytes per row per width and tangent, measured on the tfjs path (see the module comment). */
@@ -35,4 +36,26 @@ export function chunkSizes(rows: number, size: number): number[] {
 /** `x` split into row chunks (views the caller disposes), or `[x]` when it fits one. */
 export function splitRows(x: tf.Tensor2D, size: number): tf.Tensor2D[] {
   return x.shape[0] <= size ? [x] : (tf.split(x, chunkSizes(x.shape[0], size)) as tf.Tensor2D[]);
+}
+
+/**
+ * Solves `x` chunk by chunk under `size` rows (one solve when it fits) and joins each named result
+ * along the rows; the reads of `solve` are yielded. Frees the chunks and the parts it joined.
+ */
+export function* solveInChunks<R extends object>(x: tf.Tensor2D, size: number, solve: (chunk: tf.Tensor2D) => Reads<R>): Reads<R> {
+  const chunks = splitRows(x, size);
+  if (chunks.length === 1) return yield* solve(x);
+  const parts: Record<string, tf.Tensor | undefined>[] = [];
+  try {
+    for (const chunk of chunks) parts.push((yield* solve(chunk)) as Record<string, tf.Tensor | undefined>);
+    const joined = Object.keys(parts[0]).filter((key) => parts[0][key] !== undefined).map((key) => [key, tf.concat(parts.map((p) => p[key]!))]);
+    return Object.fromEntries(joined) as R;
+  } finally {
+    tf.dispose([...chunks, ...parts.flatMap((p) => Object.values(p).filter((t): t is tf.Tensor => t !== undefined))]);
+  }
+}
+
+/** `steps`' result under a name, for {@link solveInChunks}. */
+export function* named<K extends string, T extends tf.Tensor>(key: K, steps: Reads<T>): Reads<Record<K, T>> {
+  return { [key]: yield* steps } as Record<K, T>;
 }

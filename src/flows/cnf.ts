@@ -3,8 +3,10 @@
  * dx/dt = F(t, x) from data (t = 0) to the base N(0, I) (t = T), with
  *   log p(x) = log N(z(T)) + ∫₀ᵀ tr(∂F/∂x(t)) dt,
  * the trace from forward-mode tangents (exact or Hutchinson) and gradients from the adjoint.
- * Longer than most files: it is the public class, and most of its lines are the documented examples
- * of its methods; its options and their checks are in cnf_options.ts.
+ * Longer than most files: it is the public class, each method with its documented example and its
+ * async form (sync and async share one generator per solve, see ode/host_reads.ts); its options are
+ * in cnf_options.ts, chunking in chunks.ts, sampling with densities in sampling.ts, the tape-free
+ * likelihood gradients in likelihood_grads.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CnfkitError, ModelFileError, InputError } from '../errors.js';
@@ -20,9 +22,9 @@ import { Rng, checkSeed } from '../random.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { CnfBlock } from './block.js';
 import { checkPointValues, checkPoints, checkPointsShape } from '../input_points.js';
-import { read, readNumber, runAsync, runSync, type Reads } from '../ode/host_reads.js';
+import { noReads, read, readNumber, runAsync, runSync, type Reads } from '../ode/host_reads.js';
 import { negativeLogLikelihoodGrads } from './likelihood_grads.js';
-import { chunkRows, splitRows } from './chunks.js';
+import { chunkRows, named, solveInChunks } from './chunks.js';
 import { samplesWithLogProb } from './sampling.js';
 import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
@@ -147,36 +149,24 @@ export class CNF {
     return this.terms('CNF.logProbTerms', x, options, new Rng(options.seed ?? 0), true);
   }
 
-  /** log p(x) and the regularisers' integrals, after the point checks. */
+  /**
+   * log p(x) and the regularisers' integrals, after the point checks; a large batch chunk by chunk
+   * (flows/chunks.ts), its statistics added up over the chunks.
+   */
   private terms(fn: string, x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
     this.syncWeights();
     checkPoints(fn, 'x', x, this.options.dim);
-    const chunks = splitRows(x, chunkRows(this.options, this.tangentCount(options.trace)));
-    if (chunks.length === 1) return tf.tidy(() => this.integrateLogProb(x, options, rng, withRegularisers) as unknown as tf.TensorContainer) as unknown as LogProbTerms;
-    // A large batch, chunk by chunk (flows/chunks.ts); the statistics add up over the chunks.
-    try {
-      return this.chunkedTerms(chunks, options, rng, withRegularisers);
-    } finally {
-      tf.dispose(chunks);
-    }
-  }
-
-  /** {@link terms} of a batch split into `chunks`, joined. */
-  private chunkedTerms(chunks: tf.Tensor2D[], options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
+    const size = chunkRows(this.options, this.tangentCount(options.trace));
+    const stats = options.stats ?? createStats();
     return tf.tidy(() => {
-      const stats = options.stats ?? createStats();
       Object.assign(stats, createStats());
-      const parts = chunks.map((chunk) => {
+      const chunkTerms = (chunk: tf.Tensor2D) => {
         const chunkStats = createStats();
         const part = this.integrateLogProb(chunk, { ...options, stats: chunkStats }, rng, withRegularisers);
         addStats(stats, chunkStats);
-        return part;
-      });
-      const joined = (key: keyof LogProbTerms) => (parts[0][key] ? tf.concat(parts.map((p) => p[key]!)) : undefined);
-      const result: LogProbTerms = { logProb: joined('logProb') as tf.Tensor1D };
-      if (parts[0].kinetic) result.kinetic = joined('kinetic') as tf.Tensor1D;
-      if (parts[0].jacobian) result.jacobian = joined('jacobian') as tf.Tensor1D;
-      return result as unknown as tf.TensorContainer;
+        return noReads(part);
+      };
+      return runSync(fn, solveInChunks(x, size, chunkTerms)) as unknown as tf.TensorContainer;
     }) as unknown as LogProbTerms;
   }
 
@@ -280,6 +270,12 @@ export class CNF {
    * (WebGPU included) and without blocking a page.
    * @param x - data points [B, dim]
    * @returns a promise of z [B, dim]
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const z = await flow.toLatentAsync(tf.tensor2d([[0.5, -1]]));   // = flow.toLatent(...), to the bit
+   * flow.dispose();
+   * ```
    */
   async toLatentAsync(x: tf.Tensor2D): Promise<tf.Tensor2D> {
     checkPointsShape('CNF.toLatentAsync', 'x', x, this.options.dim);
@@ -301,6 +297,12 @@ export class CNF {
    * {@link fromLatent} with its host reads awaited (every backend, WebGPU included).
    * @param z - latent points [B, dim]
    * @returns a promise of x [B, dim]
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const x = await flow.fromLatentAsync(tf.tensor2d([[0.1, 0.2]]));
+   * flow.dispose();
+   * ```
    */
   async fromLatentAsync(z: tf.Tensor2D): Promise<tf.Tensor2D> {
     checkPointsShape('CNF.fromLatentAsync', 'z', z, this.options.dim);
@@ -357,7 +359,7 @@ export class CNF {
    * ```
    */
   sample(n: number, seed = 0): tf.Tensor2D {
-    if (!Number.isInteger(n) || n < 1) throw new InputError('CNF.sample', 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
+    checkSampleCount('CNF.sample', n);
     checkSeed('CNF.sample', 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     try {
@@ -372,9 +374,15 @@ export class CNF {
    * @param n - how many
    * @param seed - the same seed gives the same samples
    * @returns a promise of [n, dim]
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const samples = await flow.sampleAsync(100, 1);   // = flow.sample(100, 1)
+   * flow.dispose();
+   * ```
    */
   async sampleAsync(n: number, seed = 0): Promise<tf.Tensor2D> {
-    if (!Number.isInteger(n) || n < 1) throw new InputError('CNF.sampleAsync', 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
+    checkSampleCount('CNF.sampleAsync', n);
     checkSeed('CNF.sampleAsync', 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     try {
@@ -409,25 +417,27 @@ export class CNF {
    * @param n - how many
    * @param seed - the same seed gives the same samples
    * @returns a promise of the samples [n, dim] and log p of each [n]
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const { samples, logProb } = await flow.sampleWithLogProbAsync(100, 1);
+   * flow.dispose();
+   * ```
    */
   async sampleWithLogProbAsync(n: number, seed = 0): Promise<SamplesWithLogProb> {
     return runAsync(this.sampleWithLogProbSteps('CNF.sampleWithLogProbAsync', n, seed));
   }
 
   private *sampleWithLogProbSteps(fn: string, n: number, seed: number): Reads<SamplesWithLogProb> {
-    if (!Number.isInteger(n) || n < 1) throw new InputError(fn, 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
+    checkSampleCount(fn, n);
     checkSeed(fn, 'seed', seed);
     this.syncWeights();
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
-    const chunks = splitRows(z, chunkRows(this.options, this.options.dim));
-    const parts: SamplesWithLogProb[] = [];
     const stats = createStats();
     try {
-      for (const chunk of chunks) parts.push(yield* samplesWithLogProb(this.blocks, chunk, this.options.noise, this.forwardOptions(), stats));
-      if (parts.length === 1) return parts[0];
-      return { samples: tf.concat(parts.map((p) => p.samples)) as tf.Tensor2D, logProb: tf.concat(parts.map((p) => p.logProb)) as tf.Tensor1D };
+      return yield* solveInChunks(z, chunkRows(this.options, this.options.dim), (chunk) => samplesWithLogProb(this.blocks, chunk, this.options.noise, this.forwardOptions(), stats));
     } finally {
-      tf.dispose([z, ...(chunks.length > 1 ? [...chunks, ...parts.flatMap((p) => [p.samples, p.logProb])] : [])]);
+      z.dispose();
     }
   }
 
@@ -565,14 +575,7 @@ export class CNF {
   private *transportSteps(fn: string, x: tf.Tensor2D, inverse: boolean): Reads<tf.Tensor2D> {
     this.syncWeights();
     yield* checkPointValues(fn, inverse ? 'z' : 'x', x);
-    const chunks = splitRows(x, chunkRows(this.options, 0));
-    const parts: tf.Tensor2D[] = [];
-    try {
-      for (const chunk of chunks) parts.push(yield* this.chunkTransportSteps(chunk, inverse));
-      return parts.length === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor2D);
-    } finally {
-      if (chunks.length > 1) tf.dispose([...chunks, ...parts]);
-    }
+    return (yield* solveInChunks(x, chunkRows(this.options, 0), (chunk) => named('y', this.chunkTransportSteps(chunk, inverse)))).y;
   }
 
   /** One chunk of {@link transportSteps}. */
@@ -607,14 +610,8 @@ export class CNF {
     // logProb's trace: exact unless asked (the flow's own trace is for training).
     const trace = options.trace ?? 'exact';
     options = { ...options, trace };
-    const chunks = splitRows(x, chunkRows(this.options, this.tangentCount(trace)));
-    const parts: tf.Tensor1D[] = [];
-    try {
-      for (const chunk of chunks) parts.push(yield* this.chunkLogProbSteps(chunk, options, rng, stats));
-      return parts.length === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor1D);
-    } finally {
-      if (chunks.length > 1) tf.dispose([...chunks, ...parts]);
-    }
+    const chunked = options;
+    return (yield* solveInChunks(x, chunkRows(this.options, this.tangentCount(trace)), (chunk) => named('logProb', this.chunkLogProbSteps(chunk, chunked, rng, stats)))).logProb;
   }
 
   /** One chunk of {@link logProbSteps}; adds its evaluations to `stats`. */
@@ -654,4 +651,9 @@ export class CNF {
     return resolveOdeintOptions('CNF', { method, rtol, atol, ...(stepSize !== undefined ? { stepSize } : {}) });
   }
 
+}
+
+/** Checks the number of samples asked for. */
+function checkSampleCount(fn: string, n: unknown): asserts n is number {
+  if (!Number.isInteger(n) || (n as number) < 1) throw new InputError(fn, 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
 }
