@@ -59,8 +59,9 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   const x = toyData(name, o.n as number, o.seed as number);
   const stats = createStats();
   const started = performance.now();
-  const logp = flow.logProb(x, { stats });
-  const values = Array.from(logp.dataSync());
+  // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
+  const logp = await flow.logProbAsync(x, { stats });
+  const values = Array.from(await logp.data());
   const seconds = (performance.now() - started) / 1000;
   const nll = -values.reduce((s, v) => s + v, 0) / values.length;
   const se = Math.sqrt(values.reduce((s, v) => s + (v + nll) ** 2, 0) / (values.length - 1) / values.length);
@@ -79,9 +80,9 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   await usableFolder('out', dirname(resolve(out)), false);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   const withLogProb = o['with-log-prob'] === true;
-  const { samples, logProb } = withLogProb ? flow.sampleWithLogProb(o.n as number, o.seed as number) : { samples: flow.sample(o.n as number, o.seed as number), logProb: undefined };
-  const rows = samples.arraySync() as number[][];
-  const densities = logProb?.dataSync();
+  const { samples, logProb } = withLogProb ? await flow.sampleWithLogProbAsync(o.n as number, o.seed as number) : { samples: await flow.sampleAsync(o.n as number, o.seed as number), logProb: undefined };
+  const rows = (await samples.array()) as number[][];
+  const densities = await logProb?.data();
   await usableFolder('out', dirname(resolve(out)), true);
   const header = withLogProb ? 'x,y,log_prob' : 'x,y';
   writeFileSync(out, [header, ...rows.map((r, i) => (densities ? [...r, densities[i]] : r).join(','))].join('\n') + '\n');
