@@ -1,8 +1,10 @@
 /**
- * Fit a flow to your own points: read a CSV of 2D points (x,y per line, an optional header), train,
- * report log p of new points, and write samples.
+ * Fit a flow to your own points: read a CSV of any width (one point per line, the same number of
+ * columns on every line, an optional header), train, report log p of new points, and write samples
+ * (and, for 2-D data, the pictures). The flow standardises the data itself (option `standardize`), so
+ * the same settings suit any scale, and densities are in your units.
  *
- *   npx tsx examples/density.ts points.csv [--query 0.5,1.0] [--seconds 30] [--out runs/density]
+ *   npx tsx examples/density.ts points.csv [--query 0.5,1.0;2,3] [--seconds 30] [--out runs/density]
  *
  * Without a file it writes a demonstration CSV (a noisy ring) first and uses that.
  */
@@ -22,7 +24,7 @@ function fail(message: string): never {
 
 const out = arg('out') ?? 'runs/density';
 let file = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : undefined;
-if (file && !existsSync(file)) fail(`${file} does not exist; pass a CSV of x,y lines, or no file for a demonstration ring`);
+if (file && !existsSync(file)) fail(`${file} does not exist; pass a CSV of comma-separated points, or no file for a demonstration ring`);
 mkdirSync(out, { recursive: true });
 if (!file) {
   file = `${out}/ring.csv`;
@@ -36,27 +38,32 @@ if (!file) {
   console.log(`no CSV given: wrote a demonstration ring to ${file}`);
 }
 
-/** Parses "x,y" lines; skips a header and blank lines; names the first bad line. */
-function readPoints(path: string): number[][] {
+/** Parses comma-separated lines of one width; skips a header and blank lines; names the first bad line. */
+function readPoints(path: string): { points: number[][]; header?: string } {
   const rows = readFileSync(path, 'utf8').split(/\r?\n/);
   const points: number[][] = [];
+  let header: string | undefined;
   rows.forEach((line, i) => {
-    if (!line.trim() || (i === 0 && /[a-df-z]/i.test(line))) return;
+    if (!line.trim()) return;
+    if (i === 0 && /[a-df-z]/i.test(line)) return void (header = line.trim());
     const values = line.split(',').map(Number);
-    if (values.length !== 2 || !values.every(Number.isFinite)) fail(`${path}:${i + 1}: expected 'x,y' (two numbers), got '${line}'`);
+    const width = points[0]?.length ?? values.length;
+    if (values.length !== width || !values.every(Number.isFinite)) fail(`${path}:${i + 1}: expected ${width} comma-separated numbers, got '${line.slice(0, 80)}'`);
     points.push(values);
   });
-  return points;
+  return { points, header };
 }
 
 await ready();
-const points = readPoints(file);
+const { points, header } = readPoints(file);
 if (points.length < 2) fail(`${file} holds ${points.length} point(s); a density needs at least 2`);
-// Standardise, so one set of training settings suits any scale; densities are mapped back below.
-const mean = [0, 1].map((k) => points.reduce((s, p) => s + p[k], 0) / points.length);
-const std = [0, 1].map((k) => Math.sqrt(points.reduce((s, p) => s + (p[k] - mean[k]) ** 2, 0) / points.length) || 1);
-const data = tf.tensor2d(points.map((p) => p.map((v, k) => (v - mean[k]) / std[k])));
-const flow = new CNF({ dim: 2, seed: 0 });
+const dim = points[0].length;
+const columns = Array.from({ length: dim }, (_, k) => k);
+// The flow standardises with the data's mean and standard deviation (saved with the model).
+const mean = columns.map((k) => points.reduce((s, p) => s + p[k], 0) / points.length);
+const std = columns.map((k) => Math.sqrt(points.reduce((s, p) => s + (p[k] - mean[k]) ** 2, 0) / points.length) || 1);
+const data = tf.tensor2d(points);
+const flow = new CNF({ dim, seed: 0, standardize: { mean, std } });
 const report = await flow.fit(data, {
   iterations: 1_000_000,
   objective: 'flow-matching',
@@ -66,15 +73,18 @@ const report = await flow.fit(data, {
 });
 console.log(`trained on ${points.length} points: ${report.history.length} iterations in ${report.seconds.toFixed(1)} s`);
 
-const query = (arg('query') ?? `${mean[0]},${mean[1]};${mean[0] + 2 * std[0]},${mean[1]}`).split(';').map((q) => q.split(',').map(Number));
-// log p_x(x) = log p_u((x − m)/s) − Σ log s
-const logJacobian = Math.log(std[0]) + Math.log(std[1]);
-const logp = tf.tidy(() => flow.logProb(tf.tensor2d(query.map((q) => q.map((v, k) => (v - mean[k]) / std[k])))).dataSync());
-query.forEach((q, i) => console.log(`log p(${q.map((v) => +v.toFixed(4)).join(", ")}) = ${(logp[i] - logJacobian).toFixed(3)}`));
+const query = (arg('query') ?? [mean.join(','), mean.map((m, k) => (k === 0 ? m + 2 * std[0] : m)).join(',')].join(';')).split(';').map((q) => q.split(',').map(Number));
+if (query.some((q) => q.length !== dim || !q.every(Number.isFinite))) fail(`--query must be points of ${dim} comma-separated numbers, separated by ';'`);
+const logp = tf.tidy(() => flow.logProb(tf.tensor2d(query)).dataSync());
+query.forEach((q, i) => console.log(`log p(${q.map((v) => +v.toFixed(4)).join(', ')}) = ${logp[i].toFixed(3)}`));
 
 const samples = flow.sample(1000, 1).arraySync() as number[][];
-writeFileSync(`${out}/samples.csv`, ['x,y', ...samples.map((s) => s.map((v, k) => (v * std[k] + mean[k]).toFixed(5)).join(','))].join('\n') + '\n');
-writeFlowPictures(out, { flow, data, title: 'your data (standardised)', losses: report.history.map((r) => r.loss), lossLabel: 'flow-matching loss' });
-console.log(`wrote ${out}/samples.csv and ${out}/figure.png`);
+writeFileSync(`${out}/samples.csv`, [header ?? columns.map((k) => `x${k}`).join(','), ...samples.map((s) => s.map((v) => v.toFixed(5)).join(','))].join('\n') + '\n');
+if (dim === 2) {
+  writeFlowPictures(out, { flow, data, title: 'your data', losses: report.history.map((r) => r.loss), lossLabel: 'flow-matching loss' });
+  console.log(`wrote ${out}/samples.csv and ${out}/figure.png`);
+} else {
+  console.log(`wrote ${out}/samples.csv (${dim}-D: no pictures)`);
+}
 data.dispose();
 flow.dispose();

@@ -40,6 +40,7 @@ export type { CustomDynamics } from './nn/vjp_dynamics.js';
 
 export { CNF } from './flows/cnf.js';
 export type { CnfOptions, ResolvedCnfOptions, LogProbOptions, LogProbTerms, SamplesWithLogProb, SaveOptions, Trajectory } from './flows/cnf_options.js';
+export type { Standardization } from './flows/standardize.js';
 export type { ModelLocation } from './io/model_store.js';
 export type { BestValidation, FitOptions, FitReport, IterationRecord, Objective, TrainingData, TrainingState, SavedTensor } from './train/fit_options.js';
 export type { AleaWords, RngState } from './random.js';

@@ -21,7 +21,7 @@ describe.concurrent('examples/density.ts', () => {
   it('a CSV that does not exist: one line saying so and what to do, exit 2, nothing written', async () => {
     const r = await density('points.csv', '--out', join(work, 'out-missing'));
     expect(r.code).toBe(2);
-    expect(r.err.trim()).toBe('examples/density.ts: points.csv does not exist; pass a CSV of x,y lines, or no file for a demonstration ring');
+    expect(r.err.trim()).toBe('examples/density.ts: points.csv does not exist; pass a CSV of comma-separated points, or no file for a demonstration ring');
     expect(existsSync(join(work, 'out-missing'))).toBe(false);
   });
 
@@ -29,6 +29,9 @@ describe.concurrent('examples/density.ts', () => {
     writeFileSync(join(work, 'bad.csv'), 'x,y\n1,2\n3,abc\n');
     const r = await density(join(work, 'bad.csv'), '--out', join(work, 'out-bad'));
     expect(r.code).toBe(2);
-    expect(r.err.trim()).toMatch(/bad.csv:3: expected 'x,y' \(two numbers\), got '3,abc'$/);
+    expect(r.err.trim()).toMatch(/bad.csv:3: expected 2 comma-separated numbers, got '3,abc'$/);
+    writeFileSync(join(work, 'ragged.csv'), '1,2,3\n4,5,6\n7,8\n');
+    const ragged = await density(join(work, 'ragged.csv'), '--out', join(work, 'out-ragged'));
+    expect(ragged.err.trim()).toMatch(/ragged.csv:3: expected 3 comma-separated numbers, got '7,8'$/);
   });
 });

@@ -25,6 +25,7 @@ import { checkPointValues, checkPoints, checkPointsShape } from '../input_points
 import { noReads, read, readNumber, runAsync, runSync, type Reads } from '../ode/host_reads.js';
 import { negativeLogLikelihoodGrads } from './likelihood_grads.js';
 import { chunkRows, named, solveInChunks } from './chunks.js';
+import { logScale, toDataSpace, toFlowSpace, toFlowSpaceInPlace } from './standardize.js';
 import { samplesWithLogProb } from './sampling.js';
 import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
@@ -166,7 +167,10 @@ export class CNF {
         addStats(stats, chunkStats);
         return noReads(part);
       };
-      return runSync(fn, solveInChunks(x, size, chunkTerms)) as unknown as tf.TensorContainer;
+      // The flow works on standardised points (flows/standardize.ts); log p is reported for x.
+      const terms = runSync(fn, solveInChunks(toFlowSpace(x, this.options.standardize), size, chunkTerms));
+      if (this.options.standardize) terms.logProb = tf.sub(terms.logProb, logScale(this.options.standardize)) as tf.Tensor1D;
+      return terms as unknown as tf.TensorContainer;
     }) as unknown as LogProbTerms;
   }
 
@@ -236,9 +240,10 @@ export class CNF {
       negativeLogLikelihoodGrads: (batch, rng, stats, backwardStats) => {
         this.syncWeights();
         const forward = this.forwardOptions();
-        const { trace, noise } = this.options;
-        return negativeLogLikelihoodGrads(blocks, { trace, noise, kineticEnergy, jacobianNorm, forward, backward: { ...forward, stats: backwardStats, seminorm: true } }, batch, rng, stats);
+        const { trace, noise, standardize } = this.options;
+        return negativeLogLikelihoodGrads(blocks, { trace, noise, kineticEnergy, jacobianNorm, forward, backward: { ...forward, stats: backwardStats, seminorm: true }, standardize }, batch, rng, stats);
       },
+      toFlowSpace: (values) => toFlowSpaceInPlace(values, this.options.standardize),
       regressionField: () => (single ? { net: single.net, endTime: () => single.endTimeSteps() } : { reason: `trains one block, but the flow has ${this.blocks.length}` }),
       holdWeights: (write) => (this.pendingWeights = write),
       meanNll: (x) => this.meanNllSteps(x),
@@ -339,7 +344,12 @@ export class CNF {
       states.push(...path.states);
       y = path.states[frames - 1];
     }
-    const stacked = tf.stack(states) as tf.Tensor3D;
+    const s = this.options.standardize;
+    // The states in data space (with a standardisation: u·std + mean).
+    const stacked = tf.tidy(() => {
+      const all = tf.stack(states);
+      return (s ? tf.add(tf.mul(all, tf.tensor1d(s.std)), tf.tensor1d(s.mean)) : all) as tf.Tensor3D;
+    });
     tf.dispose(states);
     return { times, states: stacked };
   }
@@ -435,7 +445,12 @@ export class CNF {
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     const stats = createStats();
     try {
-      return yield* solveInChunks(z, chunkRows(this.options, this.options.dim), (chunk) => samplesWithLogProb(this.blocks, chunk, this.options.noise, this.forwardOptions(), stats));
+      const s = this.options.standardize;
+      const { samples, logProb } = yield* solveInChunks(z, chunkRows(this.options, this.options.dim), (chunk) => samplesWithLogProb(this.blocks, chunk, this.options.noise, this.forwardOptions(), stats));
+      if (!s) return { samples, logProb };
+      const shifted = tf.tidy(() => tf.sub(logProb, logScale(s))) as tf.Tensor1D;
+      logProb.dispose();
+      return { samples: toDataSpace(samples, s), logProb: shifted };
     } finally {
       z.dispose();
     }
@@ -575,7 +590,15 @@ export class CNF {
   private *transportSteps(fn: string, x: tf.Tensor2D, inverse: boolean): Reads<tf.Tensor2D> {
     this.syncWeights();
     yield* checkPointValues(fn, inverse ? 'z' : 'x', x);
-    return (yield* solveInChunks(x, chunkRows(this.options, 0), (chunk) => named('y', this.chunkTransportSteps(chunk, inverse)))).y;
+    const s = this.options.standardize;
+    // Data points enter standardised; points leaving for data space are mapped back.
+    const input = inverse ? x : toFlowSpace(x, s);
+    try {
+      const y = (yield* solveInChunks(input, chunkRows(this.options, 0), (chunk) => named('y', this.chunkTransportSteps(chunk, inverse)))).y;
+      return inverse ? toDataSpace(y, s) : y;
+    } finally {
+      if (input !== x) input.dispose();
+    }
   }
 
   /** One chunk of {@link transportSteps}. */
@@ -611,7 +634,17 @@ export class CNF {
     const trace = options.trace ?? 'exact';
     options = { ...options, trace };
     const chunked = options;
-    return (yield* solveInChunks(x, chunkRows(this.options, this.tangentCount(trace)), (chunk) => named('logProb', this.chunkLogProbSteps(chunk, chunked, rng, stats)))).logProb;
+    const s = this.options.standardize;
+    const u = toFlowSpace(x, s);
+    try {
+      const logProb = (yield* solveInChunks(u, chunkRows(this.options, this.tangentCount(trace)), (chunk) => named('logProb', this.chunkLogProbSteps(chunk, chunked, rng, stats)))).logProb;
+      if (!s) return logProb;
+      const shifted = tf.tidy(() => tf.sub(logProb, logScale(s))) as tf.Tensor1D;
+      logProb.dispose();
+      return shifted;
+    } finally {
+      if (u !== x) u.dispose();
+    }
   }
 
   /** One chunk of {@link logProbSteps}; adds its evaluations to `stats`. */

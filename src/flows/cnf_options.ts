@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
+import { checkStandardization, type Standardization } from './standardize.js';
 import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { LAYERS, type LayerKind } from '../nn/layers.js';
 import type { CustomDynamics } from '../nn/vjp_dynamics.js';
@@ -98,6 +99,13 @@ export interface CnfOptions {
    */
   seed?: number;
   /**
+   * Standardise the data: the flow works on u = (x − mean)/std, so the default training settings
+   * suit data of any scale; every method takes and returns x, and log p(x) = log p(u) − Σ log std.
+   * Saved with the model. Compute it from your training data, e.g. per-column mean and standard
+   * deviation.
+   */
+  standardize?: Standardization;
+  /**
    * How the network reads time. `'ffjord'`: F(t, x) with the data at t = 0 and the base at t = T
    * (FFJORD's convention, and cnfkit's training). `'flow-matching'`: the network is a velocity
    * u(s, x) from noise at s = 0 to data at s = 1 (TorchCFM's convention), evaluated at s = 1 − t/T;
@@ -116,7 +124,7 @@ export interface CnfOptions {
 }
 
 /** {@link CnfOptions} with every default filled in. */
-export type ResolvedCnfOptions = Required<Omit<CnfOptions, 'stepSize' | 'dynamics'>> & Pick<CnfOptions, 'stepSize' | 'dynamics'>;
+export type ResolvedCnfOptions = Required<Omit<CnfOptions, 'stepSize' | 'dynamics' | 'standardize'>> & Pick<CnfOptions, 'stepSize' | 'dynamics' | 'standardize'>;
 
 export const CNF_DEFAULTS = {
   hiddenDims: [64, 64, 64],
@@ -137,7 +145,7 @@ export const CNF_DEFAULTS = {
   fieldTime: 'ffjord',
 } as const;
 
-const KNOWN = ['dim', 'stepSize', 'dynamics', ...Object.keys(CNF_DEFAULTS)];
+const KNOWN = ['dim', 'stepSize', 'dynamics', 'standardize', ...Object.keys(CNF_DEFAULTS)];
 
 /** Checks the options of `new CNF` and fills in the defaults. */
 export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
@@ -186,6 +194,7 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   if (!(typeof r.memoryLimit === 'number' && r.memoryLimit >= 2 ** 20 && Number.isFinite(r.memoryLimit))) {
     throw new InputError(fn, 'options.memoryLimit', `must be a number of bytes ≥ 2 ** 20 (1 MiB), but got ${String(r.memoryLimit)}`);
   }
+  if (r.standardize !== undefined) checkStandardization(fn, r.standardize, r.dim);
   if (!Number.isFinite(r.seed)) throw new InputError(fn, 'options.seed', `must be a finite number, but got ${String(r.seed)}`);
   if (!SOLVERS[r.method].adaptive && r.stepSize === undefined) {
     throw new InputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);

@@ -15,6 +15,7 @@ import type { Rng } from '../random.js';
 import { standardNormalLogProb } from './base.js';
 import type { CnfBlock } from './block.js';
 import { traceTangents, type NoiseKind, type TraceMode } from './trace.js';
+import { logScale, toFlowSpace, type Standardization } from './standardize.js';
 
 /** What the loss needs of the flow's options. */
 export interface LikelihoodSettings {
@@ -24,6 +25,8 @@ export interface LikelihoodSettings {
   readonly jacobianNorm: number;
   readonly forward: ResolvedOdeintOptions;
   readonly backward: BackwardSettings;
+  /** The flow's standardisation: the batch enters standardised, the loss is reported for x. */
+  readonly standardize?: Standardization;
 }
 
 /**
@@ -37,10 +40,13 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
   const passes: { block: CnfBlock; v: tf.Tensor3D; ends?: { start: State; end: State; T: number } }[] = [];
   const grads: Record<string, tf.Tensor> = {};
   let loss: tf.Tensor | undefined;
+  let standardized: tf.Tensor | undefined;
   let dz: tf.Tensor | undefined;
   let completed = false;
   try {
-    let z: tf.Tensor = batch;
+    const u = toFlowSpace(batch, settings.standardize);
+    if (u !== batch) standardized = u;
+    let z: tf.Tensor = u;
     for (const block of blocks) {
       const pass: (typeof passes)[number] = { block, v: traceTangents(settings.trace, settings.noise, rows, dim, rng) };
       passes.push(pass);
@@ -69,10 +75,11 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
       dz = swept.dx;
     }
     dz?.dispose();
-    const value = yield* readNumber(loss);
+    const value = (yield* readNumber(loss)) + logScale(settings.standardize);
     completed = true;
     return { loss: value, grads };
   } finally {
+    standardized?.dispose();
     for (const pass of passes) {
       pass.v.dispose();
       if (pass.ends) disposeStates(pass.ends.start, pass.ends.end);

@@ -94,7 +94,8 @@ function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): Train
   return {
     *step(iteration) {
       T ??= yield* field.endTime();
-      if (data instanceof tf.Tensor) hostData ??= yield* hostPoints(fn, 'data', data, dim);
+      // The field is regressed in the flow's own (standardised) space.
+      if (data instanceof tf.Tensor) hostData ??= flow.toFlowSpace(yield* hostPoints(fn, 'data', data, dim));
       let x: Float32Array;
       if (hostData) {
         const rows = rng.integers(batchSize, hostData.length / dim);
@@ -103,7 +104,7 @@ function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): Train
       } else {
         const batch = (data as (b: number, i: number) => tf.Tensor2D)(batchSize, iteration);
         try {
-          x = yield* hostPoints(fn, 'data', batch, dim);
+          x = flow.toFlowSpace(yield* hostPoints(fn, 'data', batch, dim));
         } finally {
           if (batch instanceof tf.Tensor) batch.dispose();
         }

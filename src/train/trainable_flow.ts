@@ -29,6 +29,8 @@ export interface TrainableFlow {
    * yielded: maximum likelihood on backends that read asynchronously (WebGPU).
    */
   negativeLogLikelihoodGrads(batch: tf.Tensor2D, rng: Rng, stats: OdeStats, backwardStats: OdeStats): Reads<{ loss: number; grads: Record<string, tf.Tensor> }>;
+  /** Host points of the data mapped, in place, to the space the flow works in (its standardisation). */
+  toFlowSpace(values: Float32Array): Float32Array;
   /**
    * The field flow matching regresses, with its time span: the single block's network; undefined
    * (with the reason) when the flow has several blocks.

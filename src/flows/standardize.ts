@@ -1,0 +1,51 @@
+/**
+ * A flow on standardised data: the network sees u = (x − mean)/std, so one set of training settings
+ * suits data of any scale, and densities are reported for x: log p(x) = log p_u(u) − Σ log std
+ * (the change of variables of the affine map). Stored with the flow's options, so a saved model
+ * keeps it.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors.js';
+
+/** Per-dimension location and scale of the data. */
+export interface Standardization {
+  /** The mean (or any centre) of each dimension. */
+  mean: number[];
+  /** The scale of each dimension (positive). */
+  std: number[];
+}
+
+/** Checks `s` for a flow of `dim` dimensions. */
+export function checkStandardization(fn: string, s: unknown, dim: number): void {
+  const ok = (v: unknown, positive: boolean) => Array.isArray(v) && v.length === dim && v.every((e) => typeof e === 'number' && Number.isFinite(e) && (!positive || e > 0));
+  const given = s as Partial<Standardization> | null;
+  if (given === null || typeof given !== 'object' || !ok(given.mean, false) || !ok(given.std, true)) {
+    throw new InputError(fn, 'options.standardize', `must be { mean, std }, each an array of ${dim} finite numbers, std positive`);
+  }
+}
+
+/** u = (x − mean)/std (x itself without a standardisation). */
+export function toFlowSpace(x: tf.Tensor2D, s: Standardization | undefined): tf.Tensor2D {
+  return s ? (tf.tidy(() => tf.div(tf.sub(x, tf.tensor1d(s.mean)), tf.tensor1d(s.std))) as tf.Tensor2D) : x;
+}
+
+/** x = u·std + mean; takes ownership of `u` (returns it without a standardisation). */
+export function toDataSpace(u: tf.Tensor2D, s: Standardization | undefined): tf.Tensor2D {
+  if (!s) return u;
+  const x = tf.tidy(() => tf.add(tf.mul(u, tf.tensor1d(s.std)), tf.tensor1d(s.mean))) as tf.Tensor2D;
+  u.dispose();
+  return x;
+}
+
+/** Σ log std: what log p loses from u to x. */
+export function logScale(s: Standardization | undefined): number {
+  return s ? s.std.reduce((sum, v) => sum + Math.log(v), 0) : 0;
+}
+
+/** Host values of x mapped to u in place (the flow-matching step's data). */
+export function toFlowSpaceInPlace(values: Float32Array, s: Standardization | undefined): Float32Array {
+  if (!s) return values;
+  const dim = s.mean.length;
+  for (let i = 0; i < values.length; i++) values[i] = (values[i] - s.mean[i % dim]) / s.std[i % dim];
+  return values;
+}
