@@ -15,7 +15,7 @@ import { TRAIN_OPTIONS, train } from './cli/train.js';
 type Command = { summary: string; options: readonly OptionSpec[]; run: (o: ParsedOptions, log: (l: string) => void, given: ReadonlySet<string>) => Promise<number> };
 
 const COMMANDS: Record<string, Command> = {
-  train: { summary: 'Train a CNF on a 2D toy data set; writes <out>/model, checkpoints and pictures.', options: TRAIN_OPTIONS, run: train },
+  train: { summary: 'Train a CNF on a toy data set or a CSV of points of any width; writes <out>/model, checkpoints and (2-D) pictures.', options: TRAIN_OPTIONS, run: train },
   eval: { summary: 'Held-out NLL of a trained model (exact trace), beside the entropy bound where known.', options: EVAL_OPTIONS, run: evaluate },
   sample: { summary: 'Draw samples from a trained model into a CSV file.', options: SAMPLE_OPTIONS, run: sample },
   plot: { summary: 'Pictures of a trained model: data | samples | density, and trajectories.', options: PLOT_OPTIONS, run: plot },

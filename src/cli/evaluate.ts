@@ -2,7 +2,7 @@
  * `cnfkit eval`, `cnfkit sample` and `cnfkit plot`: use a trained model.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, TOY_ENTROPY, toyData, type ToyDataset } from '../data/toy.js';
 import { CNF } from '../flows/cnf.js';
@@ -10,30 +10,36 @@ import { createStats } from '../ode/stats.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
+import { csvChunks, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
+import { standardNormalSample } from '../flows/base.js';
+import { Rng } from '../random.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
 const model: OptionSpec = { name: 'model', kind: 'string', required: true, help: 'a run folder (from train) or a model folder' };
 
 export const EVAL_OPTIONS: readonly OptionSpec[] = [
   model,
-  { name: 'data', kind: 'string', choices: TOY_DATASETS, help: 'toy data set (default: the one trained on)' },
-  { name: 'n', kind: 'integer', default: 5000, help: 'held-out points' },
-  { name: 'seed', kind: 'number', default: 12345, help: 'seed of the held-out points' },
+  { name: 'data', kind: 'string', help: 'a toy data set, or a CSV file of points (read as a stream; default: what the run trained on)' },
+  { name: 'n', kind: 'integer', default: 5000, help: 'held-out points (toy data)' },
+  { name: 'seed', kind: 'number', default: 12345, help: 'seed of the held-out points (toy data)' },
+  { name: 'shard', kind: 'string', help: 'k/n: only the points whose index is k modulo n (to split a large evaluation over machines)' },
+  { name: 'out', kind: 'string', help: 'CSV file for each point\'s log-density (index,log_prob)' },
   MAX_PARAMETERS_OPTION,
   backend,
 ];
 export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
   model,
   { name: 'n', kind: 'integer', default: 1000, help: 'how many samples' },
-  { name: 'out', kind: 'string', required: true, help: 'CSV file to write (x,y per line)' },
+  { name: 'out', kind: 'string', required: true, help: 'CSV file to write (one sample per line)' },
   { name: 'seed', kind: 'number', default: 0, help: 'seed of the samples' },
   { name: 'with-log-prob', kind: 'flag', help: "add each sample's log-density (from the same solve) as a column" },
+  { name: 'shard', kind: 'string', help: 'k/n: only the k-th of n equal slices of the n samples (the same latent points as the whole run)' },
   MAX_PARAMETERS_OPTION,
   backend,
 ];
 export const PLOT_OPTIONS: readonly OptionSpec[] = [
   model,
-  { name: 'data', kind: 'string', choices: TOY_DATASETS, help: 'toy data set to show (default: the one trained on)' },
+  { name: 'data', kind: 'string', help: 'a toy data set or a CSV file of 2-D points to show (default: what the run trained on)' },
   { name: 'out', kind: 'string', help: 'folder for the pictures (default: the run folder)' },
   MAX_PARAMETERS_OPTION,
   backend,
@@ -46,60 +52,130 @@ function locate(path: string): { modelDir: string; runDir?: string } {
   throw new UsageError(`--model ${path} holds no model (expected ${join(path, 'model', 'model.json')} or ${join(path, 'model.json')})`);
 }
 
-function dataName(o: ParsedOptions, runDir?: string): ToyDataset {
-  const name = (o.data as ToyDataset | undefined) ?? (runDir ? (readRunInfo(runDir)?.data as ToyDataset | undefined) : undefined);
+function dataName(o: ParsedOptions, runDir?: string): string {
+  const name = (o.data as string | undefined) ?? (runDir ? (readRunInfo(runDir)?.data as string | undefined) : undefined);
   if (!name) throw new UsageError('--data is required (the model folder does not say which data set it was trained on)');
+  checkDataValue(name);
   return name;
 }
 
+/** A `--data` value names a toy data set or a CSV file (checked before anything else is read). */
+function checkDataValue(name: unknown): void {
+  if (name !== undefined && !isCsvPath(String(name)) && !(TOY_DATASETS as readonly string[]).includes(String(name))) {
+    throw new UsageError(`--data must be one of ${TOY_DATASETS.join(', ')}, or a CSV file (ending in .csv), but got '${name}'`);
+  }
+}
+
 export async function evaluate(o: ParsedOptions, log: (line: string) => void): Promise<number> {
+  checkDataValue(o.data);
   const { modelDir, runDir } = locate(o.model as string);
   const name = dataName(o, runDir);
+  const shard = parseShard(o.shard);
+  const out = o.out as string | undefined;
+  if (out) await usableFolder('out', dirname(resolve(out)), true);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
-  const x = toyData(name, o.n as number, o.seed as number);
   const stats = createStats();
   const started = performance.now();
-  // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
-  const logp = await flow.logProbAsync(x, { stats });
-  const values = Array.from(await logp.data());
+  // Running sums over chunks of points, so a file of any size streams through.
+  let [count, sum, sumSquares] = [0, 0, 0];
+  const lines: string[] = out ? ['index,log_prob'] : [];
+  const chunks = isCsvPath(name) ? csvChunks(name, 10_000, 'data') : toyChunks(name as ToyDataset, o.n as number, o.seed as number);
+  for await (const chunk of chunks) {
+    if (chunk.dim !== flow.options.dim) throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is ${flow.options.dim}-dimensional`);
+    const keep = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => !shard || index % shard.n === shard.k);
+    if (!keep.length) continue;
+    const rowsOf = new Float32Array(keep.length * chunk.dim);
+    keep.forEach((index, i) => rowsOf.set(chunk.values.subarray((index - chunk.firstIndex) * chunk.dim, (index - chunk.firstIndex + 1) * chunk.dim), i * chunk.dim));
+    const x = tf.tensor2d(rowsOf, [keep.length, chunk.dim]);
+    // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
+    const logp = await flow.logProbAsync(x, { stats });
+    const values = await logp.data();
+    values.forEach((v, i) => {
+      count++;
+      sum += v;
+      sumSquares += v * v;
+      if (out) lines.push(`${keep[i]},${v}`);
+    });
+    tf.dispose([x, logp]);
+  }
+  if (out) writeFileSync(out, lines.join('\n') + '\n');
   const seconds = (performance.now() - started) / 1000;
-  const nll = -values.reduce((s, v) => s + v, 0) / values.length;
-  const se = Math.sqrt(values.reduce((s, v) => s + (v + nll) ** 2, 0) / (values.length - 1) / values.length);
-  const bound = TOY_ENTROPY[name];
-  log(`held-out NLL on ${values.length} ${name} points (exact trace): ${nll.toFixed(4)} ± ${se.toFixed(4)} nats` + (bound !== undefined ? `; entropy bound ${bound.toFixed(4)}` : ''));
-  log(`evaluations ${stats.nfe}, ${seconds.toFixed(2)} s`);
-  tf.dispose([x, logp]);
+  const nll = -sum / count;
+  const se = count > 1 ? Math.sqrt(Math.max(0, sumSquares / count - (sum / count) ** 2) * (count / (count - 1)) / count) : NaN;
+  const bound = TOY_ENTROPY[name as ToyDataset];
+  const what = shard ? `shard ${shard.k}/${shard.n} of ` : '';
+  log(`held-out NLL on ${what}${count} ${isCsvPath(name) ? basename(name) : name} points (exact trace): ${nll.toFixed(4)} ± ${se.toFixed(4)} nats` + (bound !== undefined ? `; entropy bound ${bound.toFixed(4)}` : ''));
+  if (shard) log(`to combine shards: sum of log p ${sum} over ${count} points`);
+  log(`evaluations ${stats.nfe}, ${seconds.toFixed(2)} s${out ? `; log-densities in ${out}` : ''}`);
   flow.dispose();
   return 0;
 }
 
+/** Toy held-out points as one chunk, in the CSV reader's form. */
+async function* toyChunks(name: ToyDataset, n: number, seed: number): AsyncGenerator<PointChunk> {
+  const x = toyData(name, n, seed);
+  const values = (await x.data()) as Float32Array;
+  x.dispose();
+  yield { values, rows: n, dim: 2, firstIndex: 0 };
+}
+
 export async function sample(o: ParsedOptions, log: (line: string) => void): Promise<number> {
-  const { modelDir } = locate(o.model as string);
+  const { modelDir, runDir } = locate(o.model as string);
   const out = o.out as string;
   if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
+  const shard = parseShard(o.shard);
+  const withLogProb = o['with-log-prob'] === true;
+  if (shard && withLogProb) throw new UsageError('--shard and --with-log-prob cannot be combined yet; evaluate the shard\'s samples with eval --data instead');
   await usableFolder('out', dirname(resolve(out)), false);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
-  const withLogProb = o['with-log-prob'] === true;
-  const { samples, logProb } = withLogProb ? await flow.sampleWithLogProbAsync(o.n as number, o.seed as number) : { samples: await flow.sampleAsync(o.n as number, o.seed as number), logProb: undefined };
+  const n = o.n as number;
+  let samples: tf.Tensor2D;
+  let logProb: tf.Tensor1D | undefined;
+  if (shard) {
+    // The whole run's latent points (cheap to draw), then only this shard's slice through the flow.
+    const [from, to] = [Math.floor((shard.k * n) / shard.n), Math.floor(((shard.k + 1) * n) / shard.n)];
+    const z = standardNormalSample(n, flow.options.dim, new Rng(o.seed as number));
+    const slice = z.slice([from, 0], [to - from, -1]) as tf.Tensor2D;
+    samples = await flow.fromLatentAsync(slice);
+    tf.dispose([z, slice]);
+  } else if (withLogProb) {
+    ({ samples, logProb } = await flow.sampleWithLogProbAsync(n, o.seed as number));
+  } else {
+    samples = await flow.sampleAsync(n, o.seed as number);
+  }
   const rows = (await samples.array()) as number[][];
   const densities = await logProb?.data();
   await usableFolder('out', dirname(resolve(out)), true);
-  const header = withLogProb ? 'x,y,log_prob' : 'x,y';
+  const columns = (runDir ? (readRunInfo(runDir)?.columns as string[] | undefined) : undefined) ?? (flow.options.dim === 2 ? ['x', 'y'] : Array.from({ length: flow.options.dim }, (_, k) => `x${k}`));
+  const header = [...columns, ...(withLogProb ? ['log_prob'] : [])].join(',');
   writeFileSync(out, [header, ...rows.map((r, i) => (densities ? [...r, densities[i]] : r).join(','))].join('\n') + '\n');
-  log(`wrote ${rows.length} samples${withLogProb ? ' with their log-densities' : ''} to ${out}`);
+  log(`wrote ${rows.length} samples${withLogProb ? ' with their log-densities' : ''}${shard ? ` (shard ${shard.k}/${shard.n} of ${n})` : ''} to ${out}`);
   tf.dispose([samples, ...(logProb ? [logProb] : [])]);
   flow.dispose();
   return 0;
 }
 
 export async function plot(o: ParsedOptions, log: (line: string) => void): Promise<number> {
+  checkDataValue(o.data);
   const { modelDir, runDir } = locate(o.model as string);
   const name = dataName(o, runDir);
   const out = (o.out as string | undefined) ?? runDir ?? modelDir;
   await usableFolder('out', out, true);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
-  const data = toyData(name, 2000, 1);
-  const written = writeFlowPictures(out, { flow, data, title: name });
+  if (flow.options.dim !== 2) {
+    flow.dispose();
+    throw new UsageError(`plot draws 2-D models; this one is ${flow.options.dim}-dimensional`);
+  }
+  // The points to show: a toy set, or the first 2000 of a CSV.
+  let data: tf.Tensor2D | undefined;
+  if (isCsvPath(name)) {
+    for await (const chunk of csvChunks(name, 2000, 'data')) {
+      data = tf.tensor2d(chunk.values, [chunk.rows, chunk.dim]);
+      break;
+    }
+  }
+  data ??= toyData(name as ToyDataset, 2000, 1);
+  const written = writeFlowPictures(out, { flow, data, title: isCsvPath(name) ? basename(name) : name });
   log(`wrote ${written.join(', ')}`);
   data.dispose();
   flow.dispose();

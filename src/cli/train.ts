@@ -2,7 +2,7 @@
  * `cnfkit train`: train a CNF on a toy data set, with checkpoints, Ctrl-C and exact resume.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, toyData, toyPoints, type ToyDataset } from '../data/toy.js';
 import { CNF } from '../flows/cnf.js';
@@ -13,10 +13,11 @@ import { Rng } from '../random.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter } from './progress.js';
+import { isCsvPath, readCsvPoints } from './csv_points.js';
 import { MAX_PARAMETERS_OPTION, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
-  { name: 'data', kind: 'string', choices: TOY_DATASETS, help: 'toy data set (required, except with --resume)' },
+  { name: 'data', kind: 'string', help: `a toy data set (${TOY_DATASETS.join(', ')}) or a CSV file of points of any width (standardised; a tenth held out); required, except with --resume` },
   { name: 'out', kind: 'string', required: true, help: 'run folder (model/, checkpoint/, pictures)' },
   { name: 'iterations', kind: 'integer', default: 2000, help: 'optimizer steps' },
   { name: 'objective', kind: 'string', choices: ['maximum-likelihood', 'flow-matching'], default: 'maximum-likelihood', help: 'training objective' },
@@ -52,6 +53,7 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   const hidden = String(given.hidden).split(',').map(Number);
   if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError(`--hidden must be comma-separated positive integers, but got '${given.hidden}'`);
   if (!given.resume && given.data === undefined) throw new UsageError('--data is required (except with --resume, which takes it from the checkpoint)');
+  if (given.data !== undefined) checkDataName(given.data as string);
   await usableFolder('out', out, false);
 
   let o: ParsedOptions;
@@ -71,8 +73,9 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   } else {
     if (hasCheckpoint(out)) throw new UsageError(`${out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
     o = withObjectiveDefaults(given);
-    flow = new CNF({ dim: 2, hiddenDims: hidden, trace: o.trace as TraceMode, seed: o.seed as number });
   }
+  const source = await trainingData(o.data as string, o.seed as number);
+  flow ??= new CNF({ dim: source.dim, hiddenDims: hidden, trace: o.trace as TraceMode, seed: o.seed as number, ...(source.standardize ? { standardize: source.standardize } : {}) });
   const name = o.data as ToyDataset;
   const settings = runSettings(o);
   const iterations = o.iterations as number;
@@ -83,18 +86,18 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   }
   if (resume) log(`resuming from iteration ${resume.iteration}`);
   await usableFolder('out', out, true);
-  writeFileSync(join(out, 'run.json'), JSON.stringify({ ...settings, iterations }, null, 2) + '\n');
+  writeFileSync(join(out, 'run.json'), JSON.stringify({ ...settings, iterations, ...(source.columns ? { columns: source.columns } : {}) }, null, 2) + '\n');
 
   const batchSize = o['batch-size'] as number;
   const seed = o.seed as number;
   // Fresh samples every iteration, as FFJORD trains; a function of the iteration, so resumable.
-  const sampler = (n: number, iteration: number) => tf.tensor2d(toyPoints(name, n, new Rng(`train:${name}:${seed}:${iteration}`)), [n, 2]);
+  const sampler = source.train ?? ((n: number, iteration: number) => tf.tensor2d(toyPoints(name, n, new Rng(`train:${name}:${seed}:${iteration}`)), [n, 2]));
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   const progress = new ProgressPrinter(iterations, resume?.iteration ?? 0);
   const evalEvery = (given['eval-every'] as number | undefined) ?? Math.max(1, Math.round(iterations / 10));
-  const heldOutData = toyData(name, 1000, 12345);
+  const heldOutData = source.heldOut ?? toyData(name, 1000, 12345);
   const heldOut: { iteration: number; nll: number; seconds: number }[] = [];
   let evaluationSeconds = 0; // kept out of the training time the curves show
   const evaluateHeldOut = (iteration: number, seconds: number) => {
@@ -130,24 +133,66 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
     progress.interrupt();
     log(`interrupted at iteration ${report.history.length}: checkpoint written to ${join(out, 'checkpoint')}; continue with --resume`);
     flow.dispose();
-    heldOutData.dispose();
+    tf.dispose([heldOutData, ...(source.train ? [source.train] : [])]);
     return 130;
   }
   await flow.save(join(out, 'model'));
-  const data = toyData(name, 2000, seed + 1);
-  const pictures = writeFlowPictures(out, {
-    flow,
-    data,
-    title: `${name}, ${o.objective}`,
-    losses: report.history.map((r) => r.loss),
-    heldOut,
-    lossLabel: o.objective === 'flow-matching' ? 'flow-matching loss' : 'NLL (nats)',
-  });
-  data.dispose();
-  heldOutData.dispose();
+  // Pictures of 2-D data (a toy set, or the CSV's training points).
+  const data = source.dim !== 2 ? undefined : source.train ? (source.train.slice([0, 0], [Math.min(2000, source.train.shape[0]), 2]) as tf.Tensor2D) : toyData(name, 2000, seed + 1);
+  const pictures = data
+    ? writeFlowPictures(out, {
+        flow,
+        data,
+        title: `${source.columns ? basename(name) : name}, ${o.objective}`,
+        losses: report.history.map((r) => r.loss),
+        heldOut,
+        lossLabel: o.objective === 'flow-matching' ? 'flow-matching loss' : 'NLL (nats)',
+      })
+    : [];
+  tf.dispose([heldOutData, ...(data ? [data] : []), ...(source.train ? [source.train] : [])]);
   if (heldOut.length) log(`held-out NLL at iteration ${heldOut[heldOut.length - 1].iteration}: ${heldOut[heldOut.length - 1].nll.toFixed(4)}`);
   const last = report.history[report.history.length - 1];
-  log(`trained ${iterations} iterations in ${last.seconds.toFixed(1)} s; model in ${join(out, 'model')}; pictures: ${pictures.join(', ')}`);
+  log(`trained ${iterations} iterations in ${last.seconds.toFixed(1)} s; model in ${join(out, 'model')}; pictures: ${pictures.join(', ') || `none (${source.dim}-D data)`}`);
   flow.dispose();
   return 0;
+}
+
+/** A `--data` value must name a toy data set or a CSV file. */
+function checkDataName(value: string): void {
+  if (!(TOY_DATASETS as readonly string[]).includes(value) && !isCsvPath(value)) {
+    throw new UsageError(`--data must be one of ${TOY_DATASETS.join(', ')}, or a CSV file (ending in .csv), but got '${value}'`);
+  }
+}
+
+/**
+ * The training data: a toy set (2-D, drawn fresh every iteration), or a CSV's points shuffled with
+ * the seed, a tenth (at most 5000) held out, and the flow's standardisation from the rest.
+ */
+async function trainingData(data: string, seed: number): Promise<{ dim: number; train?: tf.Tensor2D; heldOut?: tf.Tensor2D; standardize?: { mean: number[]; std: number[] }; columns?: string[] }> {
+  if (!isCsvPath(data)) return { dim: 2 };
+  const { values, rows, dim, header } = await readCsvPoints(data, 'data');
+  if (rows < 10) throw new UsageError(`--data ${data} holds ${rows} points; training needs at least 10 (a tenth is held out)`);
+  const rng = new Rng(`csv:${seed}`);
+  const order = Array.from({ length: rows }, (_, i) => i);
+  for (let i = rows - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const held = Math.min(5000, Math.max(1, Math.floor(rows / 10)));
+  const pick = (indices: number[]) => {
+    const out = new Float32Array(indices.length * dim);
+    indices.forEach((r, i) => out.set(values.subarray(r * dim, (r + 1) * dim), i * dim));
+    return out;
+  };
+  const trainValues = pick(order.slice(held));
+  const n = rows - held;
+  const mean = Array.from({ length: dim }, (_, k) => trainValues.reduce((s, v, i) => (i % dim === k ? s + v : s), 0) / n);
+  const std = mean.map((m, k) => Math.sqrt(trainValues.reduce((s, v, i) => (i % dim === k ? s + (v - m) ** 2 : s), 0) / n) || 1);
+  return {
+    dim,
+    train: tf.tensor2d(trainValues, [n, dim]),
+    heldOut: tf.tensor2d(pick(order.slice(0, held)), [held, dim]),
+    standardize: { mean, std },
+    columns: header ?? Array.from({ length: dim }, (_, k) => `x${k}`),
+  };
 }

@@ -1,0 +1,86 @@
+/**
+ * Points from a CSV file for the command line: one point per line, the same number of comma-separated
+ * numbers on every line, an optional header line of names. Read as a stream, in chunks, so a file of
+ * millions of points never sits in memory whole when the caller does not need it to.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { UsageError } from './args.js';
+
+/** Whether a `--data` value names a CSV file rather than a toy data set. */
+export function isCsvPath(value: string): boolean {
+  return /\.csv$/i.test(value);
+}
+
+/** A chunk of points: `rows` × `dim` values, row-major, and the header when the file has one. */
+export interface PointChunk {
+  values: Float32Array;
+  rows: number;
+  dim: number;
+  header?: string[];
+  /** The file's line number of the chunk's first point (for shards and messages). */
+  firstIndex: number;
+}
+
+/**
+ * The points of `path` in chunks of at most `chunkRows`, with every line checked.
+ * @param option - the option that named the file, for messages (e.g. `data`)
+ * @throws UsageError naming the file and the line when the file is missing or a line is not a point
+ */
+export async function* csvChunks(path: string, chunkRows: number, option: string): AsyncGenerator<PointChunk> {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--${option} ${path} does not exist (expected a CSV file of points, or a toy data set's name)`);
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let header: string[] | undefined;
+  let dim = 0;
+  let buffer: number[] = [];
+  let index = 0;
+  let firstIndex = 0;
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (!line.trim()) continue;
+    const cells = line.split(',');
+    if (lineNumber === 1 && cells.some((c) => c.trim() !== '' && !Number.isFinite(Number(c)))) {
+      header = cells.map((c) => c.trim());
+      dim = cells.length;
+      continue;
+    }
+    const values = cells.map(Number);
+    if (dim === 0) dim = values.length;
+    if (values.length !== dim || !values.every(Number.isFinite)) {
+      throw new UsageError(`--${option} ${path}:${lineNumber}: expected ${dim} comma-separated numbers, got '${line.slice(0, 80)}'`);
+    }
+    buffer.push(...values);
+    index++;
+    if (buffer.length === chunkRows * dim) {
+      yield { values: Float32Array.from(buffer), rows: chunkRows, dim, header, firstIndex };
+      buffer = [];
+      firstIndex = index;
+    }
+  }
+  if (buffer.length) yield { values: Float32Array.from(buffer), rows: buffer.length / dim, dim, header, firstIndex };
+  if (index === 0) throw new UsageError(`--${option} ${path} holds no points`);
+}
+
+/** All the points of `path` (for training, which samples minibatches from them). */
+export async function readCsvPoints(path: string, option: string): Promise<{ values: Float32Array; rows: number; dim: number; header?: string[] }> {
+  const parts: PointChunk[] = [];
+  for await (const chunk of csvChunks(path, 65_536, option)) parts.push(chunk);
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
+  const values = new Float32Array(rows * parts[0].dim);
+  let at = 0;
+  for (const p of parts) {
+    values.set(p.values, at);
+    at += p.values.length;
+  }
+  return { values, rows, dim: parts[0].dim, header: parts[0].header };
+}
+
+/** Parses `--shard k/n` (0 ≤ k < n). */
+export function parseShard(value: unknown): { k: number; n: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(String(value));
+  const [k, n] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!m || !(n >= 1) || !(k >= 0 && k < n)) throw new UsageError(`--shard must be k/n with 0 ≤ k < n (e.g. 0/4), but got '${value}'`);
+  return { k, n };
+}
