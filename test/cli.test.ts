@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
@@ -171,5 +171,17 @@ describe('cnfkit command line', () => {
     expect((await cli('eval', '--model', run, '--shard', '3/3')).err).toMatch(/--shard must be k\/n with 0 ≤ k < n/);
     writeFileSync(join(tmp, 'bad.csv'), 'a,b,c,d,e\n1,2,3,4,5\n1,2,3\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'bad.csv'))).err).toMatch(/bad.csv:3: expected 5 comma-separated numbers, got '1,2,3'/);
+  });
+
+  it('train never replaces files it did not write: a folder with other files is refused, every byte kept', async () => {
+    const mine = join(tmp, 'my-project');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'run.json'), '{"mine": true}');
+    writeFileSync(join(mine, 'notes.md'), 'keep');
+    const r = await cli('train', ...TINY, '--iterations', '2', '--out', mine);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--out .*my-project holds files cnfkit train did not write \('notes.md'\); nothing was changed/);
+    expect(readFileSync(join(mine, 'run.json'), 'utf8')).toBe('{"mine": true}');
+    expect(readdirSync(mine).sort()).toEqual(['notes.md', 'run.json']);
   });
 });

@@ -2,7 +2,7 @@
  * A training run's folder: `model/` (the flow, loadable with CNF.load), `checkpoint/` (the flow plus
  * the training state, written atomically), `run.json` (how the run was started) and the pictures.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CNF } from '../flows/cnf.js';
 import { assignValues } from '../nn/assign_values.js';
@@ -68,6 +68,23 @@ export async function usableFolder(option: string, dir: string, create: boolean)
     if (e instanceof ModelFileError) throw new UsageError(`--${option} ${e.path} ${e.problem}`);
     throw e;
   }
+}
+
+/** What `cnfkit train` writes into its run folder (and so may replace there). */
+const RUN_FILES = ['model', 'checkpoint', 'run.json', 'figure.png', 'trajectories.png', 'curves.png'];
+
+/**
+ * A new run's folder must be new, empty, or a cnfkit run folder: train replaces run.json and the
+ * pictures there, and must not replace a file of the same name that it did not write.
+ * @throws UsageError (exit 2) naming the foreign files, before anything is written
+ */
+export function checkRunFolder(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
+  // Temporary siblings and files of an interrupted save are cnfkit's too.
+  const foreign = readdirSync(dir).filter((e) => !RUN_FILES.includes(e) && !/^\..*cnfkit-(tmp|old)/.test(e));
+  if (foreign.length === 0) return;
+  const listed = foreign.slice(0, 3).map((e) => `'${e}'`).join(', ') + (foreign.length > 3 ? `, and ${foreign.length - 3} more` : '');
+  throw new UsageError(`--out ${dir} holds files cnfkit train did not write (${listed}); nothing was changed. Choose a new or empty folder`);
 }
 
 /** Whether `<dir>/checkpoint` exists. */

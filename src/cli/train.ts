@@ -14,7 +14,7 @@ import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter } from './progress.js';
 import { isCsvPath, readCsvPoints } from './csv_points.js';
-import { MAX_PARAMETERS_OPTION, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
+import { MAX_PARAMETERS_OPTION, checkRunFolder, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'data', kind: 'string', help: `a toy data set (${TOY_DATASETS.join(', ')}) or a CSV file of points of any width (standardised; a tenth held out); required, except with --resume` },
@@ -72,6 +72,7 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
     ({ flow, state: resume } = checkpoint);
   } else {
     if (hasCheckpoint(out)) throw new UsageError(`${out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+    checkRunFolder(out);
     o = withObjectiveDefaults(given);
   }
   const source = await trainingData(o.data as string, o.seed as number);
