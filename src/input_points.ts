@@ -17,10 +17,14 @@ export function* checkPointValues(fn: string, name: string, x: tf.Tensor2D): Rea
   if (!ok) throw new InputError(fn, name, NOT_FINITE);
 }
 
-/** The values of `x` on the host, checked as {@link checkPoints} does (for host-side code); the read yielded. */
+/**
+ * A copy of the values of `x` on the host, checked as {@link checkPoints} does (for host-side code);
+ * the read yielded. A copy: on the cpu backend a read returns the tensor's own array, which the
+ * caller may change (the flow-matching step standardises its data in place).
+ */
 export function* hostPoints(fn: string, name: string, x: unknown, dim: number): Reads<Float32Array> {
   checkPointsShape(fn, name, x, dim);
-  const values = (yield* read(x.clone())) as Float32Array;
+  const values = ((yield* read(x.clone())) as Float32Array).slice();
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new InputError(fn, name, NOT_FINITE);
   return values;
 }

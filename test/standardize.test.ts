@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CNF, tf, toyData } from '../src/index.js';
+import { CNF, ready, tf, toyData } from '../src/index.js';
 import { runSync } from '../src/ode/host_reads.js';
 import { Rng } from '../src/random.js';
 import type { TrainableFlow } from '../src/train/trainable_flow.js';
@@ -72,5 +72,23 @@ describe('a flow on standardised data', () => {
   it('refuses a standardisation that does not fit', () => {
     expect(() => new CNF({ ...options, standardize: { mean: [0], std: [1] } })).toThrow(/'options.standardize' must be \{ mean, std \}, each an array of 2 finite numbers, std positive/);
     expect(() => new CNF({ ...options, standardize: { mean: [0, 0], std: [1, 0] } })).toThrow(/std positive/);
+  });
+});
+
+describe('training never changes the caller\'s data', () => {
+  it('on the cpu backend (whose reads return the tensor\'s own array), flow matching with a standardisation leaves the data as it was', async () => {
+    await ready({ backend: 'cpu', verbose: false });
+    try {
+      const data = tf.tidy(() => tf.add(tf.mul(toyData('8gaussians', 500, 1), 10), 100)) as tf.Tensor2D;
+      const before = Array.from(data.dataSync());
+      const flow = new CNF({ ...options, standardize: { mean: [100, 100], std: [10, 10] } });
+      await flow.fit(data, { iterations: 3, objective: 'flow-matching', batchSize: 64 });
+      await flow.fit((n) => data.slice([0, 0], [n, 2]) as tf.Tensor2D, { iterations: 3, objective: 'flow-matching', batchSize: 64 });
+      expect(Array.from(data.dataSync())).toEqual(before);
+      data.dispose();
+      flow.dispose();
+    } finally {
+      await ready({ backend: 'wasm', verbose: false });
+    }
   });
 });
