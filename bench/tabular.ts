@@ -119,7 +119,9 @@ for (const d of dims) {
   const perIteration = report.seconds / iterations;
   const started = performance.now();
   const x = tf.tensor2d(test.x, [1000, d]);
-  const nll = -Array.from(await (await flow.logProbAsync(x)).data()).reduce((a, b) => a + b, 0) / 1000;
+  const logp = await flow.logProbAsync(x);
+  const nll = -Array.from(await logp.data()).reduce((a, b) => a + b, 0) / 1000;
+  logp.dispose();
   const evalSeconds = (performance.now() - started) / 1000;
   const trueNll = -test.logp.reduce((a, b) => a + b, 0) / 1000;
   let torch = '';

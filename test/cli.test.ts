@@ -98,7 +98,7 @@ describe('cnfkit command line', () => {
     const run = join(tmp, 'straight');
     const ev = await cli('eval', '--model', run, '--n', '500');
     expect(ev.code).toBe(0);
-    expect(ev.out).toMatch(/held-out NLL on 500 8gaussians points \(exact trace\): \d+\.\d{4} ± \d\.\d{4} nats; entropy bound 2\.8317/);
+    expect(ev.out).toMatch(/NLL on 8gaussians held-out points \(500 points, exact trace\): \d+\.\d{4} ± \d\.\d{4} nats; entropy bound 2\.8317/);
     const csv = join(tmp, 'samples.csv');
     expect((await cli('sample', '--model', run, '--n', '64', '--out', csv)).code).toBe(0);
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
@@ -154,11 +154,14 @@ describe('cnfkit command line', () => {
     expect(trained.code, trained.err).toBe(0);
     expect(trained.out).toMatch(/pictures: none \(5-D data\)/);
     expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).columns).toEqual(['a', 'b', 'c', 'd', 'e']);
+    // By default eval scores the run's own held-out tenth, as train split it (train printed the same NLL).
     const whole = await cli('eval', '--model', run);
-    const nll = Number(/held-out NLL on 600 points.csv points \(exact trace\): ([\d.]+)/.exec(whole.out)?.[1]);
+    const nll = Number(/NLL on the held-out points of points.csv \(60 points, exact trace\): ([\d.]+)/.exec(whole.out)?.[1]);
     expect(nll).toBeGreaterThan(5);
+    expect(Number(/held-out NLL at iteration 40: ([\d.]+)/.exec(trained.out)?.[1])).toBeCloseTo(nll, 3);
     const sums = await Promise.all(['0/3', '1/3', '2/3'].map(async (k) => Number(/sum of log p (-?[\d.e+-]+) over (\d+) points/.exec((await cli('eval', '--model', run, '--shard', k)).out)?.[1])));
-    expect(Math.abs(-sums.reduce((a, b) => a + b, 0) / 600 - nll)).toBeLessThan(2e-3);
+    expect(Math.abs(-sums.reduce((a, b) => a + b, 0) / 60 - nll)).toBeLessThan(2e-3);
+    expect((await cli('eval', '--model', run, '--data', csv)).out).toMatch(/NLL on all points of points.csv \(600 points, exact trace\)/);
     const full = join(tmp, 'full.csv');
     const part = join(tmp, 'part.csv');
     expect((await cli('sample', '--model', run, '--n', '12', '--out', full)).code).toBe(0);
@@ -171,6 +174,9 @@ describe('cnfkit command line', () => {
     expect((await cli('eval', '--model', run, '--shard', '3/3')).err).toMatch(/--shard must be k\/n with 0 ≤ k < n/);
     writeFileSync(join(tmp, 'bad.csv'), 'a,b,c,d,e\n1,2,3,4,5\n1,2,3\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'bad.csv'))).err).toMatch(/bad.csv:3: expected 5 comma-separated numbers, got '1,2,3'/);
+    writeFileSync(join(tmp, 'blank-cell.csv'), '1,2,3,4,5\n1,,3,4,5\n');
+    expect((await cli('eval', '--model', run, '--data', join(tmp, 'blank-cell.csv'))).err).toMatch(/blank-cell.csv:2: expected 5 comma-separated numbers, got '1,,3,4,5'/);
+    expect((await cli('sample', '--model', run, '--n', '2', '--shard', '0/3', '--out', join(tmp, 'empty.csv'))).err).toMatch(/--shard 0\/3 of 2 samples is empty/);
   });
 
   it('train never replaces files it did not write: a folder with other files is refused, every byte kept', async () => {

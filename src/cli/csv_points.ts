@@ -5,6 +5,7 @@
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { Rng } from '../random.js';
 import { UsageError } from './args.js';
 
 /** Whether a `--data` value names a CSV file rather than a toy data set. */
@@ -18,7 +19,7 @@ export interface PointChunk {
   rows: number;
   dim: number;
   header?: string[];
-  /** The file's line number of the chunk's first point (for shards and messages). */
+  /** The 0-based index of the chunk's first point among the file's points (for shards and splits). */
   firstIndex: number;
 }
 
@@ -36,16 +37,21 @@ export async function* csvChunks(path: string, chunkRows: number, option: string
   let index = 0;
   let firstIndex = 0;
   let lineNumber = 0;
-  for await (const line of lines) {
+  let first = true;
+  for await (const raw of lines) {
     lineNumber++;
+    const line = raw.replace(/^\uFEFF/, '');
     if (!line.trim()) continue;
     const cells = line.split(',');
-    if (lineNumber === 1 && cells.some((c) => c.trim() !== '' && !Number.isFinite(Number(c)))) {
+    // The first non-blank line is a header when a cell is a name (not a number, NaN or Infinity).
+    if (first && cells.some((c) => c.trim() !== '' && Number.isNaN(Number(c)) && !/^\s*[-+]?(nan|infinity)\s*$/i.test(c))) {
+      first = false;
       header = cells.map((c) => c.trim());
       dim = cells.length;
       continue;
     }
-    const values = cells.map(Number);
+    first = false;
+    const values = cells.map((c) => (c.trim() === '' ? NaN : Number(c)));
     if (dim === 0) dim = values.length;
     if (values.length !== dim || !values.every(Number.isFinite)) {
       throw new UsageError(`--${option} ${path}:${lineNumber}: expected ${dim} comma-separated numbers, got '${line.slice(0, 80)}'`);
@@ -83,4 +89,26 @@ export function parseShard(value: unknown): { k: number; n: number } | undefined
   const [k, n] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
   if (!m || !(n >= 1) || !(k >= 0 && k < n)) throw new UsageError(`--shard must be k/n with 0 ≤ k < n (e.g. 0/4), but got '${value}'`);
   return { k, n };
+}
+
+/**
+ * The seeded split `cnfkit train` makes of a CSV's `rows` points: a tenth (at most 5000, at least
+ * one) held out. `eval` rebuilds it to score a run on its own held-out points.
+ */
+export function csvSplit(rows: number, seed: number): { heldOut: number[]; train: number[] } {
+  const rng = new Rng(`csv:${seed}`);
+  const order = Array.from({ length: rows }, (_, i) => i);
+  for (let i = rows - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const held = Math.min(5000, Math.max(1, Math.floor(rows / 10)));
+  return { heldOut: order.slice(0, held), train: order.slice(held) };
+}
+
+/** The number of points in a CSV file (one pass; the lines are checked). */
+export async function countCsvPoints(path: string, option: string): Promise<number> {
+  let rows = 0;
+  for await (const chunk of csvChunks(path, 65_536, option)) rows += chunk.rows;
+  return rows;
 }

@@ -1,7 +1,7 @@
 /**
  * `cnfkit eval`, `cnfkit sample` and `cnfkit plot`: use a trained model.
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, TOY_ENTROPY, toyData, type ToyDataset } from '../data/toy.js';
@@ -10,7 +10,7 @@ import { createStats } from '../ode/stats.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
-import { csvChunks, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
+import { countCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
 import { standardNormalSample } from '../flows/base.js';
 import { Rng } from '../random.js';
 
@@ -73,16 +73,20 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   const shard = parseShard(o.shard);
   const out = o.out as string | undefined;
   if (out) await usableFolder('out', dirname(resolve(out)), true);
+  const csv = isCsvPath(name);
+  // The run's own CSV (no --data given): its held-out tenth, as train split it; a CSV named by --data: all its points.
+  const run = runDir ? readRunInfo(runDir) : undefined;
+  const heldOut = csv && o.data === undefined && run ? new Set(csvSplit(await countCsvPoints(name, 'data'), Number(run.seed ?? 0)).heldOut) : undefined;
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   const stats = createStats();
   const started = performance.now();
-  // Running sums over chunks of points, so a file of any size streams through.
+  // Running sums over chunks of points, so a file of any size streams through (and --out with it).
   let [count, sum, sumSquares] = [0, 0, 0];
-  const lines: string[] = out ? ['index,log_prob'] : [];
-  const chunks = isCsvPath(name) ? csvChunks(name, 10_000, 'data') : toyChunks(name as ToyDataset, o.n as number, o.seed as number);
+  if (out) writeFileSync(out, 'index,log_prob\n');
+  const chunks = csv ? csvChunks(name, 10_000, 'data') : toyChunks(name as ToyDataset, o.n as number, o.seed as number);
   for await (const chunk of chunks) {
     if (chunk.dim !== flow.options.dim) throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is ${flow.options.dim}-dimensional`);
-    const keep = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => !shard || index % shard.n === shard.k);
+    const keep = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => (!heldOut || heldOut.has(index)) && (!shard || index % shard.n === shard.k));
     if (!keep.length) continue;
     const rowsOf = new Float32Array(keep.length * chunk.dim);
     keep.forEach((index, i) => rowsOf.set(chunk.values.subarray((index - chunk.firstIndex) * chunk.dim, (index - chunk.firstIndex + 1) * chunk.dim), i * chunk.dim));
@@ -90,24 +94,20 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
     // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
     const logp = await flow.logProbAsync(x, { stats });
     const values = await logp.data();
-    values.forEach((v, i) => {
-      count++;
-      sum += v;
-      sumSquares += v * v;
-      if (out) lines.push(`${keep[i]},${v}`);
-    });
+    values.forEach((v) => ((count += 1), (sum += v), (sumSquares += v * v)));
+    if (out) appendFileSync(out, keep.map((index, i) => `${index},${values[i]}\n`).join(''));
     tf.dispose([x, logp]);
   }
-  if (out) writeFileSync(out, lines.join('\n') + '\n');
+  flow.dispose();
+  const what = `${shard ? `shard ${shard.k}/${shard.n} of ` : ''}${csv ? `${heldOut ? 'the held-out points of ' : 'all points of '}${basename(name)}` : `${name} held-out points`}`;
+  if (count === 0) throw new UsageError(`${what}: no points to evaluate (more shards than points?)`);
   const seconds = (performance.now() - started) / 1000;
   const nll = -sum / count;
   const se = count > 1 ? Math.sqrt(Math.max(0, sumSquares / count - (sum / count) ** 2) * (count / (count - 1)) / count) : NaN;
   const bound = TOY_ENTROPY[name as ToyDataset];
-  const what = shard ? `shard ${shard.k}/${shard.n} of ` : '';
-  log(`held-out NLL on ${what}${count} ${isCsvPath(name) ? basename(name) : name} points (exact trace): ${nll.toFixed(4)} ± ${se.toFixed(4)} nats` + (bound !== undefined ? `; entropy bound ${bound.toFixed(4)}` : ''));
+  log(`NLL on ${what} (${count} points, exact trace): ${nll.toFixed(4)} ± ${se.toFixed(4)} nats` + (bound !== undefined ? `; entropy bound ${bound.toFixed(4)}` : ''));
   if (shard) log(`to combine shards: sum of log p ${sum} over ${count} points`);
   log(`evaluations ${stats.nfe}, ${seconds.toFixed(2)} s${out ? `; log-densities in ${out}` : ''}`);
-  flow.dispose();
   return 0;
 }
 
@@ -134,6 +134,10 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   if (shard) {
     // The whole run's latent points (cheap to draw), then only this shard's slice through the flow.
     const [from, to] = [Math.floor((shard.k * n) / shard.n), Math.floor(((shard.k + 1) * n) / shard.n)];
+    if (to === from) {
+      flow.dispose();
+      throw new UsageError(`--shard ${shard.k}/${shard.n} of ${n} samples is empty: use at most as many shards as samples`);
+    }
     const z = standardNormalSample(n, flow.options.dim, new Rng(o.seed as number));
     const slice = z.slice([from, 0], [to - from, -1]) as tf.Tensor2D;
     samples = await flow.fromLatentAsync(slice);

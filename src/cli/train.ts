@@ -2,7 +2,7 @@
  * `cnfkit train`: train a CNF on a toy data set, with checkpoints, Ctrl-C and exact resume.
  */
 import { writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, toyData, toyPoints, type ToyDataset } from '../data/toy.js';
 import { CNF } from '../flows/cnf.js';
@@ -13,7 +13,7 @@ import { Rng } from '../random.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter } from './progress.js';
-import { isCsvPath, readCsvPoints } from './csv_points.js';
+import { csvSplit, isCsvPath, readCsvPoints } from './csv_points.js';
 import { MAX_PARAMETERS_OPTION, checkRunFolder, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
@@ -54,6 +54,8 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError(`--hidden must be comma-separated positive integers, but got '${given.hidden}'`);
   if (!given.resume && given.data === undefined) throw new UsageError('--data is required (except with --resume, which takes it from the checkpoint)');
   if (given.data !== undefined) checkDataName(given.data as string);
+  // A CSV is remembered by its absolute path, so eval and --resume work from any folder.
+  if (given.data !== undefined && isCsvPath(given.data as string)) given = { ...given, data: resolve(given.data as string) };
   await usableFolder('out', out, false);
 
   let o: ParsedOptions;
@@ -173,26 +175,23 @@ async function trainingData(data: string, seed: number): Promise<{ dim: number; 
   if (!isCsvPath(data)) return { dim: 2 };
   const { values, rows, dim, header } = await readCsvPoints(data, 'data');
   if (rows < 10) throw new UsageError(`--data ${data} holds ${rows} points; training needs at least 10 (a tenth is held out)`);
-  const rng = new Rng(`csv:${seed}`);
-  const order = Array.from({ length: rows }, (_, i) => i);
-  for (let i = rows - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  const held = Math.min(5000, Math.max(1, Math.floor(rows / 10)));
+  const split = csvSplit(rows, seed);
   const pick = (indices: number[]) => {
     const out = new Float32Array(indices.length * dim);
     indices.forEach((r, i) => out.set(values.subarray(r * dim, (r + 1) * dim), i * dim));
     return out;
   };
-  const trainValues = pick(order.slice(held));
-  const n = rows - held;
-  const mean = Array.from({ length: dim }, (_, k) => trainValues.reduce((s, v, i) => (i % dim === k ? s + v : s), 0) / n);
-  const std = mean.map((m, k) => Math.sqrt(trainValues.reduce((s, v, i) => (i % dim === k ? s + (v - m) ** 2 : s), 0) / n) || 1);
+  const trainValues = pick(split.train);
+  const n = split.train.length;
+  // Per-column mean and standard deviation of the training part, in one pass.
+  const [sum, sumSquares] = [new Float64Array(dim), new Float64Array(dim)];
+  trainValues.forEach((v, i) => ((sum[i % dim] += v), (sumSquares[i % dim] += v * v)));
+  const mean = Array.from(sum, (s) => s / n);
+  const std = mean.map((m, k) => Math.sqrt(Math.max(0, sumSquares[k] / n - m * m)) || 1);
   return {
     dim,
     train: tf.tensor2d(trainValues, [n, dim]),
-    heldOut: tf.tensor2d(pick(order.slice(0, held)), [held, dim]),
+    heldOut: tf.tensor2d(pick(split.heldOut), [split.heldOut.length, dim]),
     standardize: { mean, std },
     columns: header ?? Array.from({ length: dim }, (_, k) => `x${k}`),
   };

@@ -316,7 +316,8 @@ export class CNF {
 
   /**
    * The path of latent points back to data space: the states at `frames` equally spaced times of
-   * each block, from the base (first) to the data (last).
+   * each block, from the base (first) to the data (last). With a `standardize` option every state,
+   * the first included, is mapped to data space (u·std + mean), so the path is drawn in x's units.
    * @param z - latent points [B, dim]
    * @param frames - states per block, at least 2
    * @returns the times (descending within each block) and the states [frames·blocks, B, dim]
