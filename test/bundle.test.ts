@@ -13,18 +13,16 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('..', import.meta.url).pathname;
 
+/** `contents` (a module in the repository root) bundled for the browser by esbuild, in memory, with its metafile. */
+async function bundle(contents: string) {
+  const result = await build({ stdin: { contents, resolveDir: root, loader: 'ts' }, bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
+  expect(result.errors).toEqual([]);
+  return result;
+}
+
 describe('the browser bundle', () => {
   it('esbuild bundles `import { CNF, odeint, ready, toyData } from cnfkit` for the browser: Node-only code and unused tfjs parts left out', async () => {
-    const result = await build({
-      stdin: { contents: "import { CNF, odeint, ready, toyData } from './src/index.browser.ts'; console.log(CNF, odeint, ready, toyData);", resolveDir: root, loader: 'ts' },
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
+    const result = await bundle("import { CNF, odeint, ready, toyData } from './src/index.browser.ts'; console.log(CNF, odeint, ready, toyData);");
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((i) => i.endsWith('src/flows/cnf.ts'))).toBe(true);
     for (const nodeOnly of ['src/io/model_files.ts', 'src/io/folders.ts', 'src/cli', 'src/viz', 'src/index.node.ts']) {
@@ -40,16 +38,7 @@ describe('the browser bundle', () => {
   }, 60_000);
 
   it("'cnfkit/webgpu' bundles tfjs's WebGPU backend for a page, and not Dawn (Node's native WebGPU)", async () => {
-    const result = await build({
-      stdin: { contents: "import './src/webgpu/index.ts'; import { ready } from './src/index.browser.ts'; await ready({ backend: 'webgpu' });", resolveDir: root, loader: 'ts' },
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
+    const result = await bundle("import './src/webgpu/index.ts'; import { ready } from './src/index.browser.ts'; await ready({ backend: 'webgpu' });");
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((i) => i.includes('@tensorflow/tfjs-backend-webgpu/'))).toBe(true);
     expect(inputs.filter((i) => i.includes('node_modules/webgpu/') || i.includes('dawn'))).toEqual([]);
@@ -57,16 +46,7 @@ describe('the browser bundle', () => {
   }, 60_000);
 
   it('a page importing both @tensorflow/tfjs and cnfkit bundles one tfjs-core (one engine, shared tensors)', async () => {
-    const result = await build({
-      stdin: { contents: "import * as tfjs from '@tensorflow/tfjs'; import { tf } from './src/index.browser.ts'; console.log(tfjs.engine() === tf.engine());", resolveDir: root, loader: 'ts' },
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
+    const result = await bundle("import * as tfjs from '@tensorflow/tfjs'; import { tf } from './src/index.browser.ts'; console.log(tfjs.engine() === tf.engine());");
     const engines = Object.keys(result.metafile.inputs).filter((i) => /tfjs-core\/dist\/engine\.js$/.test(i));
     expect(engines).toHaveLength(1);
   }, 60_000);

@@ -51,7 +51,7 @@ export interface OdeintAdjointOptions extends OdeintOptions {
   adjointCheckpoints?: boolean;
 }
 
-export const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointNorm', 'backwardStats', 'adjointCheckpoints'];
+const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointNorm', 'backwardStats', 'adjointCheckpoints'];
 
 /**
  * Solves dy/dt = f(t, y) like {@link odeint}; gradients of anything computed from the result reach
@@ -88,14 +88,7 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   checkInitialState(fn, y0);
   runSync(fn, checkInitialValues(fn, y0));
   const times = runSync(fn, outputTimes(fn, ts));
-  if (options === undefined || options === null || typeof options !== 'object') {
-    throw new InputError(fn, 'options', 'must be an object with params: tf.Variable[] (the variables f uses; [] if none)');
-  }
-  const forward = resolveOdeintOptions(fn, options, ADJOINT_KEYS);
-  const params = checkParams(fn, options.params);
-  const backward = resolveBackward(fn, options, forward);
-  const stats = forward.stats ?? createStats();
-  resetStats(stats);
+  const { forward, params, backward, stats } = resolveAdjointOptions(fn, options);
   const dynamics = stateDynamics(fn, f, y0.shape, stats);
   checkParamsCover(fn, f, y0, ts instanceof tf.Tensor ? ts : undefined, times[0], params);
 
@@ -106,7 +99,23 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   return result;
 }
 
-export function checkParams(fn: string, params: unknown): tf.Variable[] {
+/**
+ * The forward and backward settings of an adjoint solve, checked, and its statistics reset: shared by
+ * {@link odeintAdjoint} and `odeintAdjointGrads`.
+ */
+export function resolveAdjointOptions(fn: string, options: OdeintAdjointOptions): { forward: ResolvedOdeintOptions; params: tf.Variable[]; backward: BackwardSettings; stats: OdeStats } {
+  if (options === undefined || options === null || typeof options !== 'object') {
+    throw new InputError(fn, 'options', 'must be an object with params: tf.Variable[] (the variables f uses; [] if none)');
+  }
+  const forward = resolveOdeintOptions(fn, options, ADJOINT_KEYS);
+  const params = checkParams(fn, options.params);
+  const backward = resolveBackward(fn, options, forward);
+  const stats = forward.stats ?? createStats();
+  resetStats(stats);
+  return { forward, params, backward, stats };
+}
+
+function checkParams(fn: string, params: unknown): tf.Variable[] {
   if (!Array.isArray(params)) {
     throw new InputError(fn, 'options.params', `must be an array of the tf.Variables f uses ([] if none), but got ${params === undefined ? 'undefined' : typeof params}`);
   }
@@ -143,7 +152,7 @@ export function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.
   coveredDynamics.add(f);
 }
 
-export function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: ResolvedOdeintOptions): BackwardSettings {
+function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: ResolvedOdeintOptions): BackwardSettings {
   const method = options.adjointMethod ?? forward.method;
   if (!METHODS.includes(method)) {
     throw new InputError(fn, 'options.adjointMethod', `must be one of ${METHODS.join(', ')}, but got ${JSON.stringify(method)}`);

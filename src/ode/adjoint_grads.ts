@@ -6,15 +6,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
-import { ADJOINT_KEYS, checkParams, checkParamsCover, resolveBackward, type OdeintAdjointOptions } from './adjoint.js';
+import { checkParamsCover, resolveAdjointOptions, type OdeintAdjointOptions } from './adjoint.js';
 import { backwardSweep, mergeGrid, type ListDynamics } from './adjoint_core.js';
 import { checkFiniteOutputs, checkInitialState, checkInitialValues, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { runAsync, type Reads } from './host_reads.js';
 import { solveStateSteps } from './odeint.js';
-import { resolveOdeintOptions } from './options.js';
 import { SOLVERS } from './solvers.js';
 import { disposeStates, type State } from './state.js';
-import { createStats, resetStats } from './stats.js';
+import { resetStats } from './stats.js';
 
 /** What {@link odeintAdjointGrads} returns; the caller owns every tensor. */
 export interface AdjointGrads {
@@ -61,14 +60,7 @@ function* adjointGradsSteps(fn: string, f: Dynamics, y0: tf.Tensor, ts: number[]
   if (!(dLdy instanceof tf.Tensor) || dLdy.dtype !== 'float32' || dLdy.shape.join() !== [times.length, ...y0.shape].join()) {
     throw new InputError(fn, 'dLdy', `must be a float32 tensor of shape [${[times.length, ...y0.shape]}] (dL/dy at each output time), but got ${dLdy instanceof tf.Tensor ? `${dLdy.dtype} [${dLdy.shape}]` : typeof dLdy}`);
   }
-  if (options === undefined || options === null || typeof options !== 'object') {
-    throw new InputError(fn, 'options', 'must be an object with params: tf.Variable[] (the variables f uses; [] if none)');
-  }
-  const forward = resolveOdeintOptions(fn, options, ADJOINT_KEYS);
-  const params = checkParams(fn, options.params);
-  const backward = resolveBackward(fn, options, forward);
-  const stats = forward.stats ?? createStats();
-  resetStats(stats);
+  const { forward, params, backward, stats } = resolveAdjointOptions(fn, options);
   resetStats(backward.stats);
   const wantTimes = ts instanceof tf.Tensor;
   checkParamsCover(fn, f, y0, wantTimes ? ts : undefined, times[0], params);
