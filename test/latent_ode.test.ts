@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { tf } from '../src/index.js';
 import { Rng } from '../src/random.js';
 import { LatentOde } from '../examples/latent_ode/model.js';
+import { GapRnn } from '../examples/latent_ode/rnn.js';
 import { observationMasks, SAMPLES, spirals, TIMES } from '../examples/latent_ode/spirals.js';
 
 describe('latent ODE on irregularly sampled spirals', () => {
@@ -51,5 +52,31 @@ describe('latent ODE on irregularly sampled spirals', () => {
     tf.dispose([x, mask]);
     optimizer.dispose();
     model.dispose();
+  });
+
+  it('the RNN baseline with time gaps: its error on the observed points falls, it extrapolates past them, no tensor left', () => {
+    const n = 16;
+    const set = spirals(n, 0);
+    const masks = observationMasks(n, 30, 0);
+    const x = tf.tensor3d(Array.from({ length: SAMPLES }, (_, t) => set.map((s) => s.observed[t])));
+    const mask = tf.tensor2d(Array.from({ length: SAMPLES }, (_, t) => masks.map((m) => (m[t] ? 1 : 0))));
+    const rnn = new GapRnn(0);
+    const optimizer = tf.train.adam(0.01);
+    const losses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const loss = optimizer.minimize(() => rnn.loss(x, mask, TIMES.slice(0, SAMPLES)), true, rnn.variables)!;
+      losses.push(loss.dataSync()[0]);
+      loss.dispose();
+    }
+    expect(losses[14]).toBeLessThan(losses[0] * 0.8);
+    const before = tf.memory().numTensors;
+    const predicted = rnn.predict(x, mask, TIMES);
+    expect(predicted.shape).toEqual([2 * SAMPLES, n, 2]);
+    expect(predicted.dataSync().every(Number.isFinite)).toBe(true);
+    predicted.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, mask]);
+    optimizer.dispose();
+    rnn.dispose();
   });
 });
