@@ -20,6 +20,7 @@ export type { BackendChoice, BackendInfo, ReadyOptions } from './backend.js';
 export { odeint, odeintAsync } from './ode/odeint.js';
 export { odeintAdjoint } from './ode/adjoint.js';
 export type { OdeintAdjointOptions } from './ode/adjoint.js';
+export type { Params, ParamSource, LayerWeight, WeightsOwner } from './ode/params.js';
 export { odeintAdjointGrads } from './ode/adjoint_grads.js';
 export type { AdjointGrads } from './ode/adjoint_grads.js';
 export type { Dynamics } from './ode/checks.js';

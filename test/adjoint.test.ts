@@ -183,14 +183,36 @@ describe('odeintAdjoint in training and statistics', () => {
   });
 });
 
+describe('odeintAdjoint at many output times (a loss at each, as latent ODEs have)', () => {
+  it('costs the forward solve no more evaluations than with two, and its gradients equal backprop', () => {
+    const W = tf.variable(tf.tensor2d([[-0.3, 1.1], [-0.9, -0.2]]));
+    const f: Dynamics = (_t, y) => tf.tanh(matMul(y as tf.Tensor2D, W));
+    const y0 = tf.tensor2d([[1, 0.5], [-0.4, 0.8]]);
+    const few = createStats();
+    tf.dispose(odeintAdjoint(f, y0, [0, 3], { params: [W], stats: few }));
+    const ts = Array.from({ length: 150 }, (_, i) => (3 * i) / 149);
+    const weights = tf.tensor1d(ts.map((t) => Math.cos(t))).reshape([ts.length, 1, 1]);
+    const many = createStats();
+    const backward = createStats();
+    const adjoint = tf.variableGrads(() => tf.sum(tf.mul(weights, odeintAdjoint(f, y0, ts, { params: [W], stats: many, backwardStats: backward }))) as tf.Scalar, [W]);
+    expect(many.nfe).toBe(few.nfe);
+    expect(many.acceptedSteps).toBeLessThan(ts.length / 4);
+    // The backward solve restarts at each output time (a jump in the adjoint): at least one step per interval.
+    expect(backward.acceptedSteps).toBeGreaterThanOrEqual(ts.length - 1);
+    const tape = tf.variableGrads(() => tf.sum(tf.mul(weights, odeint(f, y0, ts))) as tf.Scalar, [W]);
+    expect(maxDiff(adjoint.grads[W.name], tape.grads[W.name])).toBeLessThan(1e-3);
+    tf.dispose([W, y0, weights, adjoint.value, tape.value, ...Object.values(adjoint.grads), ...Object.values(tape.grads)]);
+  });
+});
+
 describe('odeintAdjoint rejects bad params with a clear error', () => {
   it('missing params, non-variables, and variables f uses but params leaves out', () => {
     const y0 = tf.tensor1d([1]);
     const k = tf.variable(tf.scalar(-1), true, 'err_k');
     const f: Dynamics = (_t, y) => tf.mul(k, y);
     expect(() => odeintAdjoint(f, y0, [0, 1], {} as never)).toThrow(OdeInputError);
-    expect(() => odeintAdjoint(f, y0, [0, 1], {} as never)).toThrow("odeintAdjoint: 'options.params' must be an array of the tf.Variables f uses ([] if none), but got undefined");
-    expect(() => odeintAdjoint(f, y0, [0, 1], { params: [tf.scalar(1) as never] })).toThrow("'options.params' must hold tf.Variables only, but params[0] is a plain tensor (wrap it in tf.variable)");
+    expect(() => odeintAdjoint(f, y0, [0, 1], {} as never)).toThrow("odeintAdjoint: 'options.params' must be tf.Variables, a tfjs-layers model or layer (its trainable weights), its trainableWeights, or a list of these ([] if none), but got undefined");
+    expect(() => odeintAdjoint(f, y0, [0, 1], { params: [tf.scalar(1) as never] })).toThrow("'options.params[0]' must be tf.Variables, a tfjs-layers model or layer (its trainable weights), its trainableWeights, or a list of these ([] if none), but it is a plain tensor (wrap it in tf.variable)");
     expect(() => odeintAdjoint(f, y0, [0, 1], { params: [] })).toThrow("'options.params' must list every variable f uses, but f also uses 'err_k'");
     expect(() => odeintAdjoint(f, y0, [0, 1], { params: [k], adjointNorm: 'l2' as never })).toThrow("'options.adjointNorm' must be 'seminorm' or 'full'");
     expect(() => odeintAdjoint(f, y0, [0, 1], { params: [k], adjointMethod: 'rk45' as never })).toThrow("'options.adjointMethod' must be one of euler");

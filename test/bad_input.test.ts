@@ -79,7 +79,7 @@ const API_CASES: ApiCase[] = [
   // odeintAdjoint
   ['odeintAdjoint: no options', () => odeintAdjoint(usesK, t.y0, [0, 1], undefined as never), InputError, "odeintAdjoint: 'options'"],
   ['odeintAdjoint: params missing', () => odeintAdjoint(usesK, t.y0, [0, 1], {} as never), InputError, "odeintAdjoint: 'options.params'"],
-  ['odeintAdjoint: params a plain tensor', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.y0 as tf.Variable] }), InputError, "odeintAdjoint: 'options.params'"],
+  ['odeintAdjoint: params a plain tensor', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.y0 as tf.Variable] }), InputError, "odeintAdjoint: 'options.params[0]'"],
   ['odeintAdjoint: f uses a variable not in params', () => odeintAdjoint(usesUnlisted, t.y0, [0, 1], { params: [t.k] }), InputError, "odeintAdjoint: 'options.params'"],
   ['odeintAdjoint: adjointMethod unknown', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], adjointMethod: 'rk45' as never }), InputError, "odeintAdjoint: 'options.adjointMethod'"],
   ['odeintAdjoint: adjointNorm unknown', () => odeintAdjoint(usesK, t.y0, [0, 1], { params: [t.k], adjointNorm: 'max' as never }), InputError, "odeintAdjoint: 'options.adjointNorm'"],

@@ -8,6 +8,7 @@ import { checkStandardization, type Standardization } from './standardize.js';
 import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { LAYERS, type LayerKind } from '../nn/layers.js';
 import type { CustomDynamics } from '../nn/vjp_dynamics.js';
+import { resolveParams } from '../ode/params.js';
 import { METHODS, SOLVERS, type MethodName } from '../ode/solvers.js';
 import type { OdeStats } from '../ode/stats.js';
 import { checkSeed } from '../random.js';
@@ -200,9 +201,10 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
     throw new InputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);
   }
   if (r.dynamics !== undefined) {
-    if (typeof r.dynamics?.f !== 'function' || !Array.isArray(r.dynamics.params)) {
-      throw new InputError(fn, 'options.dynamics', 'must be { f: (t, x) => F, params: tf.Variable[] }');
+    if (typeof r.dynamics?.f !== 'function' || r.dynamics.params === undefined) {
+      throw new InputError(fn, 'options.dynamics', 'must be { f: (t, x) => F, params } (params: the tf.Variables F uses, or its tfjs-layers model)');
     }
+    resolveParams(fn, 'options.dynamics.params', r.dynamics.params);
     if (r.blocks !== 1) throw new InputError(fn, 'options.blocks', `must be 1 with custom dynamics, but got ${r.blocks}`);
   }
   return r;

@@ -8,23 +8,28 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CnfkitError } from '../errors.js';
 import { firstOrderGradients } from '../ode/vjp.js';
+import { resolveParams, type Params } from '../ode/params.js';
 
 /** User dynamics for a CNF: F(t, x) for a batch x [B, dim], and the variables it uses. */
 export interface CustomDynamics {
   /** F(t, x), returning [B, dim]. */
   f: (t: tf.Scalar, x: tf.Tensor2D) => tf.Tensor2D;
-  /** The variables F uses. */
-  params: tf.Variable[];
+  /** The variables F uses: tf.Variables, or the tfjs-layers model holding them (see `Params`). */
+  params: Params;
 }
 
 /** The network interface the CNF needs, for custom dynamics. */
 export class VjpDynamics {
   readonly supportsTraining = false;
 
-  constructor(private readonly dynamics: CustomDynamics) {}
+  private readonly params: tf.Variable[];
+
+  constructor(private readonly dynamics: CustomDynamics) {
+    this.params = resolveParams('CNF', 'options.dynamics.params', dynamics.params);
+  }
 
   namedVariables(): [string, tf.Variable][] {
-    return this.dynamics.params.map((p, i) => [`param${i}`, p]);
+    return this.params.map((p, i) => [`param${i}`, p]);
   }
 
   forward(t: tf.Tensor, x: tf.Tensor2D): tf.Tensor2D {

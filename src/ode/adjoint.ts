@@ -11,12 +11,17 @@ import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
 import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
 import { outsideTape } from './vjp.js';
+import { resolveParams, type Params } from './params.js';
 import { createStats, resetStats, type OdeStats } from './stats.js';
 
 /** Options of {@link odeintAdjoint}: those of {@link odeint} plus the backward solve's. */
 export interface OdeintAdjointOptions extends OdeintOptions {
-  /** Every tf.Variable the dynamics use; their gradients come from the adjoint solve. Pass `[]` if none. */
-  params: tf.Variable[];
+  /**
+   * Every variable the dynamics use; their gradients come from the adjoint solve. tf.Variables, or a
+   * tfjs-layers model or layer (its trainable weights), or `model.trainableWeights`, or a list mixing
+   * these. Pass `[]` if none.
+   */
+  params: Params;
   /**
    * Method of the backward (augmented) solve.
    * @defaultValue the forward `method`
@@ -105,25 +110,14 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
  */
 export function resolveAdjointOptions(fn: string, options: OdeintAdjointOptions): { forward: ResolvedOdeintOptions; params: tf.Variable[]; backward: BackwardSettings; stats: OdeStats } {
   if (options === undefined || options === null || typeof options !== 'object') {
-    throw new InputError(fn, 'options', 'must be an object with params: tf.Variable[] (the variables f uses; [] if none)');
+    throw new InputError(fn, 'options', 'must be an object with params (the variables f uses, or the model holding them; [] if none)');
   }
   const forward = resolveOdeintOptions(fn, options, ADJOINT_KEYS);
-  const params = checkParams(fn, options.params);
+  const params = resolveParams(fn, 'options.params', options.params);
   const backward = resolveBackward(fn, options, forward);
   const stats = forward.stats ?? createStats();
   resetStats(stats);
   return { forward, params, backward, stats };
-}
-
-function checkParams(fn: string, params: unknown): tf.Variable[] {
-  if (!Array.isArray(params)) {
-    throw new InputError(fn, 'options.params', `must be an array of the tf.Variables f uses ([] if none), but got ${params === undefined ? 'undefined' : typeof params}`);
-  }
-  const bad = params.findIndex((p) => !(p instanceof tf.Variable));
-  if (bad >= 0) {
-    throw new InputError(fn, 'options.params', `must hold tf.Variables only, but params[${bad}] is ${params[bad] instanceof tf.Tensor ? 'a plain tensor (wrap it in tf.variable)' : typeof params[bad]}`);
-  }
-  return params as tf.Variable[];
 }
 
 /**

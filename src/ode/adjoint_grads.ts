@@ -21,7 +21,7 @@ export interface AdjointGrads {
   value: tf.Tensor;
   /** dL/dy0, of y0's shape. */
   y0: tf.Tensor;
-  /** dL/dθ for each variable in `options.params`, in order. */
+  /** dL/dθ for each variable of `options.params`, in order (a model counts as its trainable weights, in order; a variable listed twice, once). */
   params: tf.Tensor[];
   /** dL/dts, when `ts` was given as a tensor. */
   ts?: tf.Tensor1D;

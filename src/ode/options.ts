@@ -28,7 +28,9 @@ export interface OdeintOptions {
   atol?: number;
   /**
    * Step size of fixed-step methods: each output interval is cut into ceil(|Δt| / stepSize) equal
-   * steps, landing exactly on every output time. Omitted: one step per output interval.
+   * steps, landing exactly on every output time (so output times closer than stepSize each cost a
+   * step; adaptive methods give any number of output times at no extra evaluations, by dense
+   * output). Omitted: one step per output interval.
    */
   stepSize?: number;
   /** First step of adaptive methods (positive; its sign follows the direction of `ts`). Omitted: Hairer's heuristic. */
