@@ -1,16 +1,21 @@
 // tfjs's wasm backend has no Conv2DBackpropFilter kernel; cnfkit registers one (src/nn/
-// conv2d_backprop_filter.ts) so conv nets train on the default backend. Its gradients must be the cpu
+// conv2d_backprop_filter.ts) so conv nets train on the default backend, and replaces its slow
+// Conv2DBackpropInput by a convolution (src/nn/conv2d_backprop_input.ts). Its gradients must be the cpu
 // backend's for every padding and stride, and it must leave no tensor behind. (NCHW is handled by a
 // transpose, but wasm's own Conv2D refuses NCHW, so there is no wasm net to test it in.)
 import { describe, expect, it } from 'vitest';
 import { ready, tf } from '../src/index.js';
 import { Rng } from '../src/random.js';
+import { inputGradientRuns } from '../src/nn/conv2d_backprop_input.js';
 
-const CASES: [string, { x: number[]; filter: number[]; strides: number | [number, number]; pad: 'same' | 'valid' | number; dataFormat?: 'NHWC' | 'NCHW' }][] = [
+const CASES: [string, { x: number[]; filter: number[]; strides: number | [number, number]; pad: 'same' | 'valid' | number; dataFormat?: 'NHWC' | 'NCHW'; inputPath?: 'tfjs' }][] = [
   ['3x3 same, stride 1', { x: [2, 7, 6, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' }],
   ['3x3 valid, stride 2', { x: [2, 9, 8, 2], filter: [3, 3, 2, 5], strides: 2, pad: 'valid' }],
   ['4x4 same, stride 2 (uneven padding)', { x: [1, 10, 11, 3], filter: [4, 4, 3, 2], strides: 2, pad: 'same' }],
-  ['3x2 explicit padding 1, strides [1, 2]', { x: [3, 6, 7, 2], filter: [3, 2, 2, 3], strides: [1, 2], pad: 1 }],
+  // tfjs sizes a numeric padding's output width with the height's filter and stride (7 columns here,
+  // not 4), windows past the input that the convolution form does not cover: tfjs's kernel takes it.
+  ['3x2 explicit padding 1, strides [1, 2]', { x: [3, 6, 7, 2], filter: [3, 2, 2, 3], strides: [1, 2], pad: 1, inputPath: 'tfjs' }],
+  ['3x3 explicit padding 1, stride 2', { x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: 2, pad: 1 }],
   ['1x1, stride 1', { x: [2, 5, 5, 4], filter: [1, 1, 4, 6], strides: 1, pad: 'valid' }],
 ];
 
@@ -32,10 +37,13 @@ async function grads(backend: 'wasm' | 'cpu', c: (typeof CASES)[number][1]): Pro
   return result;
 }
 
-describe('conv2d filter gradients on wasm', () => {
+describe('conv2d filter and input gradients on wasm', () => {
   it.each(CASES)('%s: the cpu backend\'s gradient, to float32 rounding', async (_name, c) => {
     const cpu = await grads('cpu', c);
+    const path = c.inputPath ?? 'convolution';
+    const before = inputGradientRuns[path];
     const wasm = await grads('wasm', c);
+    expect(inputGradientRuns[path], `the input gradient ran by ${path}`).toBe(before + 1);
     const scale = Math.max(...cpu.dw.map(Math.abs));
     cpu.dw.forEach((v, i) => expect(Math.abs(wasm.dw[i] - v), `dW[${i}]`).toBeLessThan(1e-5 * scale));
     cpu.dx.forEach((v, i) => expect(Math.abs(wasm.dx[i] - v)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));

@@ -23,7 +23,7 @@ describe('params may be a tfjs-layers model, its trainable weights, or a mix wit
     const model = mlp(1);
     const f: Dynamics = (_t, y) => model.apply(y) as tf.Tensor;
     const y0 = tf.tensor2d([[0.5, -1, 0.2], [1, 0.3, -0.4]]);
-    const variables = model.trainableWeights.map((w) => w.read());
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const backprop = tf.variableGrads(() => loss(odeint(f, y0, ts, { rtol: 1e-7, atol: 1e-7 })) as tf.Scalar, variables);
     for (const params of [model, model.trainableWeights, variables, [model.layers[0], model.layers[1].trainableWeights[0], variables[3]]]) {
       const adjoint = tf.variableGrads(() => loss(odeintAdjoint(f, y0, ts, { params, rtol: 1e-7, atol: 1e-7 })) as tf.Scalar, variables);
@@ -41,7 +41,7 @@ describe('params may be a tfjs-layers model, its trainable weights, or a mix wit
     const f: Dynamics = (_t, y) => model.apply(y) as tf.Tensor;
     const y0 = tf.tensor2d([[0.1, 0.2, 0.3]]);
     const dLdy = tf.ones([2, 1, 3]);
-    const variables = model.trainableWeights.map((w) => w.read());
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     // The model listed twice and one of its variables again: each variable counts once.
     const grads = await odeintAdjointGrads(f, y0, [0, 1], dLdy, { params: [model, model, variables[2]] });
     expect(grads.params.map((g) => g.shape)).toEqual(variables.map((v) => v.shape));
@@ -56,9 +56,9 @@ describe('params may be a tfjs-layers model, its trainable weights, or a mix wit
     model.layers[0].trainable = false;
     const f: Dynamics = (_t, y) => model.apply(y) as tf.Tensor;
     const y0 = tf.tensor2d([[0.1, 0.2, 0.3]]);
-    const frozen = model.layers[0].weights.map((w) => w.read());
+    const frozen = model.layers[0].weights.map((w) => w.read() as tf.Variable);
     expect(frozen.every((v) => !v.trainable)).toBe(true);
-    const { grads } = tf.variableGrads(() => tf.sum(odeintAdjoint(f, y0, [0, 1], { params: model })) as tf.Scalar, model.trainableWeights.map((w) => w.read()));
+    const { grads } = tf.variableGrads(() => tf.sum(odeintAdjoint(f, y0, [0, 1], { params: model })) as tf.Scalar, model.trainableWeights.map((w) => w.read() as tf.Variable));
     expect(Object.keys(grads)).toHaveLength(2);
     tf.dispose([...Object.values(grads), y0]);
     model.dispose();
@@ -79,7 +79,7 @@ describe('params may be a tfjs-layers model, its trainable weights, or a mix wit
 
   it('a CNF takes a layers model as its custom dynamics', () => {
     const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [2], units: 2, useBias: false, kernelInitializer: 'zeros' })] });
-    const kernel = model.trainableWeights[0].read();
+    const kernel = model.trainableWeights[0].read() as tf.Variable;
     // F(x) = A x with A = diag(0.2, −0.5): x(T) = e^{AT} x0, so log p(x) = log N(e^{−AT} x) − tr(A)·T with T = 1.
     kernel.assign(tf.tensor2d([[0.2, 0], [0, -0.5]]));
     const flow = new CNF({ dim: 2, T: 1, dynamics: { f: (_t, x) => model.apply(x) as tf.Tensor2D, params: model } });
@@ -101,7 +101,7 @@ describe('params may be a tfjs-layers model, its trainable weights, or a mix wit
     const model = mlp(9);
     const f: Dynamics = (_t, y) => model.apply(y) as tf.Tensor;
     const y0 = tf.tensor2d([[0.1, 0.2, 0.3]]);
-    const variables = model.trainableWeights.map((w) => w.read());
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const once = () => {
       const { value, grads } = tf.variableGrads(() => tf.sum(odeintAdjoint(f, y0, [0, 0.5, 1], { params: model })) as tf.Scalar, variables);
       tf.dispose([value, ...Object.values(grads)]);

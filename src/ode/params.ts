@@ -10,7 +10,8 @@ import { InputError } from '../errors.js';
 
 /** A weight of a tfjs-layers model (`LayerVariable`): it holds one tf.Variable. */
 export interface LayerWeight {
-  read(): tf.Variable;
+  /** The weight's value: a tf.Variable, though tfjs-layers types it as a tensor. */
+  read(): tf.Tensor;
   readonly trainable: boolean;
 }
 
