@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it, vi } from 'vitest';
+import * as tfl from '@tensorflow/tfjs-layers';
 import * as cnfkit from '../src/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -44,13 +45,17 @@ const examples = [
   ...[join(root, 'README.md'), ...filesUnder(join(root, 'docs/guides'), '.md')].flatMap(markdownExamples),
 ];
 
-/** Runs TypeScript with every cnfkit export in scope; imports of cnfkit and tfjs are dropped. */
+/**
+ * Runs TypeScript with every cnfkit export in scope, and tfjs-layers as `tfl`; imports of cnfkit,
+ * tfjs and tfjs-layers are dropped.
+ */
 async function run(code: string): Promise<void> {
-  const withoutImports = code.replace(/^import .* from '(cnfkit|@tensorflow\/tfjs)';\s*$/gm, '');
+  const withoutImports = code.replace(/^import .* from '(cnfkit|@tensorflow\/tfjs|@tensorflow\/tfjs-layers)';\s*$/gm, '');
   const js = ts.transpileModule(withoutImports, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
-  const names = Object.keys(cnfkit);
+  const scope: Record<string, unknown> = { ...cnfkit, tfl };
+  const names = Object.keys(scope);
   const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>;
-  await new AsyncFunction(...names, js)(...names.map((n) => (cnfkit as Record<string, unknown>)[n]));
+  await new AsyncFunction(...names, js)(...names.map((n) => scope[n]));
 }
 
 describe('documentation examples run as written', () => {
