@@ -250,8 +250,8 @@ async function start(): Promise<void> {
   const chips: [string, boolean][] = [
     [`backend ${backend.name}`, backend.name === 'wasm'],
     [backend.simd ? 'SIMD' : 'no SIMD', backend.simd === true],
-    [backend.threads ? 'threads' : '1 thread', true],
-    [`kernels ${backend.kernels}`, backend.kernels === 'in use'],
+    [backend.threads ? 'tfjs threads' : 'tfjs 1 thread', true],
+    [`kernels ${backend.kernels}, ${backend.kernelThreads}`, backend.kernels === 'in use'],
   ];
   $('backend').replaceChildren(...chips.map(([text, good]) => Object.assign(document.createElement('span'), { className: `chip ${good ? 'good' : 'warn'}`, textContent: text, title: backend.reason })));
   const sources = $<HTMLSelectElement>('dataset');

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CnfkitError } from './errors.js';
-import { loadWasmKernels, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
+import { kernelThreadsStatus, loadWasmKernels, setKernelThreads, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
+import { availableCores } from './native/kernel_threads.js';
 import { diagnoseWasmFailure } from './wasm_files.js';
 import { registerConv2DBackpropFilter } from './nn/conv2d_backprop_filter.js';
 import { registerConv2DBackpropInput } from './nn/conv2d_backprop_input.js';
@@ -49,6 +50,8 @@ export interface BackendInfo {
    * `'in use'`, or why not.
    */
   kernels: string;
+  /** The threads cnfkit's kernels run on: e.g. `'2 threads'`, or `'1 thread'` with the reason. */
+  kernelThreads: string;
 }
 
 /** Options of {@link ready}. */
@@ -71,6 +74,13 @@ export interface ReadyOptions {
    * and cnfkit falls back to the ~20x slower cpu backend, saying so. Node finds them by itself.
    */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Threads for cnfkit's kernels: batches split by rows over this many threads (worker threads in
+   * Node; Web Workers in a cross-origin-isolated page, when cnfkit itself runs in a Worker). 1 keeps
+   * everything on the calling thread. Overrides the env variable `CNFKIT_THREADS`.
+   * @defaultValue every core (`os.availableParallelism()`, `navigator.hardwareConcurrency`)
+   */
+  threads?: number;
   /**
    * Print fallbacks to the console.
    * @defaultValue `true`
@@ -161,7 +171,13 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
   const envKernels = typeof process !== 'undefined' ? process.env?.CNFKIT_WASM_KERNELS : undefined;
   setWasmKernels(options.wasmKernels ?? envKernels !== '0');
   await loadWasmKernels();
-  if (current && current.requested === requested && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine() };
+  const envThreads = typeof process !== 'undefined' ? process.env?.CNFKIT_THREADS : undefined;
+  const threads = options.threads ?? (envThreads ? Number(envThreads) : availableCores());
+  if (!(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new CnfkitError(`ready: threads must be an integer in 1…256, but got ${options.threads !== undefined ? JSON.stringify(options.threads) : `CNFKIT_THREADS=${envThreads}`}`);
+  }
+  await setKernelThreads(threads);
+  if (current && current.requested === requested && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus() };
   const verbose = options.verbose ?? true;
 
   let reason = requested === 'auto' ? 'default: wasm (SIMD) backend' : `requested ${requested}`;
@@ -202,8 +218,8 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
  * ```
  */
 export function backendInfo(): BackendInfo {
-  if (current && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine() };
-  return { name: tf.getBackend() ?? 'none', requested: 'auto', source: 'default', reason: 'chosen by tfjs (cnfkit.ready() not called)', kernels: kernelsLine() };
+  if (current && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus() };
+  return { name: tf.getBackend() ?? 'none', requested: 'auto', source: 'default', reason: 'chosen by tfjs (cnfkit.ready() not called)', kernels: kernelsLine(), kernelThreads: kernelThreadsStatus() };
 }
 
 /** The kernels' status for {@link BackendInfo.kernels}. */
@@ -213,9 +229,9 @@ function kernelsLine(): string {
   return tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu' ? status : `not used on the ${tf.getBackend()} backend (tensors off the host)`;
 }
 
-function record(info: Omit<BackendInfo, 'name' | 'kernels'>): BackendInfo {
+function record(info: Omit<BackendInfo, 'name' | 'kernels' | 'kernelThreads'>): BackendInfo {
   const name = tf.getBackend();
-  current = { name, ...info, kernels: kernelsLine() };
+  current = { name, ...info, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus() };
   if (name === 'wasm') {
     current.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     current.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
@@ -289,7 +305,7 @@ function describeImportFailure(pkg: string, e: unknown): string {
 
 function checkReadyOptions(options: ReadyOptions): void {
   if (options === null || typeof options !== 'object') throw new CnfkitError(`ready: 'options' must be an object, but got ${options === null ? 'null' : typeof options}`);
-  const known = ['backend', 'wasmKernels', 'verbose', 'wasmPaths'];
+  const known = ['backend', 'wasmKernels', 'verbose', 'wasmPaths', 'threads'];
   const paths = options.wasmPaths;
   if (paths !== undefined && typeof paths !== 'string' && (paths === null || typeof paths !== 'object' || !Object.values(paths).every((v) => typeof v === 'string'))) {
     throw new CnfkitError(`ready: 'options.wasmPaths' must be a URL prefix or a map from file name to URL, but got ${JSON.stringify(paths)}`);

@@ -12,8 +12,11 @@ import '@tensorflow/tfjs';
 import { registerBackendLoader } from './backend.js';
 import { folderStore } from './io/model_files.js';
 import { setModelStore } from './io/model_store.js';
+import { setThreadHost } from './native/kernel_threads.js';
+import { nodeThreadHost } from './native/node_threads.js';
 
 setModelStore(folderStore);
+setThreadHost(nodeThreadHost);
 // ready({ backend: 'webgpu' }) in Node loads Dawn and tfjs's WebGPU backend when asked (optional peers).
 registerBackendLoader('webgpu', () => import('./webgpu/index.node.js'));
 

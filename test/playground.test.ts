@@ -65,6 +65,9 @@ describe.skipIf(!available)('the playground page in headless Chromium', () => {
       expect(info.backend.simd).toBe(true);
       expect(info.backend.kernels).toBe('in use');
       expect(info.crossOriginIsolated).toBe(true);
+      // The worker may block and the page is isolated: cnfkit's kernels run on every core there.
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(info.backend.kernelThreads).toBe(cores > 1 ? `${cores} threads` : '1 thread');
 
       const summary = await hook(page, (p) => p.train({ dataset: '8gaussians', objective: 'flow-matching', iterations: 1500, batchSize: 256, learningRate: 0.003, seed: 0 }));
       lap('train 1500 × 256 (with pictures)');
@@ -74,7 +77,7 @@ describe.skipIf(!available)('the playground page in headless Chromium', () => {
       lap('held-out NLL');
       const entropy = TOY_ENTROPY['8gaussians']!;
       console.log(
-        `playground: backend ${info.backend.name} (SIMD ${info.backend.simd}, threads ${info.backend.threads}, kernels ${info.backend.kernels}); ` +
+        `playground: backend ${info.backend.name} (SIMD ${info.backend.simd}, threads ${info.backend.threads}, kernels ${info.backend.kernels}, ${info.backend.kernelThreads}); ` +
           `1500 flow-matching steps at batch 256 in ${summary.trainSeconds.toFixed(2)} s of training (${Math.round(summary.stepsPerSecond)} steps/s; ${summary.seconds.toFixed(2)} s with the pictures); ` +
           `held-out NLL ${nll.toFixed(4)} nats on 2000 points, entropy of 8gaussians ${entropy}`,
       );

@@ -11,7 +11,9 @@ import { KernelError } from '../errors.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import { FlatWeights, TANH_ID, inputGradient, layerProduct, weightGradient } from './squash_network.js';
-import { KernelWorkspace, type KernelExports } from './runtime.js';
+import { KernelWorkspace, plannedKernelThreads, type KernelExports } from './runtime.js';
+import { recordKernels, splitRows } from './kernel_programs.js';
+import { KernelThreads } from './kernel_threads.js';
 
 /** Adam's state as host arrays: the step count and the flat first and second moments. */
 export interface AdamState {
@@ -29,6 +31,9 @@ export interface AdamSettings {
   epsilon?: number;
 }
 
+/** Below this many rows per thread a step stays on one thread (waking workers costs ~10-50 µs). */
+const MIN_ROWS_PER_THREAD = 64;
+
 export class WasmFlowMatching {
   private readonly k: KernelExports;
   private readonly weights: FlatWeights;
@@ -38,7 +43,13 @@ export class WasmFlowMatching {
   private readonly grads: Float32Array;
   private readonly moments: [Float32Array, Float32Array];
   private readonly input: { t: Float32Array; xs: Float32Array; target: Float32Array };
+  private readonly workspace: KernelWorkspace;
+  /** Per thread w ≥ 1: its gradients and transpose scratch (thread 0 uses `at.grads` and `at.wt`). */
+  private readonly threadAt: { grads: number; wt: number }[] = [];
+  /** The workers' program for the last batch size (rows → program id). */
+  private program?: { rows: number; id: number; shards: [number, number][] };
   private step = 0;
+  private readonly widest: number;
 
   /**
    * @param net - the flow's network (ConcatSquash layers: see computePath in nn/compute_path.ts)
@@ -54,8 +65,9 @@ export class WasmFlowMatching {
     this.weights = new FlatWeights(net, variables);
     const { size, layers } = this.weights;
     const dim = net.config.dim;
-    const widest = Math.max(...layers.map((l) => l.dOut), dim);
-    const workspace = new KernelWorkspace();
+    const widest = (this.widest = Math.max(...layers.map((l) => l.dOut), dim));
+    const workspace = (this.workspace = new KernelWorkspace());
+    const threads = plannedKernelThreads();
     this.at = workspace.reserveAll({
       params: size,
       grads: size,
@@ -76,7 +88,8 @@ export class WasmFlowMatching {
       const at = workspace.reserveAll({ lin: maxRows * l.dOut, g: maxRows * l.dOut, out: maxRows * l.dOut });
       return { ...at, pre: keepPre ? workspace.reserve(maxRows * l.dOut) : 0 };
     });
-    workspace.open();
+    for (let w = 1; w < threads; w++) this.threadAt.push(workspace.reserveAll({ grads: size, wt: Math.max(...layers.map((l) => l.dIn * l.dOut)) }));
+    workspace.open({ threads: threads > 1 });
     this.k = workspace.kernels;
     this.params = workspace.view(this.at.params, size);
     this.grads = workspace.view(this.at.grads, size);
@@ -94,32 +107,69 @@ export class WasmFlowMatching {
     this.input.t.set(s);
     this.input.xs.set(xs);
     this.input.target.set(target);
-    const { k, at, layerAt } = this;
+    const threads = this.workspace.stale ? undefined : this.workspace.threads;
+    const shards = threads ? splitRows(rows, threads.pool.count, MIN_ROWS_PER_THREAD) : [[0, rows] as [number, number]];
+    if (!threads || shards.length === 1) return this.shardPass(this.k, 0, rows, this.at.grads, this.at.wt);
+    // Rows split over the threads, each with its own gradient buffer; the batch's gradient is the
+    // rows-weighted mean of the shards' (each shard's loss is a mean over its rows).
+    if (this.program?.rows !== rows) {
+      if (this.program) threads.pool.forget(this.program.id);
+      const calls = shards.slice(1).map(([from, count], i) => recordKernels((k) => this.shardPass(k, from, count, this.threadAt[i].grads, this.threadAt[i].wt), KernelThreads.slot(i + 1)));
+      this.program = { rows, id: threads.pool.program(threads.id, calls), shards };
+    }
+    let loss = 0;
+    threads.pool.run(this.program.id, () => {
+      loss = this.shardPass(this.k, 0, shards[0][1], this.at.grads, this.at.wt);
+    });
+    const size = this.weights.networkSize;
+    const total = this.grads;
+    const own = shards[0][1] / rows;
+    for (let j = 0; j < size; j++) total[j] *= own;
+    loss *= own;
+    shards.slice(1).forEach(([, count], i) => {
+      const weight = count / rows;
+      const part = this.workspace.view(this.threadAt[i].grads, size);
+      for (let j = 0; j < size; j++) total[j] += weight * part[j];
+      loss += weight * threads.pool.results[KernelThreads.slot(i + 1)];
+    });
+    return loss;
+  }
+
+  /**
+   * The loss and gradients over rows [from, from + rows) of the workspace's batch: the per-row
+   * buffers at those rows, the gradients into `grads`, Wᵀ products through `wt`.
+   */
+  private shardPass(k: KernelExports, from: number, rows: number, grads: number, wt: number): number {
+    const { at, layerAt } = this;
     const p = at.params;
     const layers = this.weights.layers;
     const last = layers.length - 1;
-    let h = at.xs;
+    const dim = layers[0].dIn;
+    const widest = this.widest;
+    const row = (base: number, width: number) => base + from * width * 4;
+    const t = row(at.t, 1);
+    let h = row(at.xs, dim);
+    const shardLayers = layerAt.map((l, i) => ({ lin: row(l.lin, layers[i].dOut), g: row(l.g, layers[i].dOut), out: row(l.out, layers[i].dOut), pre: l.pre ? row(l.pre, layers[i].dOut) : 0 }));
     layers.forEach((l, i) => {
-      const { lin, g, out, pre } = layerAt[i];
-      layerProduct(k, l, p + l.W, h, lin, rows, at.wt);
+      const { lin, g, out, pre } = shardLayers[i];
+      layerProduct(k, l, p + l.W, h, lin, rows, wt);
       const hidden = i < last;
-      k.squashForwardRows(lin, g, out, hidden ? pre : 0, at.t, p + l.b, p + l.gateW, p + l.gateB, p + l.biasW, rows, l.dOut, hidden ? this.weights.activation : 0);
+      k.squashForwardRows(lin, g, out, hidden ? pre : 0, t, p + l.b, p + l.gateW, p + l.gateB, p + l.biasW, rows, l.dOut, hidden ? this.weights.activation : 0);
       h = out;
     });
-    const dim = layers[last].dOut;
-    const loss = k.squaredErrorGrad(layerAt[last].out, at.target, at.dyA, rows, dim);
-    const g = at.grads;
-    let dy = at.dyA;
-    let spare = at.dyB;
+    let dy = row(at.dyA, widest);
+    let spare = row(at.dyB, widest);
+    const dlin = row(at.dlin, widest);
+    const loss = k.squaredErrorGrad(shardLayers[last].out, row(at.target, dim), dy, rows, layers[last].dOut);
     for (let i = last; i >= 0; i--) {
       const l = layers[i];
-      const { lin, g: gate } = layerAt[i];
-      k.squashBackwardRows(dy, lin, gate, at.t, at.dlin, g + l.b, g + l.gateW, g + l.gateB, g + l.biasW, rows, l.dOut);
-      const input = i > 0 ? layerAt[i - 1].out : at.xs;
-      weightGradient(k, l, input, at.dlin, g + l.W, rows, at.wt);
+      const { lin, g: gate } = shardLayers[i];
+      k.squashBackwardRows(dy, lin, gate, t, dlin, grads + l.b, grads + l.gateW, grads + l.gateB, grads + l.biasW, rows, l.dOut);
+      const input = i > 0 ? shardLayers[i - 1].out : row(at.xs, dim);
+      weightGradient(k, l, input, dlin, grads + l.W, rows, wt);
       if (i === 0) break;
-      inputGradient(k, l, p + l.W, at.dlin, spare, rows, at.wt);
-      k.activationBackward(spare, layerAt[i - 1].out, layerAt[i - 1].pre, rows * l.dIn, this.weights.activation);
+      inputGradient(k, l, p + l.W, dlin, spare, rows, wt);
+      k.activationBackward(spare, shardLayers[i - 1].out, shardLayers[i - 1].pre, rows * l.dIn, this.weights.activation);
       [dy, spare] = [spare, dy];
     }
     return loss;
@@ -143,6 +193,13 @@ export class WasmFlowMatching {
     );
     if (ok) this.step = t;
     return ok;
+  }
+
+  /** Lets the kernel threads forget this workspace. */
+  dispose(): void {
+    if (this.program) this.workspace.threads?.pool.forget(this.program.id);
+    this.program = undefined;
+    this.workspace.close();
   }
 
   /** Puts the trained weights into the flow's variables. */

@@ -7,16 +7,23 @@
  */
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import { FlatWeights, inputGradient, layerProduct, weightGradient } from './squash_network.js';
-import { KernelWorkspace, type KernelExports } from './runtime.js';
+import { KernelWorkspace, plannedKernelThreads, type KernelExports } from './runtime.js';
+import { recordKernels, splitRows } from './kernel_programs.js';
+import { KernelThreads } from './kernel_threads.js';
 
-/** Where one layer's buffers are in the workspace (byte offsets). */
+/** One thread's per-layer vectors (byte offsets): gate values at the time, and the backward sums. */
 interface LayerBuffers {
   g: number;
   tb: number;
-  z: number;
-  out: number;
   dg: number;
   dzSum: number;
+}
+
+/** One thread's private buffers: its layer vectors, gradients and transpose scratch. */
+interface ThreadBuffers {
+  layers: LayerBuffers[];
+  grads: number;
+  wt: number;
 }
 
 /** A workspace sized for a number of stacked rows. */
@@ -24,15 +31,29 @@ interface Sized {
   capacity: number;
   k: KernelExports;
   ws: KernelWorkspace;
-  at: Record<'params' | 'grads' | 'input' | 'dA' | 'dB' | 'wt', number>;
-  layers: LayerBuffers[];
+  at: Record<'params' | 'input' | 'dA' | 'dB', number>;
+  /** Per layer: pre-activations and outputs, [(1 + K)·rows, dOut] per shard. */
+  rowsAt: { z: number; out: number }[];
+  /** Thread 0 (the caller) first. */
+  threads: ThreadBuffers[];
 }
+
+/** A batch split over threads: each shard's rows, and the workers' programs for it. */
+interface Plan {
+  rows: number;
+  tangents: number;
+  shards: [number, number][];
+  forward?: number;
+  vjp?: number;
+}
+
+/** Below this many rows per thread an evaluation stays on one thread. */
+const MIN_ROWS_PER_THREAD = 64;
 
 export class WasmJointDynamics {
   private readonly weights: FlatWeights;
   private sized?: Sized;
-  private rows = 0;
-  private tangents = 0;
+  private plan?: Plan;
   private t = 0;
 
   constructor(net: DynamicsNet) {
@@ -49,94 +70,188 @@ export class WasmJointDynamics {
 
   /** A workspace for at least `stackedRows` rows, keeping the weights. */
   private ensure(stackedRows: number): Sized {
-    if (this.sized && this.sized.capacity >= stackedRows) return this.sized;
-    const capacity = Math.max(stackedRows, Math.ceil((this.sized?.capacity ?? 0) * 1.5));
+    if (this.sized && this.sized.capacity >= stackedRows && !this.sized.ws.stale) return this.sized;
+    this.release();
+    const old = this.sized?.capacity ?? 0;
+    const capacity = Math.max(stackedRows, old >= stackedRows ? old : Math.ceil(old * 1.5));
     const layers = this.weights.layers;
     const widest = Math.max(...layers.map((l) => Math.max(l.dIn, l.dOut)));
     const ws = new KernelWorkspace();
     const size = this.weights.size;
-    const at = ws.reserveAll({
-      params: size,
-      grads: size,
-      input: capacity * layers[0].dIn,
-      dA: capacity * widest,
-      dB: capacity * widest,
-      wt: Math.max(...layers.map((l) => l.dIn * l.dOut)),
-    });
-    const buffers = layers.map((l) => ws.reserveAll({ g: l.dOut, tb: l.dOut, z: capacity * l.dOut, out: capacity * l.dOut, dg: l.dOut, dzSum: l.dOut }));
-    ws.open();
-    this.sized = { capacity, k: ws.kernels, ws, at, layers: buffers };
+    const at = ws.reserveAll({ params: size, input: capacity * layers[0].dIn, dA: capacity * widest, dB: capacity * widest });
+    const rowsAt = layers.map((l) => ws.reserveAll({ z: capacity * l.dOut, out: capacity * l.dOut }));
+    const threads = Array.from({ length: plannedKernelThreads() }, () => ({
+      layers: layers.map((l) => ws.reserveAll({ g: l.dOut, tb: l.dOut, dg: l.dOut, dzSum: l.dOut })),
+      ...ws.reserveAll({ grads: size, wt: Math.max(...layers.map((l) => l.dIn * l.dOut)) }),
+    }));
+    ws.open({ threads: threads.length > 1 });
+    this.sized = { capacity, k: ws.kernels, ws, at, rowsAt, threads };
     this.weights.read(ws.view(at.params, size));
     return this.sized;
   }
 
+  /** Lets the kernel threads forget the workspace and its programs. */
+  release(): void {
+    const pool = this.sized?.ws.threads?.pool;
+    if (pool && this.plan) for (const id of [this.plan.forward, this.plan.vjp]) if (id !== undefined) pool.forget(id);
+    this.plan = undefined;
+    this.sized?.ws.close();
+  }
+
+  /** The shards of a batch: contiguous rows, each laid out as its own stacked block [x; v_1; …; v_K]. */
+  private planFor(s: Sized, rows: number, tangents: number): Plan {
+    if (this.plan?.rows === rows && this.plan.tangents === tangents) return this.plan;
+    const pool = s.ws.threads?.pool;
+    if (pool && this.plan) for (const id of [this.plan.forward, this.plan.vjp]) if (id !== undefined) pool.forget(id);
+    const shards = pool ? splitRows(rows, s.threads.length, MIN_ROWS_PER_THREAD) : [[0, rows] as [number, number]];
+    this.plan = { rows, tangents, shards };
+    if (pool && shards.length > 1) {
+      const others = shards.slice(1);
+      this.plan.forward = pool.program(s.ws.threads!.id, others.map(([from, count], i) => recordKernels((k) => this.forwardShard(k, s, s.threads[i + 1], NaN, from, count, tangents), KernelThreads.slot(i + 1))));
+      this.plan.vjp = pool.program(s.ws.threads!.id, others.map(([from, count], i) => recordKernels((k) => this.vjpShard(k, s, s.threads[i + 1], NaN, from, count, tangents), KernelThreads.slot(i + 1))));
+    }
+    return this.plan;
+  }
+
+  /** Runs `own` here and, when the batch is split, program `id` on the workers at the same time. */
+  private onThreads(s: Sized, plan: Plan, id: number | undefined, own: () => void): void {
+    const pool = s.ws.threads?.pool;
+    if (pool && id !== undefined) {
+      pool.time[0] = this.t;
+      pool.run(id, own);
+    } else {
+      own();
+    }
+  }
+
+  /**
+   * Copies `blocks` ([1 + K] arrays of [rows, d] row-major, x then the tangents) into the
+   * workspace at `at`, shard by shard: shard [from, count] starts (1 + K)·from rows of `stride`
+   * floats in (the stride of the buffer's widest use) and holds its blocks there, [(1 + K)·count, d].
+   */
+  private scatter(at: number, blocks: Float32Array[], d: number, plan: Plan, stride = d): void {
+    const view = this.sized!.ws.view(at, (1 + plan.tangents) * plan.rows * stride);
+    for (const [from, count] of plan.shards) {
+      const base = (1 + plan.tangents) * from * stride;
+      blocks.forEach((block, kk) => view.set(block.subarray(from * d, (from + count) * d), base + kk * count * d));
+    }
+  }
+
+  /** The inverse of `scatter` for the first `blocks` blocks: [blocks·rows, d], block-major. */
+  private gather(at: number, blocks: number, d: number, plan: Plan, stride = d): Float32Array {
+    const view = this.sized!.ws.view(at, (1 + plan.tangents) * plan.rows * stride);
+    if (plan.shards.length === 1) return view.subarray(0, blocks * plan.rows * d);
+    const out = new Float32Array(blocks * plan.rows * d);
+    for (const [from, count] of plan.shards) {
+      const base = (1 + plan.tangents) * from * stride;
+      for (let kk = 0; kk < blocks; kk++) out.set(view.subarray(base + kk * count * d, base + (kk + 1) * count * d), (kk * plan.rows + from) * d);
+    }
+    return out;
+  }
+
+  /** The widest layer side: the row stride of the backward buffers dA and dB. */
+  private get widest(): number {
+    return Math.max(...this.weights.layers.map((l) => Math.max(l.dIn, l.dOut)));
+  }
+
   /**
    * Evaluates the network at time t for x [rows, d] and tangents v [K, rows, d] (K may be 0).
-   * @returns a view of the stacked output [(1 + K)·rows, d]: F, then J v_k for each k (valid until
-   *   the next call)
+   * @returns the stacked output [(1 + K)·rows, d]: F, then J v_k for each k (a view valid until the
+   *   next call when on one thread)
    */
   forward(t: number, x: Float32Array, v: Float32Array | undefined, rows: number, tangents: number): Float32Array {
     const layers = this.weights.layers;
     const d = layers[0].dIn;
-    const stacked = (1 + tangents) * rows;
-    const s = this.ensure(stacked);
-    const { k, at } = s;
-    const input = s.ws.view(at.input, stacked * d);
-    input.set(x);
-    if (tangents > 0) input.set(v!.subarray(0, tangents * rows * d), rows * d);
-    this.rows = rows;
-    this.tangents = tangents;
+    const s = this.ensure((1 + tangents) * rows);
+    const plan = this.planFor(s, rows, tangents);
     this.t = t;
-    const p = at.params;
+    const blocks = [x.subarray(0, rows * d), ...Array.from({ length: tangents }, (_, kk) => v!.subarray(kk * rows * d, (kk + 1) * rows * d))];
+    this.scatter(s.at.input, blocks, d, plan);
+    const [from, count] = plan.shards[0];
+    this.onThreads(s, plan, plan.forward, () => this.forwardShard(s.k, s, s.threads[0], t, from, count, tangents));
     const last = layers.length - 1;
-    let h = at.input;
+    return this.gather(s.rowsAt[last].out, 1 + tangents, layers[last].dOut, plan);
+  }
+
+  /** The forward pass over the shard of `count` rows from row `from` (its stacked block). */
+  private forwardShard(k: KernelExports, s: Sized, own: ThreadBuffers, t: number, from: number, count: number, tangents: number): void {
+    const layers = this.weights.layers;
+    const p = s.at.params;
+    const last = layers.length - 1;
+    const stacked = (1 + tangents) * count;
+    const offset = (base: number, width: number) => base + (1 + tangents) * from * width * 4;
+    let h = offset(s.at.input, layers[0].dIn);
     layers.forEach((l, i) => {
-      const b = s.layers[i];
+      const b = own.layers[i];
+      const z = offset(s.rowsAt[i].z, l.dOut);
+      const out = offset(s.rowsAt[i].out, l.dOut);
       k.squashGate(t, p + l.gateW, p + l.gateB, p + l.biasW, b.g, b.tb, l.dOut);
-      layerProduct(k, l, p + l.W, h, b.z, stacked, at.wt);
-      k.squashForwardStacked(b.z, b.out, b.g, p + l.b, b.tb, rows, tangents, l.dOut, i < last ? this.weights.activation : 0);
-      h = b.out;
+      layerProduct(k, l, p + l.W, h, z, stacked, own.wt);
+      k.squashForwardStacked(z, out, b.g, p + l.b, b.tb, count, tangents, l.dOut, i < last ? this.weights.activation : 0);
+      h = out;
     });
-    return s.ws.view(s.layers[last].out, stacked * layers[last].dOut);
   }
 
   /**
    * The VJP of the last `forward` with output seeds dF [rows, d] and dJv [K, rows, d] (the
    * cotangents of F and of each J v_k).
-   * @returns views, valid until the next call: ∂/∂x [rows, d], ∂/∂weights (flat, in the network's
-   *   variable order), and ∂/∂t
+   * @returns ∂/∂x [rows, d], ∂/∂weights (flat, in the network's variable order), and ∂/∂t (views
+   *   valid until the next call when on one thread)
    */
   vjp(seedF: Float32Array, seedJv: Float32Array | undefined): { gradX: Float32Array; grads: Float32Array; gradT: number } {
     const s = this.sized!;
-    const { k, at } = s;
-    const { rows, tangents, t } = this;
+    const plan = this.plan!;
+    const { rows, tangents } = plan;
     const layers = this.weights.layers;
-    const stacked = (1 + tangents) * rows;
+    const d = layers[layers.length - 1].dOut;
+    const blocks = [seedF.subarray(0, rows * d), ...Array.from({ length: tangents }, (_, kk) => seedJv!.subarray(kk * rows * d, (kk + 1) * rows * d))];
+    this.scatter(s.at.dA, blocks, d, plan, this.widest);
+    const [from, count] = plan.shards[0];
+    let gradT = 0;
+    this.onThreads(s, plan, plan.vjp, () => {
+      gradT = this.vjpShard(s.k, s, s.threads[0], this.t, from, count, tangents);
+    });
+    // The batch's gradients are the sums of the shards'.
+    const size = this.weights.size;
+    const grads = s.ws.view(s.threads[0].grads, size);
+    const pool = s.ws.threads?.pool;
+    plan.shards.slice(1).forEach((_, i) => {
+      const part = s.ws.view(s.threads[i + 1].grads, size);
+      for (let j = 0; j < size; j++) grads[j] += part[j];
+      for (let l = 0; l < layers.length; l++) gradT += pool!.results[KernelThreads.slot(i + 1) + l];
+    });
+    // The input gradient ends in dA or dB, by the parity of the layer count.
+    const end = layers.length % 2 === 1 ? s.at.dB : s.at.dA;
+    return { gradX: this.gather(end, 1, layers[0].dIn, plan, this.widest), grads, gradT };
+  }
+
+  /** The backward pass over one shard; returns its ∂/∂t. */
+  private vjpShard(k: KernelExports, s: Sized, own: ThreadBuffers, t: number, from: number, count: number, tangents: number): number {
+    const layers = this.weights.layers;
+    const stacked = (1 + tangents) * count;
     const last = layers.length - 1;
-    const d = layers[last].dOut;
-    const seeds = s.ws.view(at.dA, stacked * d);
-    seeds.set(seedF);
-    if (tangents > 0) seeds.set(seedJv!.subarray(0, tangents * rows * d), rows * d);
-    const p = at.params;
-    const g = at.grads;
-    let dZ = at.dA;
-    let spare = at.dB;
+    const p = s.at.params;
+    const g = own.grads;
+    const offset = (base: number, width: number) => base + (1 + tangents) * from * width * 4;
+    let dZ = offset(s.at.dA, this.widest);
+    let spare = offset(s.at.dB, this.widest);
     let gradT = 0;
     for (let i = last; i >= 0; i--) {
       const l = layers[i];
-      const b = s.layers[i];
-      k.squashBackwardStacked(dZ, b.z, b.g, b.dg, b.dzSum, rows, tangents, l.dOut);
+      const b = own.layers[i];
+      const z = offset(s.rowsAt[i].z, l.dOut);
+      k.squashBackwardStacked(dZ, z, b.g, b.dg, b.dzSum, count, tangents, l.dOut);
       gradT += k.squashVectorGrads(t, b.dg, b.dzSum, b.g, p + l.gateW, p + l.biasW, g + l.b, g + l.gateW, g + l.gateB, g + l.biasW, l.dOut);
-      const input = i > 0 ? s.layers[i - 1].out : at.input;
-      weightGradient(k, l, input, dZ, g + l.W, stacked, at.wt);
+      const input = i > 0 ? offset(s.rowsAt[i - 1].out, l.dIn) : offset(s.at.input, l.dIn);
+      weightGradient(k, l, input, dZ, g + l.W, stacked, own.wt);
       // At the input only the primal rows' gradient (∂/∂x) is wanted.
-      inputGradient(k, l, p + l.W, dZ, spare, i > 0 ? stacked : rows, at.wt);
+      inputGradient(k, l, p + l.W, dZ, spare, i > 0 ? stacked : count, own.wt);
       if (i > 0) {
-        const before = s.layers[i - 1];
-        k.activationBackwardStacked(spare, before.out, before.z, before.g, before.tb, rows, tangents, l.dIn, this.weights.activation);
+        const before = own.layers[i - 1];
+        k.activationBackwardStacked(spare, offset(s.rowsAt[i - 1].out, l.dIn), offset(s.rowsAt[i - 1].z, l.dIn), before.g, before.tb, count, tangents, l.dIn, this.weights.activation);
       }
       [dZ, spare] = [spare, dZ];
     }
-    return { gradX: s.ws.view(dZ, rows * layers[0].dIn), grads: s.ws.view(g, this.weights.size), gradT };
+    return gradT;
   }
 }

@@ -31,6 +31,7 @@ export function kernelFlowOps(net: DynamicsNet): FlowOps {
 
 /** Lets the network's kernel workspace go (its memory is the largest batch's, up to 1 GiB). */
 export function releaseKernelWorkspace(net: DynamicsNet): void {
+  workspaces.get(net)?.release();
   workspaces.delete(net);
 }
 

@@ -6,6 +6,8 @@
  */
 import { KernelError } from '../errors.js';
 import { KERNELS_WASM_BASE64 } from './kernels_wasm.js';
+import { KernelThreads, threadsSupported } from './kernel_threads.js';
+import { withSharedMemory } from './shared_memory_module.js';
 
 /** The kernels' exports; every pointer is a byte offset into the instance's memory. */
 export interface KernelExports {
@@ -32,18 +34,63 @@ export interface KernelExports {
 let compiled: WebAssembly.Module | undefined;
 let failure: string | undefined;
 let enabled = true;
+/** The kernels on shared memory and the threads that run them, when more than one thread is asked for. */
+let threaded: { module: WebAssembly.Module; pool: KernelThreads } | undefined;
+let threadsNote = '1 thread';
+
+function kernelBytes(): Uint8Array<ArrayBuffer> {
+  const binary = atob(KERNELS_WASM_BASE64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
 
 /** Compiles the kernels once (called by `ready()`); on failure cnfkit keeps to tfjs's kernels. */
 export async function loadWasmKernels(): Promise<void> {
   if (compiled || failure) return;
   try {
-    const binary = atob(KERNELS_WASM_BASE64);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    compiled = await WebAssembly.compile(bytes);
+    compiled = await WebAssembly.compile(kernelBytes());
   } catch (e) {
     failure = (e as Error).message;
   }
+}
+
+/**
+ * Runs the kernels on `count` threads from now on (1: the caller's thread only). Workspaces opened
+ * before keep their threads; those opened after use the new count.
+ * @returns a line on what runs (e.g. `4 threads`, or `1 thread (why)`)
+ */
+export async function setKernelThreads(count: number): Promise<string> {
+  if (threaded && threaded.pool.count === count) return threadsNote;
+  threaded?.pool.stop();
+  threaded = undefined;
+  threadsNote = '1 thread';
+  if (count <= 1 || !compiled) return threadsNote;
+  const support = threadsSupported();
+  if (!support.ok) return (threadsNote = `1 thread (${support.why})`);
+  try {
+    const module = await WebAssembly.compile(withSharedMemory(kernelBytes()));
+    threaded = { module, pool: await KernelThreads.start(count) };
+    threadsNote = `${count} threads`;
+  } catch (e) {
+    threadsNote = `1 thread (threads failed to start: ${(e as Error).message})`;
+  }
+  return threadsNote;
+}
+
+/** The running thread pool, if any (tests read its `runs`). */
+export function kernelThreadPool(): KernelThreads | undefined {
+  return threaded?.pool;
+}
+
+/** The number of threads a workspace opened now with `{ threads: true }` runs on. */
+export function plannedKernelThreads(): number {
+  return threaded?.pool.count ?? 1;
+}
+
+/** How many threads the kernels run on, with the reason when it is one. */
+export function kernelThreadsStatus(): string {
+  return threadsNote;
 }
 
 /** Whether the kernels are compiled and switched on. */
@@ -71,6 +118,8 @@ export class KernelWorkspace {
   private end = 1024; // the first kilobyte stays free (the module's own static area)
   private memory?: WebAssembly.Memory;
   kernels!: KernelExports;
+  /** The threads this workspace runs on, with its id among them (absent: one thread). */
+  threads?: { pool: KernelThreads; id: number };
 
   /** Reserves `floats` float32 values; returns their byte offset. */
   reserve(floats: number): number {
@@ -86,13 +135,41 @@ export class KernelWorkspace {
     return out;
   }
 
-  /** Creates the memory and the instance; call once, after every `reserve`. */
-  open(): this {
+  /**
+   * Creates the memory and the instance; call once, after every `reserve`. With `threads` (and
+   * threads started by `ready`), the memory is shared and every thread holds an instance on it.
+   */
+  open(options: { threads?: boolean } = {}): this {
     if (!compiled) throw new KernelError('the wasm kernels are not loaded: call ready() first');
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(this.end / 65536) });
-    const instance = new WebAssembly.Instance(compiled, { env: { memory: this.memory } });
+    const pages = Math.ceil(this.end / 65536);
+    const shared = options.threads && threaded ? threaded : undefined;
+    this.memory = shared ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }) : new WebAssembly.Memory({ initial: pages });
+    const instance = new WebAssembly.Instance(shared ? shared.module : compiled, { env: { memory: this.memory } });
     this.kernels = instance.exports as unknown as KernelExports;
+    if (shared) this.threads = { pool: shared.pool, id: shared.pool.attach(shared.module, this.memory) };
+    this.wantsThreads = options.threads === true;
     return this;
+  }
+
+  private wantsThreads = false;
+
+  /**
+   * Whether `ready` has changed the threads since this workspace was opened (its pool stopped, or
+   * threads started since): a cached workspace is then reopened, a running one keeps to one thread.
+   */
+  get stale(): boolean {
+    return this.wantsThreads && this.threads?.pool !== threaded?.pool;
+  }
+
+  /** The number of threads this workspace runs on. */
+  get threadCount(): number {
+    return this.threads?.pool.count ?? 1;
+  }
+
+  /** Lets the threads forget this workspace (its memory is freed with the last reference). */
+  close(): void {
+    if (this.threads) this.threads.pool.detach(this.threads.id);
+    this.threads = undefined;
   }
 
   /** The memory's buffer, for views of other element types (valid after `open`, which sizes it once). */

@@ -42,7 +42,7 @@ export function flowMatchingStep(net: TangentDynamics, variables: readonly tf.Va
       writeVariables: () => kernels.writeVariables(),
       optimizerState: () => noReads(kernels.optimizerState()),
       restoreOptimizer: (s) => kernels.restoreOptimizer(s),
-      dispose: () => {},
+      dispose: () => kernels.dispose(),
     };
   }
   return new TfjsFlowMatchingStep(net, variables, adam);

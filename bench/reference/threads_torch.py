@@ -1,0 +1,43 @@
+"""PyTorch's side of bench/threads.ts: the flow-matching step of FFJORD's toy network (concatsquash
+2-64-64-64-2, tanh, I-CFM sigma 0.1, Adam lr 3e-3, weight decay 1e-5) on 8gaussians, seconds per
+step at each batch size with torch.set_num_threads(n) for each n given. Prints one JSON line per
+(threads, batch).
+
+    /usr/bin/python3 bench/reference/threads_torch.py --threads 1,2 --batches 256,1024 --steps 300
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpu_torch import Field, fm_step  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--threads', default='1,2')
+    p.add_argument('--batches', default='256,1024')
+    p.add_argument('--steps', type=int, default=300)
+    a = p.parse_args()
+    for threads in [int(n) for n in a.threads.split(',')]:
+        torch.set_num_threads(threads)
+        for batch in [int(b) for b in a.batches.split(',')]:
+            torch.manual_seed(0)
+            generator = torch.Generator().manual_seed(0)
+            net = Field()
+            optimizer = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-5)
+            for _ in range(30):
+                fm_step(net, optimizer, batch, 0.5, 'cpu', generator)
+            started = time.perf_counter()
+            for _ in range(a.steps):
+                fm_step(net, optimizer, batch, 0.5, 'cpu', generator)
+            seconds = (time.perf_counter() - started) / a.steps
+            print(json.dumps({'threads': threads, 'batch': batch, 'seconds_per_step': seconds, 'torch': torch.__version__}), flush=True)
+
+
+if __name__ == '__main__':
+    main()

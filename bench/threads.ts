@@ -1,0 +1,68 @@
+/**
+ * cnfkit's kernels on every core: the flow-matching step of FFJORD's toy network (concatsquash
+ * 2-64-64-64-2, tanh, I-CFM sigma 0.1, Adam lr 3e-3) on 8gaussians, milliseconds per step by thread
+ * count and batch size, beside PyTorch's same step with torch.set_num_threads(n) in the same run
+ * (bench/reference/threads_torch.py, Debian's python3-torch at /usr/bin/python3; skipped when absent).
+ *
+ *   npx tsx bench/threads.ts [--threads 1,2] [--batches 256,1024] [--steps 300]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CNF, ready, tf, toyData } from '../src/index.node.js';
+import { machineLine } from './machine.js';
+
+const arg = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : fallback;
+};
+const threadCounts = arg('threads', [1, os.availableParallelism()].filter((n, i, a) => a.indexOf(n) === i).join(',')).split(',').map(Number);
+const batches = arg('batches', '256,1024').split(',').map(Number);
+const steps = Number(arg('steps', '300'));
+
+await ready({ threads: 1 });
+console.log(`bench/threads.ts: ${machineLine()}`);
+console.log(`flow-matching step, FFJORD's toy network, ${steps} steps after 30 of warm-up\n`);
+
+const ours = new Map<string, number>();
+for (const threads of threadCounts) {
+  const info = await ready({ threads });
+  for (const batchSize of batches) {
+    const data = toyData('8gaussians', 20000, 0);
+    const flow = new CNF({ dim: 2, seed: 0 });
+    await flow.fit(data, { objective: 'flow-matching', iterations: 30, batchSize, learningRate: 3e-3, seed: 0 });
+    const report = await flow.fit(data, { objective: 'flow-matching', iterations: steps, batchSize, learningRate: 3e-3, seed: 1 });
+    ours.set(`${threads}:${batchSize}`, (1000 * report.seconds) / steps);
+    console.log(`  cnfkit, ${info.kernelThreads}, batch ${batchSize}: ${((1000 * report.seconds) / steps).toFixed(3)} ms/step`);
+    flow.dispose();
+    tf.dispose(data);
+  }
+}
+
+const torch: Map<string, number> = new Map();
+const python = '/usr/bin/python3';
+const script = fileURLToPath(new URL('./reference/threads_torch.py', import.meta.url));
+if (existsSync(python)) {
+  try {
+    const out = execFileSync(python, [script, '--threads', threadCounts.join(','), '--batches', batches.join(','), '--steps', String(steps)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '' } });
+    for (const line of out.trim().split('\n')) {
+      const r = JSON.parse(line) as { threads: number; batch: number; seconds_per_step: number; torch: string };
+      torch.set(`${r.threads}:${r.batch}`, 1000 * r.seconds_per_step);
+    }
+  } catch (e) {
+    console.log(`(PyTorch side failed: ${(e as Error).message.split('\n')[0]})`);
+  }
+} else {
+  console.log(`(no ${python}: PyTorch side skipped)`);
+}
+
+console.log('\n| threads | batch | cnfkit ms/step | PyTorch ms/step | ratio |');
+console.log('|---|---|---|---|---|');
+for (const threads of threadCounts) {
+  for (const batch of batches) {
+    const a = ours.get(`${threads}:${batch}`)!;
+    const b = torch.get(`${threads}:${batch}`);
+    console.log(`| ${threads} | ${batch} | ${a.toFixed(3)} | ${b?.toFixed(3) ?? '—'} | ${b ? `${(a / b).toFixed(2)}x` : '—'} |`);
+  }
+}
