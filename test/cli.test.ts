@@ -171,6 +171,17 @@ describe('cnfkit command line', () => {
     const [fullRows, partRows] = [rows(full).slice(1).map((l) => l.split(',').map(Number)), rows(part).slice(1).map((l) => l.split(',').map(Number))];
     expect(partRows).toHaveLength(4);
     partRows.forEach((r, i) => r.forEach((v, k) => expect(Math.abs(v - fullRows[4 + i][k])).toBeLessThan(1e-3 * Math.abs(v))));
+    // A shard with its log-densities: the same points, and log p as eval computes it from them.
+    const dense = join(tmp, 'part-logp.csv');
+    expect((await cli('sample', '--model', run, '--n', '12', '--out', dense, '--shard', '1/3', '--with-log-prob')).code).toBe(0);
+    const denseRows = rows(dense).slice(1).map((l) => l.split(',').map(Number));
+    expect(rows(dense)[0]).toBe('a,b,c,d,e,log_prob');
+    denseRows.forEach((r, i) => partRows[i].forEach((v, k) => expect(Math.abs(r[k] - v)).toBeLessThan(1e-3 * Math.abs(v))));
+    writeFileSync(join(tmp, 'shard-points.csv'), ['a,b,c,d,e', ...denseRows.map((r) => r.slice(0, 5).join(','))].join('\n') + '\n');
+    const evalOut = join(tmp, 'shard-logp.csv');
+    expect((await cli('eval', '--model', run, '--data', join(tmp, 'shard-points.csv'), '--out', evalOut)).code).toBe(0);
+    const evaluated = rows(evalOut).slice(1).map((l) => Number(l.split(',')[1]));
+    evaluated.forEach((v, i) => expect(Math.abs(v - denseRows[i][5])).toBeLessThan(2e-3 * Math.max(1, Math.abs(v))));
     expect((await cli('eval', '--model', run, '--shard', '3/3')).err).toMatch(/--shard must be k\/n with 0 ≤ k < n/);
     writeFileSync(join(tmp, 'bad.csv'), 'a,b,c,d,e\n1,2,3,4,5\n1,2,3\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'bad.csv'))).err).toMatch(/bad.csv:3: expected 5 comma-separated numbers, got '1,2,3'/);

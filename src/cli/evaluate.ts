@@ -11,8 +11,7 @@ import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
 import { countCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
-import { standardNormalSample } from '../flows/base.js';
-import { Rng } from '../random.js';
+import { latentBlocks } from './latent_blocks.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
 const model: OptionSpec = { name: 'model', kind: 'string', required: true, help: 'a run folder (from train) or a model folder' };
@@ -125,37 +124,34 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
   const shard = parseShard(o.shard);
   const withLogProb = o['with-log-prob'] === true;
-  if (shard && withLogProb) throw new UsageError('--shard and --with-log-prob cannot be combined yet; evaluate the shard\'s samples with eval --data instead');
+  const n = o.n as number;
+  const [from, to] = shard ? [Math.floor((shard.k * n) / shard.n), Math.floor(((shard.k + 1) * n) / shard.n)] : [0, n];
+  if (to === from) throw new UsageError(`--shard ${shard!.k}/${shard!.n} of ${n} samples is empty: use at most as many shards as samples`);
   await usableFolder('out', dirname(resolve(out)), false);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
-  const n = o.n as number;
-  let samples: tf.Tensor2D;
-  let logProb: tf.Tensor1D | undefined;
-  if (shard) {
-    // The whole run's latent points (cheap to draw), then only this shard's slice through the flow.
-    const [from, to] = [Math.floor((shard.k * n) / shard.n), Math.floor(((shard.k + 1) * n) / shard.n)];
-    if (to === from) {
-      flow.dispose();
-      throw new UsageError(`--shard ${shard.k}/${shard.n} of ${n} samples is empty: use at most as many shards as samples`);
-    }
-    const z = standardNormalSample(n, flow.options.dim, new Rng(o.seed as number));
-    const slice = z.slice([from, 0], [to - from, -1]) as tf.Tensor2D;
-    samples = await flow.fromLatentAsync(slice);
-    tf.dispose([z, slice]);
-  } else if (withLogProb) {
-    ({ samples, logProb } = await flow.sampleWithLogProbAsync(n, o.seed as number));
-  } else {
-    samples = await flow.sampleAsync(n, o.seed as number);
-  }
-  const rows = (await samples.array()) as number[][];
-  const densities = await logProb?.data();
+  const dim = flow.options.dim;
   await usableFolder('out', dirname(resolve(out)), true);
-  const columns = (runDir ? (readRunInfo(runDir)?.columns as string[] | undefined) : undefined) ?? (flow.options.dim === 2 ? ['x', 'y'] : Array.from({ length: flow.options.dim }, (_, k) => `x${k}`));
-  const header = [...columns, ...(withLogProb ? ['log_prob'] : [])].join(',');
-  writeFileSync(out, [header, ...rows.map((r, i) => (densities ? [...r, densities[i]] : r).join(','))].join('\n') + '\n');
-  log(`wrote ${rows.length} samples${withLogProb ? ' with their log-densities' : ''}${shard ? ` (shard ${shard.k}/${shard.n} of ${n})` : ''} to ${out}`);
-  tf.dispose([samples, ...(logProb ? [logProb] : [])]);
-  flow.dispose();
+  const columns = (runDir ? (readRunInfo(runDir)?.columns as string[] | undefined) : undefined) ?? (dim === 2 ? ['x', 'y'] : Array.from({ length: dim }, (_, k) => `x${k}`));
+  writeFileSync(out, [...columns, ...(withLogProb ? ['log_prob'] : [])].join(',') + '\n');
+  // The whole run's latents in blocks (memory flat in --n); only this shard's rows go through the flow.
+  try {
+    for (const { values: latents } of latentBlocks(n, dim, o.seed as number, from, to)) {
+      const rows = latents.length / dim;
+      const z = tf.tensor2d(latents, [rows, dim]);
+      const { samples, logProb } = withLogProb ? await flow.fromLatentWithLogProbAsync(z) : { samples: await flow.fromLatentAsync(z), logProb: undefined };
+      const [values, densities] = [await samples.data(), await logProb?.data()];
+      tf.dispose([z, samples, ...(logProb ? [logProb] : [])]);
+      const lines: string[] = [];
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(values.subarray(r * dim, (r + 1) * dim));
+        lines.push((densities ? [...row, densities[r]] : row).join(','));
+      }
+      appendFileSync(out, lines.join('\n') + '\n');
+    }
+  } finally {
+    flow.dispose();
+  }
+  log(`wrote ${to - from} samples${withLogProb ? ' with their log-densities' : ''}${shard ? ` (shard ${shard.k}/${shard.n} of ${n})` : ''} to ${out}`);
   return 0;
 }
 

@@ -439,22 +439,46 @@ export class CNF {
     return runAsync(this.sampleWithLogProbSteps('CNF.sampleWithLogProbAsync', n, seed));
   }
 
+  /**
+   * {@link fromLatent} and the log-densities of its results from the same solve (as
+   * {@link sampleWithLogProb} does for latents it draws): for latents you drew, e.g. a slice of a
+   * larger sample written out in pieces.
+   * @param z - latent points [n, dim]
+   * @returns a promise of x [n, dim] and log p(x) [n] (exact trace)
+   * @throws InputError when z is not [n, dim] float32 with finite values
+   * @example
+   * ```ts
+   * const flow = new CNF({ dim: 2, hiddenDims: [8] });
+   * const z = tf.randomNormal([50, 2]) as tf.Tensor2D;
+   * const { samples, logProb } = await flow.fromLatentWithLogProbAsync(z);   // samples = fromLatent(z)
+   * flow.dispose();
+   * ```
+   */
+  async fromLatentWithLogProbAsync(z: tf.Tensor2D): Promise<SamplesWithLogProb> {
+    checkPointsShape('CNF.fromLatentWithLogProbAsync', 'z', z, this.options.dim);
+    return runAsync(this.latentsWithLogProbSteps(z));
+  }
+
   private *sampleWithLogProbSteps(fn: string, n: number, seed: number): Reads<SamplesWithLogProb> {
     checkSampleCount(fn, n);
     checkSeed(fn, 'seed', seed);
-    this.syncWeights();
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
-    const stats = createStats();
     try {
-      const s = this.options.standardize;
-      const { samples, logProb } = yield* solveInChunks(z, chunkRows(this.options, this.options.dim), (chunk) => samplesWithLogProb(this.blocks, chunk, this.options.noise, this.forwardOptions(), stats));
-      if (!s) return { samples, logProb };
-      const shifted = tf.tidy(() => tf.sub(logProb, logScale(s))) as tf.Tensor1D;
-      logProb.dispose();
-      return { samples: toDataSpace(samples, s), logProb: shifted };
+      return yield* this.latentsWithLogProbSteps(z);
     } finally {
       z.dispose();
     }
+  }
+
+  private *latentsWithLogProbSteps(z: tf.Tensor2D): Reads<SamplesWithLogProb> {
+    this.syncWeights();
+    const stats = createStats();
+    const s = this.options.standardize;
+    const { samples, logProb } = yield* solveInChunks(z, chunkRows(this.options, this.options.dim), (chunk) => samplesWithLogProb(this.blocks, chunk, this.options.noise, this.forwardOptions(), stats));
+    if (!s) return { samples, logProb };
+    const shifted = tf.tidy(() => tf.sub(logProb, logScale(s))) as tf.Tensor1D;
+    logProb.dispose();
+    return { samples: toDataSpace(samples, s), logProb: shifted };
   }
 
   /**
