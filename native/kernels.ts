@@ -203,6 +203,17 @@ export function activationArray(src: usize, dst: usize, n: i32, act: i32): void 
 // Products. Blocks of 4 rows × 8 columns keep 8 accumulators in registers; remainders fall back to
 // 1-row blocks and scalar columns.
 
+/**
+ * a·b + c on 4 lanes: one fused multiply-add where the module is built with relaxed SIMD (the
+ * engine rounds once, or twice where it has no FMA), a multiply and an add otherwise.
+ * ASC_FEATURE_RELAXED_SIMD is AssemblyScript's compile-time flag; scripts/build_native.mjs builds both.
+ */
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
 /** C[m, n] = A[m, k] · B[k, n] (accumulate: C += A · B). */
 export function mmNN(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accumulate: bool): void {
   const kb = <usize>k << 2;
@@ -224,17 +235,17 @@ export function mmNN(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, accum
         const b0 = v128.load(bp);
         const b1 = v128.load(bp, 16);
         let av = v128.load32_splat(a0 + off);
-        s00 = f32x4.add(s00, f32x4.mul(av, b0));
-        s01 = f32x4.add(s01, f32x4.mul(av, b1));
+        s00 = madd(av, b0, s00);
+        s01 = madd(av, b1, s01);
         av = v128.load32_splat(a1 + off);
-        s10 = f32x4.add(s10, f32x4.mul(av, b0));
-        s11 = f32x4.add(s11, f32x4.mul(av, b1));
+        s10 = madd(av, b0, s10);
+        s11 = madd(av, b1, s11);
         av = v128.load32_splat(a2 + off);
-        s20 = f32x4.add(s20, f32x4.mul(av, b0));
-        s21 = f32x4.add(s21, f32x4.mul(av, b1));
+        s20 = madd(av, b0, s20);
+        s21 = madd(av, b1, s21);
         av = v128.load32_splat(a3 + off);
-        s30 = f32x4.add(s30, f32x4.mul(av, b0));
-        s31 = f32x4.add(s31, f32x4.mul(av, b1));
+        s30 = madd(av, b0, s30);
+        s31 = madd(av, b1, s31);
         bp += nb;
       }
       const o = c0 + (<usize>j << 2);
@@ -265,7 +276,7 @@ function rowTail(arow: usize, b: usize, crow: usize, k: i32, n: i32, j: i32, acc
     let s = f32x4.splat(0);
     let bp = b + (<usize>j << 2);
     for (let p = 0; p < k; p++) {
-      s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(arow + (<usize>p << 2))), v128.load(bp)));
+      s = madd(f32x4.splat(load<f32>(arow + (<usize>p << 2))), v128.load(bp), s);
       bp += nb;
     }
     const o = crow + (<usize>j << 2);
@@ -289,7 +300,7 @@ export function mmNT(a: usize, bt: usize, c: usize, m: i32, k: i32, n: i32): voi
       const brow = bt + <usize>j * kb;
       let s4 = f32x4.splat(0);
       let p = 0;
-      for (; p + 4 <= k; p += 4) s4 = f32x4.add(s4, f32x4.mul(v128.load(arow + (<usize>p << 2)), v128.load(brow + (<usize>p << 2))));
+      for (; p + 4 <= k; p += 4) s4 = madd(v128.load(arow + (<usize>p << 2)), v128.load(brow + (<usize>p << 2)), s4);
       let s = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + (f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3));
       for (; p < k; p++) s += load<f32>(arow + (<usize>p << 2)) * load<f32>(brow + (<usize>p << 2));
       store<f32>(c + ((<usize>i * <usize>n + <usize>j) << 2), s);
@@ -313,17 +324,17 @@ export function mmTN(a: usize, d: usize, c: usize, m: i32, k: i32, n: i32, accum
         const d0 = v128.load(dp);
         const d1 = v128.load(dp, 16);
         let av = f32x4.splat(load<f32>(ap));
-        s00 = f32x4.add(s00, f32x4.mul(av, d0));
-        s01 = f32x4.add(s01, f32x4.mul(av, d1));
+        s00 = madd(av, d0, s00);
+        s01 = madd(av, d1, s01);
         av = f32x4.splat(load<f32>(ap, 4));
-        s10 = f32x4.add(s10, f32x4.mul(av, d0));
-        s11 = f32x4.add(s11, f32x4.mul(av, d1));
+        s10 = madd(av, d0, s10);
+        s11 = madd(av, d1, s11);
         av = f32x4.splat(load<f32>(ap, 8));
-        s20 = f32x4.add(s20, f32x4.mul(av, d0));
-        s21 = f32x4.add(s21, f32x4.mul(av, d1));
+        s20 = madd(av, d0, s20);
+        s21 = madd(av, d1, s21);
         av = f32x4.splat(load<f32>(ap, 12));
-        s30 = f32x4.add(s30, f32x4.mul(av, d0));
-        s31 = f32x4.add(s31, f32x4.mul(av, d1));
+        s30 = madd(av, d0, s30);
+        s31 = madd(av, d1, s31);
         ap += kb;
         dp += nb;
       }
@@ -347,7 +358,7 @@ function reductionTail(a: usize, d: usize, c: usize, m: i32, k: i32, n: i32, i: 
     let ap = a + (<usize>i << 2);
     let dp = d + (<usize>j << 2);
     for (let r = 0; r < m; r++) {
-      s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(ap)), v128.load(dp)));
+      s = madd(f32x4.splat(load<f32>(ap)), v128.load(dp), s);
       ap += kb;
       dp += nb;
     }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CnfkitError } from './errors.js';
-import { kernelThreadsStatus, loadWasmKernels, setKernelThreads, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
+import { kernelThreadsStatus, kernelsUseFma, loadWasmKernels, setKernelThreads, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
 import { availableCores } from './native/kernel_threads.js';
 import { diagnoseWasmFailure } from './wasm_files.js';
 import { registerConv2DBackpropFilter } from './nn/conv2d_backprop_filter.js';
@@ -52,6 +52,8 @@ export interface BackendInfo {
   kernels: string;
   /** The threads cnfkit's kernels run on: e.g. `'2 threads'`, or `'1 thread'` with the reason. */
   kernelThreads: string;
+  /** Whether cnfkit's kernels use fused multiply-adds (relaxed SIMD; see `ReadyOptions.fusedMultiplyAdd`). */
+  kernelFma: boolean;
 }
 
 /** Options of {@link ready}. */
@@ -74,6 +76,14 @@ export interface ReadyOptions {
    * and cnfkit falls back to the ~20x slower cpu backend, saying so. Node finds them by itself.
    */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Let cnfkit's kernels use relaxed SIMD's fused multiply-add in their products where the engine
+   * has it (Node 22+, current browsers; Node 20 with `--experimental-wasm-relaxed-simd`): one
+   * rounding instead of two, fewer instructions. false keeps the plain SIMD build everywhere.
+   * Overrides the env variable `CNFKIT_FMA` (`0` turns it off).
+   * @defaultValue `true`
+   */
+  fusedMultiplyAdd?: boolean;
   /**
    * Threads for cnfkit's kernels: batches split by rows over this many threads (worker threads in
    * Node; Web Workers in a cross-origin-isolated page, when cnfkit itself runs in a Worker). 1 keeps
@@ -170,14 +180,15 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
   }
   const envKernels = typeof process !== 'undefined' ? process.env?.CNFKIT_WASM_KERNELS : undefined;
   setWasmKernels(options.wasmKernels ?? envKernels !== '0');
-  await loadWasmKernels();
+  const envFma = typeof process !== 'undefined' ? process.env?.CNFKIT_FMA : undefined;
+  await loadWasmKernels(options.fusedMultiplyAdd ?? envFma !== '0');
   const envThreads = typeof process !== 'undefined' ? process.env?.CNFKIT_THREADS : undefined;
   const threads = options.threads ?? (envThreads ? Number(envThreads) : availableCores());
   if (!(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
     throw new CnfkitError(`ready: threads must be an integer in 1…256, but got ${options.threads !== undefined ? JSON.stringify(options.threads) : `CNFKIT_THREADS=${envThreads}`}`);
   }
   await setKernelThreads(threads);
-  if (current && current.requested === requested && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus() };
+  if (current && current.requested === requested && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus(), kernelFma: kernelsUseFma() };
   const verbose = options.verbose ?? true;
 
   let reason = requested === 'auto' ? 'default: wasm (SIMD) backend' : `requested ${requested}`;
@@ -218,8 +229,8 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
  * ```
  */
 export function backendInfo(): BackendInfo {
-  if (current && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus() };
-  return { name: tf.getBackend() ?? 'none', requested: 'auto', source: 'default', reason: 'chosen by tfjs (cnfkit.ready() not called)', kernels: kernelsLine(), kernelThreads: kernelThreadsStatus() };
+  if (current && tf.getBackend() === current.name) return { ...current, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus(), kernelFma: kernelsUseFma() };
+  return { name: tf.getBackend() ?? 'none', requested: 'auto', source: 'default', reason: 'chosen by tfjs (cnfkit.ready() not called)', kernels: kernelsLine(), kernelThreads: kernelThreadsStatus(), kernelFma: kernelsUseFma() };
 }
 
 /** The kernels' status for {@link BackendInfo.kernels}. */
@@ -229,9 +240,9 @@ function kernelsLine(): string {
   return tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu' ? status : `not used on the ${tf.getBackend()} backend (tensors off the host)`;
 }
 
-function record(info: Omit<BackendInfo, 'name' | 'kernels' | 'kernelThreads'>): BackendInfo {
+function record(info: Omit<BackendInfo, 'name' | 'kernels' | 'kernelThreads' | 'kernelFma'>): BackendInfo {
   const name = tf.getBackend();
-  current = { name, ...info, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus() };
+  current = { name, ...info, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus(), kernelFma: kernelsUseFma() };
   if (name === 'wasm') {
     current.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     current.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
@@ -305,7 +316,7 @@ function describeImportFailure(pkg: string, e: unknown): string {
 
 function checkReadyOptions(options: ReadyOptions): void {
   if (options === null || typeof options !== 'object') throw new CnfkitError(`ready: 'options' must be an object, but got ${options === null ? 'null' : typeof options}`);
-  const known = ['backend', 'wasmKernels', 'verbose', 'wasmPaths', 'threads'];
+  const known = ['backend', 'wasmKernels', 'verbose', 'wasmPaths', 'threads', 'fusedMultiplyAdd'];
   const paths = options.wasmPaths;
   if (paths !== undefined && typeof paths !== 'string' && (paths === null || typeof paths !== 'object' || !Object.values(paths).every((v) => typeof v === 'string'))) {
     throw new CnfkitError(`ready: 'options.wasmPaths' must be a URL prefix or a map from file name to URL, but got ${JSON.stringify(paths)}`);
@@ -313,7 +324,7 @@ function checkReadyOptions(options: ReadyOptions): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new CnfkitError(`ready: 'options.${key}' is not an option; known options are ${known.join(', ')}`);
   }
-  for (const key of ['wasmKernels', 'verbose'] as const) {
+  for (const key of ['wasmKernels', 'verbose', 'fusedMultiplyAdd'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') {
       throw new CnfkitError(`ready: 'options.${key}' must be a boolean, but got ${JSON.stringify(options[key])}`);
     }

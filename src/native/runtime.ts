@@ -5,7 +5,7 @@
  * on the host too (the wasm and cpu backends). Each user gets its own instance and memory.
  */
 import { KernelError } from '../errors.js';
-import { KERNELS_WASM_BASE64 } from './kernels_wasm.js';
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels_wasm.js';
 import { KernelThreads, threadsSupported } from './kernel_threads.js';
 import { withSharedMemory } from './shared_memory_module.js';
 
@@ -37,22 +37,43 @@ let enabled = true;
 /** The kernels on shared memory and the threads that run them, when more than one thread is asked for. */
 let threaded: { module: WebAssembly.Module; pool: KernelThreads } | undefined;
 let threadsNote = '1 thread';
+/** Whether the loaded kernels are the relaxed-SIMD build (fused multiply-adds in the products). */
+let relaxed = false;
 
-function kernelBytes(): Uint8Array<ArrayBuffer> {
-  const binary = atob(KERNELS_WASM_BASE64);
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
 
-/** Compiles the kernels once (called by `ready()`); on failure cnfkit keeps to tfjs's kernels. */
-export async function loadWasmKernels(): Promise<void> {
-  if (compiled || failure) return;
+/** The kernels' bytes: the relaxed-SIMD build where the engine validates it, else the plain one. */
+function kernelBytes(): Uint8Array<ArrayBuffer> {
+  return decode(relaxed ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
+}
+
+/**
+ * Compiles the kernels once (called by `ready()`); on failure cnfkit keeps to tfjs's kernels. Engines
+ * with relaxed SIMD (Node 22+, current browsers; Node 20 behind --experimental-wasm-relaxed-simd)
+ * get the build whose products use fused multiply-adds, unless `fma` is false.
+ */
+export async function loadWasmKernels(fma = true): Promise<void> {
+  const wanted = fma && WebAssembly.validate(decode(KERNELS_RELAXED_WASM_BASE64));
+  if ((compiled && wanted === relaxed) || failure) return;
+  relaxed = wanted;
+  await threaded?.pool.stop();
+  threaded = undefined;
+  threadsNote = '1 thread';
   try {
     compiled = await WebAssembly.compile(kernelBytes());
   } catch (e) {
     failure = (e as Error).message;
   }
+}
+
+/** Whether the kernels' products use fused multiply-adds (the relaxed-SIMD build is loaded). */
+export function kernelsUseFma(): boolean {
+  return compiled !== undefined && relaxed;
 }
 
 /**
