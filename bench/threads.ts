@@ -4,7 +4,8 @@
  * count and batch size, beside PyTorch's same step with torch.set_num_threads(n) in the same run
  * (bench/reference/threads_torch.py, Debian's python3-torch at /usr/bin/python3; skipped when absent).
  *
- *   npx tsx bench/threads.ts [--threads 1,2] [--batches 256,1024] [--steps 300]
+ *   npx tsx bench/threads.ts [--threads 1,2] [--batches 256,1024] [--steps 300] [--no-torch]
+ *   node --experimental-wasm-relaxed-simd --import tsx bench/threads.ts   (Node 20: the fused multiply-add build)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,8 +22,8 @@ const threadCounts = arg('threads', [1, os.availableParallelism()].filter((n, i,
 const batches = arg('batches', '256,1024').split(',').map(Number);
 const steps = Number(arg('steps', '300'));
 
-await ready({ threads: 1 });
-console.log(`bench/threads.ts: ${machineLine()}`);
+const first = await ready({ threads: 1 });
+console.log(`bench/threads.ts: ${machineLine()}; fused multiply-adds ${first.kernelFma ? 'on' : 'off'}`);
 console.log(`flow-matching step, FFJORD's toy network, ${steps} steps after 30 of warm-up\n`);
 
 const ours = new Map<string, number>();
@@ -43,7 +44,9 @@ for (const threads of threadCounts) {
 const torch: Map<string, number> = new Map();
 const python = '/usr/bin/python3';
 const script = fileURLToPath(new URL('./reference/threads_torch.py', import.meta.url));
-if (existsSync(python)) {
+if (process.argv.includes('--no-torch')) {
+  console.log('(PyTorch side skipped: --no-torch)');
+} else if (existsSync(python)) {
   try {
     const out = execFileSync(python, [script, '--threads', threadCounts.join(','), '--batches', batches.join(','), '--steps', String(steps)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '' } });
     for (const line of out.trim().split('\n')) {

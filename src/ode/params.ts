@@ -12,11 +12,13 @@ import { InputError } from '../errors.js';
 export interface LayerWeight {
   /** The weight's value: a tf.Variable, though tfjs-layers types it as a tensor. */
   read(): tf.Tensor;
+  /** tfjs-layers' own flag; only its presence is used here, to recognise a layers weight. */
   readonly trainable: boolean;
 }
 
 /** Anything with trainable weights: a `tf.LayersModel`, a `tf.Sequential`, a single layer. */
 export interface WeightsOwner {
+  /** The weights that training updates, in the model's order. */
   readonly trainableWeights: LayerWeight[];
 }
 
