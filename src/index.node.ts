@@ -13,7 +13,7 @@ import { registerBackendLoader } from './backend.js';
 import { folderStore } from './io/model_files.js';
 import { setModelStore } from './io/model_store.js';
 import { setThreadHost } from './native/kernel_threads.js';
-import { nodeThreadHost } from './native/node_threads.js';
+import { nodeThreadHost } from './node_threads.js';
 
 setModelStore(folderStore);
 setThreadHost(nodeThreadHost);

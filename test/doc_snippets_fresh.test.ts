@@ -5,7 +5,7 @@
  * same blocks in-process; this file proves they are complete programs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 const root = new URL('..', import.meta.url).pathname;
 const tsx = join(root, 'node_modules/.bin/tsx');
 const work = mkdtempSync(join(tmpdir(), 'cnfkit-snippets-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// The programs sit under this checkout's node_modules so that their other imports (tfjs-layers, as in
+// a project that installed it) resolve as in a user's project; they run with the scratch folder as cwd.
+mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
+const programs = mkdtempSync(join(root, 'node_modules/.cache/cnfkit-snippets-'));
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+  rmSync(programs, { recursive: true, force: true });
+});
 
 const markdown = [join(root, 'README.md'), ...readdirSync(join(root, 'docs/guides')).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs/guides', f))];
 const snippets = markdown.flatMap((file) => {
@@ -23,7 +30,7 @@ const snippets = markdown.flatMap((file) => {
 
 /** Runs TypeScript source as a fresh program (cwd: a scratch folder); resolves with its exit code and output. */
 function runFresh(name: string, code: string, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const file = join(work, `${name.replace(/[^\w]+/g, '_')}.mts`);
+  const file = join(programs, `${name.replace(/[^\w]+/g, '_')}.mts`);
   writeFileSync(file, code.replace(/from 'cnfkit'/g, `from '${join(root, 'src/index.node.ts')}'`));
   return new Promise((resolve) => {
     execFile(tsx, [file], { cwd: work, env: { ...process.env, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {

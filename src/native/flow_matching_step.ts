@@ -11,7 +11,8 @@ import { KernelError } from '../errors.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import { FlatWeights, TANH_ID, inputGradient, layerProduct, weightGradient } from './squash_network.js';
-import { KernelWorkspace, plannedKernelThreads, type KernelExports } from './runtime.js';
+import type { KernelExports } from './kernel_exports.js';
+import { KernelWorkspace, plannedKernelThreads } from './runtime.js';
 import { recordKernels, splitRows } from './kernel_programs.js';
 import { KernelThreads } from './kernel_threads.js';
 

@@ -7,7 +7,8 @@
  */
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import { FlatWeights, inputGradient, layerProduct, weightGradient } from './squash_network.js';
-import { KernelWorkspace, plannedKernelThreads, type KernelExports } from './runtime.js';
+import type { KernelExports } from './kernel_exports.js';
+import { KernelWorkspace, plannedKernelThreads } from './runtime.js';
 import { recordKernels, splitRows } from './kernel_programs.js';
 import { KernelThreads } from './kernel_threads.js';
 

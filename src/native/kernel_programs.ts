@@ -5,7 +5,7 @@
  * recorder returns 0 and the worker stores the real value in its result slot.
  */
 import type { KernelCall } from './kernel_threads.js';
-import type { KernelExports } from './runtime.js';
+import type { KernelExports } from './kernel_exports.js';
 
 /**
  * The calls `pass` makes. The return values of the calls that have one go to consecutive slots

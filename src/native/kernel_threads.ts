@@ -9,7 +9,7 @@
  * keeps to one thread (run cnfkit in a Web Worker, as the playground does, to use more).
  */
 import { KernelError } from '../errors.js';
-import type { KernelExports } from './runtime.js';
+import type { KernelExports } from './kernel_exports.js';
 
 /**
  * One recorded kernel call: its name, its arguments (NaN: the pool's `time` at run time, for the

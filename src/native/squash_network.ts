@@ -8,7 +8,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { assignValues } from '../nn/assign_values.js';
 import type { ActivationName } from '../nn/activations.js';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
-import type { KernelExports } from './runtime.js';
+import type { KernelExports } from './kernel_exports.js';
 
 /** The kernels' id of each activation (native/kernels.ts has the same constants); 0 is none. */
 export const ACTIVATION_IDS: Readonly<Record<ActivationName, number>> = { tanh: 1, softplus: 2, elu: 3, swish: 4 };

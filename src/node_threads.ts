@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ThreadHost } from './kernel_threads.js';
+import type { ThreadHost } from './native/kernel_threads.js';
 
 export const nodeThreadHost: ThreadHost = {
   spawn(source) {
