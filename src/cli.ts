@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `cnfkit` command line: train, eval, sample, plot.
+ * The `cnfkit` command line: train, eval, sample, plot, merge.
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -9,16 +9,21 @@ import { ready, type BackendChoice } from './backend.js';
 import { CnfkitError } from './errors.js';
 import { UsageError, givenOptions, parseOptions, usage, type OptionSpec, type ParsedOptions } from './cli/args.js';
 import { EVAL_OPTIONS, PLOT_OPTIONS, SAMPLE_OPTIONS, evaluate, plot, sample } from './cli/evaluate.js';
+import { MERGE_OPTIONS, merge } from './cli/merge_shards.js';
 import { TRAIN_OPTIONS, train } from './cli/train.js';
 
-/** A command: `run` gets the parsed options (defaults filled in) and the names given on the command line. */
-type Command = { summary: string; options: readonly OptionSpec[]; run: (o: ParsedOptions, log: (l: string) => void, given: ReadonlySet<string>) => Promise<number> };
+/**
+ * A command: `run` gets the parsed options (defaults filled in) and the names given on the command
+ * line; `files` commands only read and write files, without a tfjs backend.
+ */
+type Command = { summary: string; options: readonly OptionSpec[]; run: (o: ParsedOptions, log: (l: string) => void, given: ReadonlySet<string>) => Promise<number>; files?: true };
 
 const COMMANDS: Record<string, Command> = {
   train: { summary: 'Train a CNF on a toy data set or a CSV of points of any width; writes <out>/model, checkpoints and (2-D) pictures.', options: TRAIN_OPTIONS, run: train },
   eval: { summary: 'Held-out NLL of a trained model (exact trace), beside the entropy bound where known.', options: EVAL_OPTIONS, run: evaluate },
   sample: { summary: 'Draw samples from a trained model into a CSV file.', options: SAMPLE_OPTIONS, run: sample },
   plot: { summary: 'Pictures of a trained model: data | samples | density, and trajectories.', options: PLOT_OPTIONS, run: plot },
+  merge: { summary: "Combine the CSV files of eval or sample shards (--shard k/n) into the unsharded run's file.", options: MERGE_OPTIONS, run: merge, files: true },
 };
 
 const MAIN_USAGE = [
@@ -48,8 +53,10 @@ export async function main(argv: readonly string[], log: (line: string) => void 
   }
   try {
     const options = parseOptions(rest, command.options);
-    const info = await ready({ backend: options.backend as BackendChoice | undefined });
-    log(`backend: ${info.name} (${info.reason}); cnfkit wasm kernels: ${info.kernels}`);
+    if (!command.files) {
+      const info = await ready({ backend: options.backend as BackendChoice | undefined });
+      log(`backend: ${info.name} (${info.reason}); cnfkit wasm kernels: ${info.kernels}`);
+    }
     return await command.run(options, log, givenOptions(rest));
   } catch (e) {
     if (e instanceof UsageError) {

@@ -31,7 +31,7 @@ const TINY = ['--data', '8gaussians', '--hidden', '8,8', '--batch-size', '32', '
 describe('cnfkit command line', () => {
   it('prints help for every command (exit 0) and rejects bad arguments with a usage message (exit 2)', async () => {
     expect((await cli('--help')).out).toMatch(/usage: cnfkit <command>[\s\S]*train[\s\S]*eval[\s\S]*sample[\s\S]*plot/);
-    for (const c of ['train', 'eval', 'sample', 'plot']) {
+    for (const c of ['train', 'eval', 'sample', 'plot', 'merge']) {
       const r = await cli(c, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`usage: cnfkit ${c} \\[options\\]`));
@@ -188,6 +188,57 @@ describe('cnfkit command line', () => {
     writeFileSync(join(tmp, 'blank-cell.csv'), '1,2,3,4,5\n1,,3,4,5\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'blank-cell.csv'))).err).toMatch(/blank-cell.csv:2: expected 5 comma-separated numbers, got '1,,3,4,5'/);
     expect((await cli('sample', '--model', run, '--n', '2', '--shard', '0/3', '--out', join(tmp, 'empty.csv'))).err).toMatch(/--shard 0\/3 of 2 samples is empty/);
+  });
+
+  it('merges the shards of an indexed job into what one unsharded run writes, and refuses parts that do not fit', async () => {
+    const run = join(tmp, 'csv-run'); // trained by the test above
+    const rows = (file: string) => readFileSync(file, 'utf8').trim().split('\n');
+    const values = (file: string) => rows(file).slice(1).map((l) => l.split(',').map(Number));
+    const near = (a: number[][], b: number[][], tolerance: number) => {
+      expect(a).toHaveLength(b.length);
+      a.forEach((r, i) => r.forEach((v, k) => expect(Math.abs(v - b[i][k])).toBeLessThan(tolerance * Math.max(1, Math.abs(v)))));
+    };
+    // eval: parts interleave by index; merged, the same indices in the same order as one run, and log p to the solver's tolerance.
+    const whole = join(tmp, 'logp.csv');
+    expect((await cli('eval', '--model', run, '--out', whole)).code).toBe(0);
+    for (const k of [0, 1, 2]) expect((await cli('eval', '--model', run, '--shard', `${k}/3`, '--out', join(tmp, `logp-${k}.csv`))).code).toBe(0);
+    const merged = join(tmp, 'logp-merged.csv');
+    const m = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', merged);
+    expect(m.code, m.err).toBe(0);
+    expect(m.out).not.toMatch(/backend/);
+    expect(rows(merged)[0]).toBe('index,log_prob');
+    expect(values(merged).map((r) => r[0])).toEqual(values(whole).map((r) => r[0]));
+    near(values(merged), values(whole), 2e-3);
+    const nll = Number(/NLL over them ([\d.]+) nats/.exec(m.out)?.[1]);
+    expect(nll).toBeCloseTo(-values(whole).reduce((s, r) => s + r[1], 0) / 60, 2);
+    // sample: parts are consecutive slices; merged, the unsharded file, with log p.
+    const all = join(tmp, 'samples.csv');
+    expect((await cli('sample', '--model', run, '--n', '10', '--out', all, '--with-log-prob')).code).toBe(0);
+    for (const k of [0, 1, 2]) expect((await cli('sample', '--model', run, '--n', '10', '--shard', `${k}/3`, '--out', join(tmp, `samples-${k}.csv`), '--with-log-prob')).code).toBe(0);
+    const mergedSamples = join(tmp, 'samples-merged.csv');
+    expect((await cli('merge', '--parts', join(tmp, 'samples-{k}.csv'), '--shards', '3', '--out', mergedSamples)).out).toMatch(/merged 3 shards: 10 rows into .*; NLL over them/);
+    expect(rows(mergedSamples)[0]).toBe('a,b,c,d,e,log_prob');
+    near(values(mergedSamples), values(all), 2e-3);
+    // Nothing is written unless every part fits.
+    const refused = join(tmp, 'refused.csv');
+    const refuse = async (args: string[], message: RegExp) => {
+      const r = await cli('merge', '--out', refused, ...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(existsSync(refused)).toBe(false);
+    };
+    await refuse(['--parts', join(tmp, 'logp-{k}.csv'), '--shards', '4'], /--parts: shard 3\/4 \(.*logp-3.csv\) does not exist/);
+    await refuse(['--parts', join(tmp, 'logp-{k}.csv'), '--shards', '2'], /logp-0.csv:\d+ holds index \d+, but shard 0\/2 holds rising indices ≡ 0 mod 2; was it written with --shard 0\/2\?/);
+    // A part cut short (a job killed while writing): the slices no longer fit.
+    [0, 1].forEach((k) => writeFileSync(join(tmp, `cut-${k}.csv`), readFileSync(join(tmp, `samples-${k}.csv`))));
+    writeFileSync(join(tmp, 'cut-2.csv'), rows(join(tmp, 'samples-2.csv')).slice(0, 2).join('\n') + '\n');
+    await refuse(['--parts', join(tmp, 'cut-{k}.csv'), '--shards', '3'], /cut-0.csv holds 3 rows, but shard 0\/3 of 7 samples has 2; is a part missing, or from another run\?/);
+    await refuse(['--parts', join(tmp, 'logp.csv'), '--shards', '1'], /--parts must contain \{k\}/);
+    writeFileSync(join(tmp, 'mixed-0.csv'), readFileSync(join(tmp, 'logp-0.csv')));
+    writeFileSync(join(tmp, 'mixed-1.csv'), readFileSync(join(tmp, 'samples-1.csv')));
+    await refuse(['--parts', join(tmp, 'mixed-{k}.csv'), '--shards', '2'], /mixed-1.csv has the header 'a,b,c,d,e,log_prob', but .*mixed-0.csv has 'index,log_prob'/);
+    const self = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'logp-0.csv'));
+    expect(self.err).toMatch(/--out .*logp-0.csv is one of the parts; name a new file/);
   });
 
   it('train never replaces files it did not write: a folder with other files is refused, every byte kept', async () => {

@@ -5,11 +5,11 @@
  * error, parameters, seconds per epoch and the peak memory of one training step at batch 32 against
  * depth (ResNet) or solver steps (RK-Net, ODE-Net). examples/odenet_mnist.ts runs the whole table.
  *
- *   npx tsx examples/mnist/odenet.ts [--models mlp,resnet,rknet,odenet] [--epochs 1] [--batch 128] [--steps 10]
+ *   npx tsx examples/mnist/odenet.ts [--models mlp,resnet,rknet,odenet] [--epochs 1] [--batch 32] [--steps 10]
  *       [--train 8000] [--test 2000] [--memory-steps 2,5,10,20] [--json results.json]
  *
  * Adam (lr 1e-3) stands in for the paper's SGD schedule; rk4 with `--steps` steps over [0, 1] for its
- * dopri5. RK-Net keeps every step's activations (1.8 GB at batch 32, 10 steps), so its batch is
+ * dopri5. Every model trains at batch 32 by default: RK-Net keeps every step's activations (1.8 GB at batch 32, 10 steps), so its batch is
  * capped at 32 under wasm's 4 GB; ODE-Net's step takes 0.3 GB at any number of steps.
  */
 import { writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ const arg = (name: string, fallback: string) => {
 };
 const KINDS: ModelKind[] = ['mlp', 'resnet', 'rknet', 'odenet'];
 const epochs = Number(arg('epochs', '1'));
-const batch = Number(arg('batch', '128'));
+const batch = Number(arg('batch', '32'));
 const steps = Number(arg('steps', '10'));
 const trainCount = Number(arg('train', '8000'));
 const testCount = Number(arg('test', '2000'));
