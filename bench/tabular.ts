@@ -11,9 +11,12 @@
  *
  *   npx tsx bench/tabular.ts [--dims 8,16,32,64] [--iterations 1500] [--no-torch]
  *   npx tsx bench/tabular.ts --trace-costs [--dims 2,4,8,16,32]
+ *   npx tsx bench/tabular.ts --race [--dims 32] [--gap 0.1] [--eval-every 1000] [--iterations 30000] [--no-torch]
  *
  * `--trace-costs` prints instead the cost of a maximum-likelihood iteration (batch 256, the same
  * network) with the exact trace (d tangents per evaluation) and Hutchinson's (one), by d.
+ * `--race` trains each side until its held-out NLL (every `--eval-every` iterations, not timed) is within
+ * `--gap` nats per dimension of the true entropy d·H₁, and prints the training seconds to get there.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -105,25 +108,25 @@ if (process.argv.includes('--trace-costs')) {
   process.exit(0);
 }
 const h1 = entropy1();
+if (process.argv.includes('--race')) {
+  await race(Number(arg('gap', '0.1')), Number(arg('eval-every', '1000')));
+  process.exit(0);
+}
 console.log(`rotated product of ½N(−2, ½²) + ½N(2, ½²): entropy ${h1.toFixed(4)} nats per dimension; I-CFM, batch 512, Adam 1e-3, ${iterations} iterations\n`);
 const rows: string[] = [];
 for (const d of dims) {
-  const rng = new Rng(`tabular:${d}`);
-  const r = rotation(d, rng);
-  const train = sampleSet(d, 20_000, r, rng);
-  const test = sampleSet(d, 1000, r, rng);
-  const hidden = Math.max(64, 4 * d);
+  const { train, test, testLogp, hidden } = problem(d);
   const flow = new CNF({ dim: d, hiddenDims: [hidden, hidden], seed: 0 });
-  const data = tf.tensor2d(train.x, [20_000, d]);
+  const data = tf.tensor2d(train, [20_000, d]);
   const report = await flow.fit(data, { iterations, objective: 'flow-matching', batchSize: 512, learningRate: 1e-3 });
   const perIteration = report.seconds / iterations;
   const started = performance.now();
-  const x = tf.tensor2d(test.x, [1000, d]);
+  const x = tf.tensor2d(test, [1000, d]);
   const logp = await flow.logProbAsync(x);
   const nll = -Array.from(await logp.data()).reduce((a, b) => a + b, 0) / 1000;
   logp.dispose();
   const evalSeconds = (performance.now() - started) / 1000;
-  const trueNll = -test.logp.reduce((a, b) => a + b, 0) / 1000;
+  const trueNll = -testLogp.reduce((a, b) => a + b, 0) / 1000;
   let torch = '';
   const script = new URL('reference/tabular_torch.py', import.meta.url).pathname;
   if (withTorch && existsSync('/usr/bin/python3')) {
@@ -142,3 +145,61 @@ for (const d of dims) {
 }
 console.log(`\n  d hidden   cnfkit/it  cnfkit NLL  (eval)   test −log p  d·H₁    PyTorch/it  PyTorch NLL (eval)   (one core each; PyTorch OMP_NUM_THREADS=1)`);
 for (const row of rows) console.log(row);
+
+/** The d-dimensional problem of seed `tabular:d`: training and test points, and the network's width. */
+function problem(d: number): { train: Float32Array; test: Float32Array; testLogp: Float64Array; hidden: number } {
+  const rng = new Rng(`tabular:${d}`);
+  const r = rotation(d, rng);
+  const train = sampleSet(d, 20_000, r, rng);
+  const test = sampleSet(d, 1000, r, rng);
+  return { train: train.x, test: test.x, testLogp: test.logp, hidden: Math.max(64, 4 * d) };
+}
+
+/** Time to a held-out NLL within `gap` nats per dimension of d·H₁, cnfkit and PyTorch, same protocol. */
+async function race(gap: number, every: number): Promise<void> {
+  for (const d of dims) {
+    const target = d * (h1 + gap);
+    console.log(`d ${d}: I-CFM, batch 512, Adam 1e-3, until the held-out NLL ≤ ${target.toFixed(3)} (d·H₁ ${(d * h1).toFixed(3)} + ${gap} nats/dim), at most ${iterations} iterations; NLL every ${every}`);
+    const { train, test, hidden } = problem(d);
+    const flow = new CNF({ dim: d, hiddenDims: [hidden, hidden], seed: 0 });
+    const data = tf.tensor2d(train, [20_000, d]);
+    const x = tf.tensor2d(test, [1000, d]);
+    const stop = new AbortController();
+    let evalSeconds = 0;
+    let reached: { iteration: number; seconds: number } | undefined;
+    await flow.fit(data, {
+      iterations,
+      objective: 'flow-matching',
+      batchSize: 512,
+      learningRate: 1e-3,
+      signal: stop.signal,
+      onProgress: (r) => {
+        if (r.iteration % every !== 0) return;
+        const started = performance.now();
+        const nll = tf.tidy(() => -tf.mean(flow.logProb(x)).dataSync()[0]);
+        evalSeconds += (performance.now() - started) / 1000;
+        const seconds = r.seconds - evalSeconds;
+        console.log(`  cnfkit   iteration ${String(r.iteration).padStart(6)}  ${seconds.toFixed(1).padStart(7)} s  NLL ${nll.toFixed(3)}  (${((nll - d * h1) / d).toFixed(3)} nats/dim above)`);
+        if (nll <= target && !reached) {
+          reached = { iteration: r.iteration, seconds };
+          stop.abort();
+        }
+      },
+    });
+    tf.dispose([data, x]);
+    flow.dispose();
+    let torchReached: { iteration: number; seconds: number } | undefined;
+    const script = new URL('reference/tabular_torch.py', import.meta.url).pathname;
+    if (withTorch && existsSync('/usr/bin/python3')) {
+      const out = execFileSync('/usr/bin/python3', [script, '--dim', String(d), '--iterations', String(iterations), '--eval-every', String(every), '--stop-at', String(target)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 3_600_000 });
+      for (const line of out.trim().split('\n')) {
+        const e = JSON.parse(line);
+        if (e.iteration === undefined) continue;
+        console.log(`  PyTorch  iteration ${String(e.iteration).padStart(6)}  ${e.seconds.toFixed(1).padStart(7)} s  NLL ${e.nll.toFixed(3)}  (${((e.nll - d * h1) / d).toFixed(3)} nats/dim above)`);
+        if (e.nll <= target && !torchReached) torchReached = { iteration: e.iteration, seconds: e.seconds };
+      }
+    }
+    const say = (who: string, r?: { iteration: number; seconds: number }) => `${who} ${r ? `${r.seconds.toFixed(1)} s (iteration ${r.iteration})` : `not within ${iterations} iterations`}`;
+    console.log(`d ${d}, time to within ${gap} nats/dim: ${say('cnfkit', reached)}; ${withTorch ? say('PyTorch', torchReached) : 'PyTorch not run'}\n`);
+  }
+}

@@ -7,7 +7,7 @@
  *
  *   npx tsx examples/odenet_mnist.ts [--quick] [--epochs 1] [--steps 10] [--out runs/examples/odenet_mnist]
  *
- * The default (one epoch of the 8000 training digits, rk4 with 10 steps) takes about 16 minutes on
+ * The default (one epoch of the 8000 training digits, rk4 with 10 steps) takes about 15 minutes on
  * 2 cores; `--quick` (384 digits at batch 32, 4 steps, 500 test digits) checks the pipeline in under a minute.
  */
 import { mkdirSync } from 'node:fs';

@@ -9,8 +9,9 @@
  *       [--train 8000] [--test 2000] [--memory-steps 2,5,10,20] [--json results.json]
  *
  * Adam (lr 1e-3) stands in for the paper's SGD schedule; rk4 with `--steps` steps over [0, 1] for its
- * dopri5. Every model trains at batch 32 by default: RK-Net keeps every step's activations (1.8 GB at batch 32, 10 steps), so its batch is
- * capped at 32 under wasm's 4 GB; ODE-Net's step takes 0.3 GB at any number of steps.
+ * dopri5. Every model trains at batch 32 by default: RK-Net keeps every step's activations (1.7 GiB
+ * at batch 32, 10 steps), so its batch is capped at 32 under wasm's 4 GB; ODE-Net's step takes 240 MiB
+ * at any number of steps.
  */
 import { writeFileSync } from 'node:fs';
 import { ready, tf } from '../../src/index.node.js';
