@@ -16,10 +16,13 @@
  * `--trace-costs` prints instead the cost of a maximum-likelihood iteration (batch 256, the same
  * network) with the exact trace (d tangents per evaluation) and Hutchinson's (one), by d.
  * `--race` trains each side until its held-out NLL (every `--eval-every` iterations, not timed) is within
- * `--gap` nats per dimension of the true entropy d·H₁, and prints the training seconds to get there.
+ * `--gap` nats per dimension of the true entropy d·H₁, and prints the training seconds to get there,
+ * both sides on the same number of threads (cnfkit's kernel threads, `CNFKIT_THREADS` or every core;
+ * PyTorch's set_num_threads).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { CNF, ready, tf } from '../src/index.node.js';
 import { Rng } from '../src/random.js';
 import { machineLine } from './machine.js';
@@ -159,7 +162,7 @@ function problem(d: number): { train: Float32Array; test: Float32Array; testLogp
 async function race(gap: number, every: number): Promise<void> {
   for (const d of dims) {
     const target = d * (h1 + gap);
-    console.log(`d ${d}: I-CFM, batch 512, Adam 1e-3, until the held-out NLL ≤ ${target.toFixed(3)} (d·H₁ ${(d * h1).toFixed(3)} + ${gap} nats/dim), at most ${iterations} iterations; NLL every ${every}`);
+    console.log(`d ${d} on ${process.env.CNFKIT_THREADS ?? os.availableParallelism()} thread(s) each: I-CFM, batch 512, Adam 1e-3, until the held-out NLL ≤ ${target.toFixed(3)} (d·H₁ ${(d * h1).toFixed(3)} + ${gap} nats/dim), at most ${iterations} iterations; NLL every ${every}`);
     const { train, test, hidden } = problem(d);
     const flow = new CNF({ dim: d, hiddenDims: [hidden, hidden], seed: 0 });
     const data = tf.tensor2d(train, [20_000, d]);
@@ -191,7 +194,9 @@ async function race(gap: number, every: number): Promise<void> {
     let torchReached: { iteration: number; seconds: number } | undefined;
     const script = new URL('reference/tabular_torch.py', import.meta.url).pathname;
     if (withTorch && existsSync('/usr/bin/python3')) {
-      const out = execFileSync('/usr/bin/python3', [script, '--dim', String(d), '--iterations', String(iterations), '--eval-every', String(every), '--stop-at', String(target)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 3_600_000 });
+      const threads = String(process.env.CNFKIT_THREADS ?? os.availableParallelism());
+      const args = [script, '--dim', String(d), '--iterations', String(iterations), '--eval-every', String(every), '--stop-at', String(target), '--threads', threads];
+      const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: threads }, timeout: 3_600_000 });
       for (const line of out.trim().split('\n')) {
         const e = JSON.parse(line);
         if (e.iteration === undefined) continue;

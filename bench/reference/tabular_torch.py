@@ -38,8 +38,9 @@ def main():
     p.add_argument('--iterations', type=int, default=1500)
     p.add_argument('--eval-every', type=int, default=0)
     p.add_argument('--stop-at', type=float, default=-math.inf)
+    p.add_argument('--threads', type=int, default=1)
     a = p.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     d = a.dim
     generator = torch.Generator().manual_seed(d)
     rotation, _ = torch.linalg.qr(torch.randn(d, d, generator=generator))
