@@ -11,6 +11,7 @@ import { flowOps } from '../src/nn/compute_path.js';
 import { traceTangents } from '../src/flows/trace.js';
 import { ACTIVATIONS, type ActivationName } from '../src/nn/activations.js';
 import type { DynamicsNet } from '../src/nn/dynamics_net.js';
+import { runSync } from '../src/ode/host_reads.js';
 import { Rng } from '../src/random.js';
 import { flowMatchingStep } from '../src/train/flow_matching_step.js';
 import { drawRegressionProblem } from '../src/train/flow_matching.js';
@@ -64,8 +65,9 @@ for (const rows of [256, 1024]) {
     // Not in a tidy: the optimizer keeps its moments across steps.
     await measure(`flow-matching step (problem, loss, backward, Adam), B=${rows}, ${step.path}`, () => {
       const p = drawRegressionProblem(xHost, rows, 2, 0.5, 0.1, 'independent', rng);
-      step.lossAndGradients(p, rows);
-      step.applyAdam();
+      // Both are generators (ode/host_reads.ts): driven here, as fit drives them.
+      runSync('profile', step.lossAndGradients(p, rows));
+      runSync('profile', step.applyAdam());
       step.writeVariables();
     });
     step.dispose();
@@ -119,8 +121,8 @@ for (const activation of Object.keys(ACTIVATIONS) as ActivationName[]) {
     const step = flowMatchingStep(otherNet, other.trainableVariables, 1024, { learningRate: 1e-3, weightDecay: 1e-5 });
     const rng = new Rng(1);
     await measure(`${activation}: flow-matching step, B=1024, ${step.path}`, () => {
-      step.lossAndGradients(drawRegressionProblem(big, 1024, 2, 0.5, 0.1, 'independent', rng), 1024);
-      step.applyAdam();
+      runSync('profile', step.lossAndGradients(drawRegressionProblem(big, 1024, 2, 0.5, 0.1, 'independent', rng), 1024));
+      runSync('profile', step.applyAdam());
     }, 20);
     step.dispose();
     tf.dispose([x, v, t, ...cot]);
