@@ -12,6 +12,7 @@
  *   npx tsx bench/tabular.ts [--dims 8,16,32,64] [--iterations 1500] [--no-torch]
  *   npx tsx bench/tabular.ts --trace-costs [--dims 2,4,8,16,32]
  *   npx tsx bench/tabular.ts --race [--dims 32] [--gap 0.1] [--eval-every 1000] [--iterations 30000] [--no-torch]
+ *   npx tsx bench/tabular.ts --ml [--dims 8] [--blocks 2] [--iterations 1000] [--eval-every 250] [--no-torch]
  *
  * `--trace-costs` prints instead the cost of a maximum-likelihood iteration (batch 256, the same
  * network) with the exact trace (d tangents per evaluation) and Hutchinson's (one), by d.
@@ -19,6 +20,10 @@
  * `--gap` nats per dimension of the true entropy d·H₁, and prints the training seconds to get there,
  * both sides on the same number of threads (cnfkit's kernel threads, `CNFKIT_THREADS` or every core;
  * PyTorch's set_num_threads).
+ * `--ml` trains by maximum likelihood in FFJORD's tabular configuration (`--blocks` stacked CNFs, two
+ * hidden layers of 10·d, softplus, T = 1 trained, Hutchinson with Rademacher noise, batch 1000, Adam
+ * 1e-3, weight decay 1e-6, dopri5 1e-5) beside FFJORD itself (bench/reference/ffjord_tabular.py, run
+ * when FFJORD_SRC and TORCHDIFFEQ_SRC name its sources), on the same number of threads.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -111,6 +116,10 @@ if (process.argv.includes('--trace-costs')) {
   process.exit(0);
 }
 const h1 = entropy1();
+if (process.argv.includes('--ml')) {
+  await likelihoodBesideFfjord(Number(arg('blocks', '2')), Number(arg('eval-every', '250')));
+  process.exit(0);
+}
 if (process.argv.includes('--race')) {
   await race(Number(arg('gap', '0.1')), Number(arg('eval-every', '1000')));
   process.exit(0);
@@ -206,5 +215,49 @@ async function race(gap: number, every: number): Promise<void> {
     }
     const say = (who: string, r?: { iteration: number; seconds: number }) => `${who} ${r ? `${r.seconds.toFixed(1)} s (iteration ${r.iteration})` : `not within ${iterations} iterations`}`;
     console.log(`d ${d}, time to within ${gap} nats/dim: ${say('cnfkit', reached)}; ${withTorch ? say('PyTorch', torchReached) : 'PyTorch not run'}\n`);
+  }
+}
+
+/** Maximum likelihood in FFJORD's tabular configuration, cnfkit and FFJORD, held-out NLL against training seconds. */
+async function likelihoodBesideFfjord(blocks: number, every: number): Promise<void> {
+  const threads = String(process.env.CNFKIT_THREADS ?? os.availableParallelism());
+  for (const d of dims) {
+    console.log(`d ${d} on ${threads} thread(s) each: maximum likelihood, ${blocks} blocks of ConcatSquash ${10 * d}-${10 * d}, softplus, T = 1 trained, Hutchinson (Rademacher), batch 1000, Adam 1e-3, dopri5 1e-5; exact-trace NLL of 1000 held-out points every ${every} (d·H₁ ${(d * h1).toFixed(3)})`);
+    const { train, test } = problem(d);
+    const flow = new CNF({ dim: d, hiddenDims: [10 * d, 10 * d], blocks, activation: 'softplus', T: 1, trainT: true, trace: 'hutchinson', noise: 'rademacher', rtol: 1e-5, atol: 1e-5, seed: 0 });
+    const data = tf.tensor2d(train, [20_000, d]);
+    const x = tf.tensor2d(test, [1000, d]);
+    let evalSeconds = 0;
+    let last = 0;
+    await flow.fit(data, {
+      iterations,
+      batchSize: 1000,
+      learningRate: 1e-3,
+      weightDecay: 1e-6,
+      onProgress: (r) => {
+        if (r.iteration % every !== 0 && r.iteration !== iterations) return;
+        const started = performance.now();
+        const nll = tf.tidy(() => -tf.mean(flow.logProb(x, { trace: 'exact' })).dataSync()[0]);
+        evalSeconds += (performance.now() - started) / 1000;
+        last = r.seconds - evalSeconds;
+        console.log(`  cnfkit  iteration ${String(r.iteration).padStart(5)}  ${last.toFixed(1).padStart(7)} s  NLL ${nll.toFixed(3)}  NFE ${r.nfeForward}/${r.nfeBackward}  T ${r.endTimes.map((t) => t.toFixed(2)).join(',')}`);
+      },
+    });
+    console.log(`  cnfkit: ${((1000 * last) / iterations).toFixed(0)} ms/iteration, ${flow.trainableVariables.reduce((n, v) => n + v.size, 0)} parameters`);
+    tf.dispose([data, x]);
+    flow.dispose();
+    const script = new URL('reference/ffjord_tabular.py', import.meta.url).pathname;
+    if (!withTorch) continue;
+    if (!process.env.FFJORD_SRC || !process.env.TORCHDIFFEQ_SRC || !existsSync('/usr/bin/python3')) {
+      console.log('  FFJORD not run: set FFJORD_SRC and TORCHDIFFEQ_SRC (see bench/reference/ffjord_tabular.py)');
+      continue;
+    }
+    const args = [script, '--dim', String(d), '--blocks', String(blocks), '--iterations', String(iterations), '--eval-every', String(every), '--threads', threads];
+    const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: threads }, timeout: 7_200_000 });
+    for (const line of out.trim().split('\n')) {
+      const e = JSON.parse(line);
+      if (e.iteration !== undefined) console.log(`  FFJORD  iteration ${String(e.iteration).padStart(5)}  ${e.seconds.toFixed(1).padStart(7)} s  NLL ${e.nll.toFixed(3)}  NFE ${e.nfe.map((n: number) => n.toFixed(0)).join('/')}`);
+      else console.log(`  FFJORD: ${(1000 * e.seconds_per_iteration).toFixed(0)} ms/iteration, ${e.parameters} parameters`);
+    }
   }
 }
