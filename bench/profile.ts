@@ -65,7 +65,7 @@ for (const rows of [256, 1024]) {
     // Not in a tidy: the optimizer keeps its moments across steps.
     await measure(`flow-matching step (problem, loss, backward, Adam), B=${rows}, ${step.path}`, () => {
       const p = drawRegressionProblem(xHost, rows, 2, 0.5, 0.1, 'independent', rng);
-      // Both are generators (ode/host_reads.ts): driven here, as fit drives them.
+      // Both are generators (ode/host_reads.ts), driven here synchronously (fit drives them with runAsync).
       runSync('profile', step.lossAndGradients(p, rows));
       runSync('profile', step.applyAdam());
       step.writeVariables();
@@ -123,6 +123,7 @@ for (const activation of Object.keys(ACTIVATIONS) as ActivationName[]) {
     await measure(`${activation}: flow-matching step, B=1024, ${step.path}`, () => {
       runSync('profile', step.lossAndGradients(drawRegressionProblem(big, 1024, 2, 0.5, 0.1, 'independent', rng), 1024));
       runSync('profile', step.applyAdam());
+      step.writeVariables();
     }, 20);
     step.dispose();
     tf.dispose([x, v, t, ...cot]);

@@ -130,7 +130,8 @@ for (const d of dims) {
   const { train, test, testLogp, hidden } = problem(d);
   const flow = new CNF({ dim: d, hiddenDims: [hidden, hidden], seed: 0 });
   const data = tf.tensor2d(train, [20_000, d]);
-  const report = await flow.fit(data, { iterations, objective: 'flow-matching', batchSize: 512, learningRate: 1e-3 });
+  // Plain Adam, as tabular_torch.py's (fit's default weight decay is 1e-5).
+  const report = await flow.fit(data, { iterations, objective: 'flow-matching', batchSize: 512, learningRate: 1e-3, weightDecay: 0 });
   const perIteration = report.seconds / iterations;
   const started = performance.now();
   const x = tf.tensor2d(test, [1000, d]);
@@ -184,13 +185,15 @@ async function race(gap: number, every: number): Promise<void> {
       objective: 'flow-matching',
       batchSize: 512,
       learningRate: 1e-3,
+      weightDecay: 0, // plain Adam, as tabular_torch.py's
       signal: stop.signal,
       onProgress: (r) => {
         if (r.iteration % every !== 0) return;
+        // r.seconds was taken before this evaluation: only the earlier ones come off it.
+        const seconds = r.seconds - evalSeconds;
         const started = performance.now();
         const nll = tf.tidy(() => -tf.mean(flow.logProb(x)).dataSync()[0]);
         evalSeconds += (performance.now() - started) / 1000;
-        const seconds = r.seconds - evalSeconds;
         console.log(`  cnfkit   iteration ${String(r.iteration).padStart(6)}  ${seconds.toFixed(1).padStart(7)} s  NLL ${nll.toFixed(3)}  (${((nll - d * h1) / d).toFixed(3)} nats/dim above)`);
         if (nll <= target && !reached) {
           reached = { iteration: r.iteration, seconds };
@@ -236,10 +239,10 @@ async function likelihoodBesideFfjord(blocks: number, every: number): Promise<vo
       weightDecay: 1e-6,
       onProgress: (r) => {
         if (r.iteration % every !== 0 && r.iteration !== iterations) return;
+        last = r.seconds - evalSeconds; // taken before this evaluation
         const started = performance.now();
         const nll = tf.tidy(() => -tf.mean(flow.logProb(x, { trace: 'exact' })).dataSync()[0]);
         evalSeconds += (performance.now() - started) / 1000;
-        last = r.seconds - evalSeconds;
         console.log(`  cnfkit  iteration ${String(r.iteration).padStart(5)}  ${last.toFixed(1).padStart(7)} s  NLL ${nll.toFixed(3)}  NFE ${r.nfeForward}/${r.nfeBackward}  T ${r.endTimes.map((t) => t.toFixed(2)).join(',')}`);
       },
     });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
@@ -216,7 +216,7 @@ describe('cnfkit command line', () => {
     expect((await cli('sample', '--model', run, '--n', '10', '--out', all, '--with-log-prob')).code).toBe(0);
     for (const k of [0, 1, 2]) expect((await cli('sample', '--model', run, '--n', '10', '--shard', `${k}/3`, '--out', join(tmp, `samples-${k}.csv`), '--with-log-prob')).code).toBe(0);
     const mergedSamples = join(tmp, 'samples-merged.csv');
-    expect((await cli('merge', '--parts', join(tmp, 'samples-{k}.csv'), '--shards', '3', '--out', mergedSamples)).out).toMatch(/merged 3 shards: 10 rows into .*; NLL over them/);
+    expect((await cli('merge', '--parts', join(tmp, 'samples-{k}.csv'), '--shards', '3', '--out', mergedSamples)).out).toMatch(/merged 3 shards: 10 rows into .*; their mean −log p [\d.]+ nats \(the model's entropy, estimated\)/);
     expect(rows(mergedSamples)[0]).toBe('a,b,c,d,e,log_prob');
     near(values(mergedSamples), values(all), 2e-3);
     // Nothing is written unless every part fits.
@@ -237,8 +237,20 @@ describe('cnfkit command line', () => {
     writeFileSync(join(tmp, 'mixed-0.csv'), readFileSync(join(tmp, 'logp-0.csv')));
     writeFileSync(join(tmp, 'mixed-1.csv'), readFileSync(join(tmp, 'samples-1.csv')));
     await refuse(['--parts', join(tmp, 'mixed-{k}.csv'), '--shards', '2'], /mixed-1.csv has the header 'a,b,c,d,e,log_prob', but .*mixed-0.csv has 'index,log_prob'/);
+    // A row cut by a killed job, a row of the wrong width: refused, naming the line.
+    writeFileSync(join(tmp, 'cut-2.csv'), readFileSync(join(tmp, 'samples-2.csv'), 'utf8').replace(/\n$/, '').replace(/,[^,]*$/, ','));
+    await refuse(['--parts', join(tmp, 'cut-{k}.csv'), '--shards', '3'], /cut-2.csv does not end with a line break: was its job stopped while writing\?/);
+    writeFileSync(join(tmp, 'cut-2.csv'), readFileSync(join(tmp, 'samples-2.csv'), 'utf8').replace(/\n([^\n]*)\n$/, '\n1,2\n'));
+    await refuse(['--parts', join(tmp, 'cut-{k}.csv'), '--shards', '3'], /cut-2.csv:5: expected 6 comma-separated numbers, got '1,2'/);
+    // --out naming a part, directly or through a link: refused, the part untouched.
+    const before = readFileSync(join(tmp, 'logp-0.csv'), 'utf8');
     const self = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'logp-0.csv'));
     expect(self.err).toMatch(/--out .*logp-0.csv is one of the parts; name a new file/);
+    symlinkSync(join(tmp, 'logp-0.csv'), join(tmp, 'link.csv'));
+    const linked = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'link.csv'));
+    expect(linked.err).toMatch(/--out .*link.csv is one of the parts; name a new file/);
+    expect(readFileSync(join(tmp, 'logp-0.csv'), 'utf8')).toBe(before);
+    expect(readdirSync(tmp).filter((f) => f.includes('.partial-'))).toEqual([]);
   });
 
   it('train never replaces files it did not write: a folder with other files is refused, every byte kept', async () => {

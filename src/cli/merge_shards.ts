@@ -2,13 +2,16 @@
  * `cnfkit merge`: the per-shard CSV files of `eval --shard k/n --out` or `sample --shard k/n --out`,
  * written by an indexed batch job (a Slurm array, a Kubernetes Indexed Job), combined into the file
  * one unsharded run writes. Everything is checked before a line is written: every shard present, one
- * header, and each shard holding what `--shard k/n` puts there (eval: the indices ≡ k mod n, rising;
- * sample: the k-th of n equal slices). Both passes stream, so parts of any size merge in flat memory.
+ * header, every row a full row of finite numbers, and each shard holding what `--shard k/n` puts
+ * there (eval: the indices ≡ k mod n, rising; sample: the k-th of n equal slices). The result is
+ * written beside `--out` and renamed onto it when complete, so a failure leaves no half file and
+ * never touches a part. Both passes stream, so parts of any size merge in flat memory.
  */
-import { appendFileSync, createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { appendFileSync, createReadStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
+import { usableFolder } from './run_files.js';
 
 export const MERGE_OPTIONS: readonly OptionSpec[] = [
   { name: 'parts', kind: 'string', required: true, help: "the shard files, with {k} for the shard's index (e.g. 'logp-{k}.csv')" },
@@ -30,8 +33,13 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
   parts.forEach((file, k) => {
     if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--parts: shard ${k}/${n} (${file}) does not exist`);
   });
-  if (parts.some((file) => resolve(file) === resolve(out))) throw new UsageError(`--out ${out} is one of the parts; name a new file`);
-  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
+  if (existsSync(out)) {
+    const target = statSync(out);
+    if (target.isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
+    // The same file under another name (a link, a case-insensitive file system) counts too.
+    if (parts.some((file) => resolve(file) === resolve(out) || sameFile(statSync(file), target))) throw new UsageError(`--out ${out} is one of the parts; name a new file`);
+  }
+  await usableFolder('out', dirname(resolve(out)), false);
 
   const headers: string[] = [];
   for (const file of parts) headers.push(await headerOf(file)); // one file open at a time
@@ -40,37 +48,56 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
     if (h !== header) throw new UsageError(`--parts: ${parts[k]} has the header '${h}', but ${parts[0]} has '${header}'; parts of one job share it`);
   });
   const byIndex = header === EVAL_HEADER;
-  const scans = [];
-  for (const [k, file] of parts.entries()) scans.push(await scanPart(file, k, n, byIndex));
-  const total = scans.reduce((sum, s) => sum + s.rows, 0);
+  const columns = header.split(',').length;
+  const counts: number[] = [];
+  for (const [k, file] of parts.entries()) counts.push(await checkPart(file, k, n, columns, byIndex));
+  const total = counts.reduce((sum, c) => sum + c, 0);
   if (!byIndex) {
     // sample --shard k/n writes rows floor(kN/n) … floor((k+1)N/n) − 1 of the N samples.
-    scans.forEach((s, k) => {
+    counts.forEach((rows, k) => {
       const expected = Math.floor(((k + 1) * total) / n) - Math.floor((k * total) / n);
-      if (s.rows !== expected) {
-        throw new UsageError(`--parts: ${parts[k]} holds ${s.rows} rows, but shard ${k}/${n} of ${total} samples has ${expected}; is a part missing, or from another run?`);
+      if (rows !== expected) {
+        throw new UsageError(`--parts: ${parts[k]} holds ${rows} rows, but shard ${k}/${n} of ${total} samples has ${expected}; is a part missing, or from another run?`);
       }
     });
   }
 
-  writeFileSync(out, header + '\n');
+  const partial = `${out}.partial-${process.pid}`;
   const logProbColumn = header.split(',').indexOf('log_prob');
   let sum = 0;
-  const writer = lineWriter(out, (line) => {
-    if (logProbColumn >= 0) sum += Number(line.split(',')[logProbColumn]);
-  });
-  if (byIndex) await interleave(parts, writer.add);
-  else for (const file of parts) for await (const line of dataLines(file)) writer.add(line);
-  writer.flush();
-  const nll = logProbColumn >= 0 && total > 0 ? `; NLL over them ${(-sum / total).toFixed(4)} nats` : '';
-  log(`merged ${n} shards: ${total} rows into ${out}${nll}`);
+  try {
+    writeFileSync(partial, header + '\n');
+    const writer = lineWriter(partial, (line) => {
+      if (logProbColumn >= 0) sum += Number(line.split(',')[logProbColumn]);
+    });
+    if (byIndex) await interleave(parts, writer.add);
+    else for (const file of parts) for await (const line of dataLines(file)) writer.add(line);
+    writer.flush();
+    renameSync(partial, out);
+  } catch (e) {
+    rmSync(partial, { force: true }); // ours: written just now
+    const code = (e as { code?: string }).code;
+    if (code === 'EMFILE' || code === 'ENFILE') throw new UsageError(`--parts: ${n} parts cannot be open at once (${code}); raise the limit on open files (ulimit -n) above ${n + 20}`);
+    throw e;
+  }
+  const summary = logProbColumn < 0 || total === 0 ? '' : byIndex ? `; NLL over them ${(-sum / total).toFixed(4)} nats` : `; their mean −log p ${(-sum / total).toFixed(4)} nats (the model's entropy, estimated)`;
+  log(`merged ${n} shards: ${total} rows into ${out}${summary}`);
   return 0;
+}
+
+function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
+  return a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
+}
+
+/** The lines of a file, CRLF or LF. */
+function linesOf(file: string): AsyncIterable<string> {
+  return createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
 }
 
 /** The data lines of a CSV part after its header. */
 async function* dataLines(file: string): AsyncGenerator<string> {
   let first = true;
-  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+  for await (const line of linesOf(file)) {
     if (first) {
       first = false;
       continue;
@@ -81,7 +108,7 @@ async function* dataLines(file: string): AsyncGenerator<string> {
 
 /** A part's first line: the header eval and sample --out write. */
 async function headerOf(file: string): Promise<string> {
-  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+  for await (const line of linesOf(file)) {
     const header = line.replace(/^\uFEFF/, '').trim();
     if (!/[a-z_]/i.test(header)) break;
     return header;
@@ -89,24 +116,41 @@ async function headerOf(file: string): Promise<string> {
   throw new UsageError(`--parts: ${file} has no header line; expected the CSV that eval or sample --out wrote`);
 }
 
-/** A part's row count; for eval's parts (`byIndex`), a check that its indices are shard k's, rising. */
-async function scanPart(file: string, k: number, n: number, byIndex: boolean): Promise<{ rows: number }> {
+/**
+ * Checks every row of a part (as many finite numbers as the header has columns; for eval's parts,
+ * integer indices of shard k, rising) and that the file ends with a line break (a job killed while
+ * writing leaves a cut line); returns its row count.
+ */
+async function checkPart(file: string, k: number, n: number, columns: number, byIndex: boolean): Promise<number> {
+  const size = statSync(file).size;
+  if (size > 0) {
+    const last = await lastByte(file, size);
+    if (last !== 0x0a) throw new UsageError(`--parts: ${file} does not end with a line break: was its job stopped while writing?`);
+  }
   let rows = 0;
-  let last = -1;
+  let previous = -1;
   let lineNumber = 0;
-  for await (const raw of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+  for await (const raw of linesOf(file)) {
     lineNumber++;
     if (lineNumber === 1 || !raw.trim()) continue;
     rows++;
-    if (!byIndex) continue;
-    const cell = raw.split(',', 1)[0];
-    const index = Number(cell);
-    if (!Number.isInteger(index) || index <= last || index % n !== k) {
-      throw new UsageError(`--parts: ${file}:${lineNumber} holds index ${cell}, but shard ${k}/${n} holds rising indices ≡ ${k} mod ${n}; was it written with --shard ${k}/${n}?`);
+    const cells = raw.split(',');
+    if (cells.length !== columns || cells.some((c) => c.trim() === '' || !Number.isFinite(Number(c)))) {
+      throw new UsageError(`--parts: ${file}:${lineNumber}: expected ${columns} comma-separated numbers, got '${raw.slice(0, 80)}'`);
     }
-    last = index;
+    if (!byIndex) continue;
+    const index = Number(cells[0]);
+    if (!Number.isInteger(index) || index <= previous || index % n !== k) {
+      throw new UsageError(`--parts: ${file}:${lineNumber} holds index ${cells[0]}, but shard ${k}/${n} holds rising indices ≡ ${k} mod ${n}; was it written with --shard ${k}/${n}?`);
+    }
+    previous = index;
   }
-  return { rows };
+  return rows;
+}
+
+async function lastByte(file: string, size: number): Promise<number> {
+  for await (const chunk of createReadStream(file, { start: size - 1, end: size - 1 })) return (chunk as Buffer)[0];
+  return -1;
 }
 
 /** Appends lines to `out` in batches, each seen by `onLine` first. */
@@ -125,18 +169,48 @@ function lineWriter(out: string, onLine: (line: string) => void): { add: (line: 
 }
 
 /**
- * Merges eval's parts by index (each part rising, as scanPart checked): the unsharded file's order.
- * Every part is open at once, so a job of more shards than the process may open files needs `ulimit -n`.
+ * Merges eval's parts by index (each part rising, as checkPart checked) into the unsharded file's
+ * order, through a min-heap of the parts' next rows. Every part is open at once.
  */
 async function interleave(parts: string[], add: (line: string) => void): Promise<void> {
-  const readers = parts.map((file) => dataLines(file));
-  const heads = await Promise.all(readers.map((r) => r.next()));
-  const indexOf = (h: IteratorResult<string>) => (h.done ? Infinity : Number(h.value.split(',', 1)[0]));
-  for (;;) {
-    let best = -1;
-    for (let k = 0; k < heads.length; k++) if (!heads[k].done && (best < 0 || indexOf(heads[k]) < indexOf(heads[best]))) best = k;
-    if (best < 0) break;
-    add(heads[best].value as string);
-    heads[best] = await readers[best].next();
+  const readers = parts.map((file) => dataLines(file)[Symbol.asyncIterator]());
+  const heap: { index: number; line: string; part: number }[] = [];
+  const push = async (part: number) => {
+    const next = await readers[part].next();
+    if (!next.done) heapPush(heap, { index: Number(next.value.split(',', 1)[0]), line: next.value, part });
+  };
+  for (let part = 0; part < readers.length; part++) await push(part);
+  while (heap.length) {
+    const top = heapPop(heap);
+    add(top.line);
+    await push(top.part);
   }
+}
+
+function heapPush<T extends { index: number }>(heap: T[], item: T): void {
+  heap.push(item);
+  for (let i = heap.length - 1; i > 0; ) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent].index <= heap[i].index) break;
+    [heap[parent], heap[i]] = [heap[i], heap[parent]];
+    i = parent;
+  }
+}
+
+function heapPop<T extends { index: number }>(heap: T[]): T {
+  const top = heap[0];
+  const last = heap.pop()!;
+  if (heap.length) {
+    heap[0] = last;
+    for (let i = 0; ; ) {
+      const [l, r] = [2 * i + 1, 2 * i + 2];
+      let least = i;
+      if (l < heap.length && heap[l].index < heap[least].index) least = l;
+      if (r < heap.length && heap[r].index < heap[least].index) least = r;
+      if (least === i) break;
+      [heap[least], heap[i]] = [heap[i], heap[least]];
+      i = least;
+    }
+  }
+  return top;
 }
