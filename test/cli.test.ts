@@ -250,6 +250,20 @@ describe('cnfkit command line', () => {
     const linked = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'link.csv'));
     expect(linked.err).toMatch(/--out .*link.csv is one of the parts; name a new file/);
     expect(readFileSync(join(tmp, 'logp-0.csv'), 'utf8')).toBe(before);
+    // eval --out is written under a temporary name: a run that fails half-way leaves nothing at --out.
+    const rowsOk = Array.from({ length: 12 }, (_, i) => [1, 2, 3, 4, 5].map((v) => v + i).join(','));
+    writeFileSync(join(tmp, 'late-bad.csv'), ['a,b,c,d,e', ...rowsOk, '1,2,3'].join('\n') + '\n');
+    const failed = await cli('eval', '--model', run, '--data', join(tmp, 'late-bad.csv'), '--out', join(tmp, 'late-logp.csv'));
+    expect(failed.err).toMatch(/late-bad.csv:14: expected 5 comma-separated numbers/);
+    expect(existsSync(join(tmp, 'late-logp.csv'))).toBe(false);
+    // An empty shard (more shards than points) is a finished part: exit 0, the header only, and it merges.
+    writeFileSync(join(tmp, 'three.csv'), ['a,b,c,d,e', ...rowsOk.slice(0, 3)].join('\n') + '\n');
+    for (const k of [0, 1, 2, 3]) {
+      const r = await cli('eval', '--model', run, '--data', join(tmp, 'three.csv'), '--shard', `${k}/4`, '--out', join(tmp, `three-${k}.csv`));
+      expect(r.code, r.err).toBe(0);
+    }
+    expect(readFileSync(join(tmp, 'three-3.csv'), 'utf8')).toBe('index,log_prob\n');
+    expect((await cli('merge', '--parts', join(tmp, 'three-{k}.csv'), '--shards', '4', '--out', join(tmp, 'three-all.csv'))).out).toMatch(/merged 4 shards: 3 rows/);
     expect(readdirSync(tmp).filter((f) => f.includes('.partial-'))).toEqual([]);
   });
 

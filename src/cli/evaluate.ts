@@ -1,7 +1,7 @@
 /**
  * `cnfkit eval`, `cnfkit sample` and `cnfkit plot`: use a trained model.
  */
-import { appendFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, TOY_ENTROPY, toyData, type ToyDataset } from '../data/toy.js';
@@ -11,6 +11,7 @@ import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
 import { countCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
+import { CsvOutput } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
@@ -81,25 +82,35 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   const started = performance.now();
   // Running sums over chunks of points, so a file of any size streams through (and --out with it).
   let [count, sum, sumSquares] = [0, 0, 0];
-  if (out) writeFileSync(out, 'index,log_prob\n');
-  const chunks = csv ? csvChunks(name, 10_000, 'data') : toyChunks(name as ToyDataset, o.n as number, o.seed as number);
-  for await (const chunk of chunks) {
-    if (chunk.dim !== flow.options.dim) throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is ${flow.options.dim}-dimensional`);
-    const keep = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => (!heldOut || heldOut.has(index)) && (!shard || index % shard.n === shard.k));
-    if (!keep.length) continue;
-    const rowsOf = new Float32Array(keep.length * chunk.dim);
-    keep.forEach((index, i) => rowsOf.set(chunk.values.subarray((index - chunk.firstIndex) * chunk.dim, (index - chunk.firstIndex + 1) * chunk.dim), i * chunk.dim));
-    const x = tf.tensor2d(rowsOf, [keep.length, chunk.dim]);
-    // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
-    const logp = await flow.logProbAsync(x, { stats });
-    const values = await logp.data();
-    values.forEach((v) => ((count += 1), (sum += v), (sumSquares += v * v)));
-    if (out) appendFileSync(out, keep.map((index, i) => `${index},${values[i]}\n`).join(''));
-    tf.dispose([x, logp]);
-  }
-  flow.dispose();
   const what = `${shard ? `shard ${shard.k}/${shard.n} of ` : ''}${csv ? `${heldOut ? 'the held-out points of ' : 'all points of '}${basename(name)}` : `${name} held-out points`}`;
-  if (count === 0) throw new UsageError(`${what}: no points to evaluate (more shards than points?)`);
+  const file = out ? new CsvOutput(out, 'index,log_prob') : undefined;
+  try {
+    const chunks = csv ? csvChunks(name, 10_000, 'data') : toyChunks(name as ToyDataset, o.n as number, o.seed as number);
+    for await (const chunk of chunks) {
+      if (chunk.dim !== flow.options.dim) throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is ${flow.options.dim}-dimensional`);
+      const keep = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => (!heldOut || heldOut.has(index)) && (!shard || index % shard.n === shard.k));
+      if (!keep.length) continue;
+      const rowsOf = new Float32Array(keep.length * chunk.dim);
+      keep.forEach((index, i) => rowsOf.set(chunk.values.subarray((index - chunk.firstIndex) * chunk.dim, (index - chunk.firstIndex + 1) * chunk.dim), i * chunk.dim));
+      const x = tf.tensor2d(rowsOf, [keep.length, chunk.dim]);
+      // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
+      const logp = await flow.logProbAsync(x, { stats });
+      const values = await logp.data();
+      values.forEach((v) => ((count += 1), (sum += v), (sumSquares += v * v)));
+      file?.append(keep.map((index, i) => `${index},${values[i]}`));
+      tf.dispose([x, logp]);
+    }
+    if (count === 0 && !shard) throw new UsageError(`${what}: no points to evaluate`);
+    file?.commit();
+  } finally {
+    flow.dispose();
+    file?.close();
+  }
+  // An empty shard (more shards than points) is a finished part of an indexed job, not a failure.
+  if (count === 0) {
+    log(`${what}: no points in this shard${out ? `; ${out} holds the header only` : ''}`);
+    return 0;
+  }
   const seconds = (performance.now() - started) / 1000;
   const nll = -sum / count;
   const se = count > 1 ? Math.sqrt(Math.max(0, sumSquares / count - (sum / count) ** 2) * (count / (count - 1)) / count) : NaN;
@@ -132,7 +143,7 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   const dim = flow.options.dim;
   await usableFolder('out', dirname(resolve(out)), true);
   const columns = (runDir ? (readRunInfo(runDir)?.columns as string[] | undefined) : undefined) ?? (dim === 2 ? ['x', 'y'] : Array.from({ length: dim }, (_, k) => `x${k}`));
-  writeFileSync(out, [...columns, ...(withLogProb ? ['log_prob'] : [])].join(',') + '\n');
+  const file = new CsvOutput(out, [...columns, ...(withLogProb ? ['log_prob'] : [])].join(','));
   // The whole run's latents in blocks (memory flat in --n); only this shard's rows go through the flow.
   try {
     for (const { values: latents } of latentBlocks(n, dim, o.seed as number, from, to)) {
@@ -146,10 +157,12 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
         const row = Array.from(values.subarray(r * dim, (r + 1) * dim));
         lines.push((densities ? [...row, densities[r]] : row).join(','));
       }
-      appendFileSync(out, lines.join('\n') + '\n');
+      file.append(lines);
     }
+    file.commit();
   } finally {
     flow.dispose();
+    file.close();
   }
   log(`wrote ${to - from} samples${withLogProb ? ' with their log-densities' : ''}${shard ? ` (shard ${shard.k}/${shard.n} of ${n})` : ''} to ${out}`);
   return 0;

@@ -4,13 +4,14 @@
  * one unsharded run writes. Everything is checked before a line is written: every shard present, one
  * header, every row a full row of finite numbers, and each shard holding what `--shard k/n` puts
  * there (eval: the indices ≡ k mod n, rising; sample: the k-th of n equal slices). The result is
- * written beside `--out` and renamed onto it when complete, so a failure leaves no half file and
- * never touches a part. Both passes stream, so parts of any size merge in flat memory.
+ * written beside `--out` and renamed onto it when complete (csv_output.ts), so a failure leaves no
+ * half file and never touches a part. Both passes stream, so parts of any size merge in flat memory.
  */
-import { appendFileSync, createReadStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
+import { CsvOutput } from './csv_output.js';
 import { usableFolder } from './run_files.js';
 
 export const MERGE_OPTIONS: readonly OptionSpec[] = [
@@ -62,23 +63,23 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
     });
   }
 
-  const partial = `${out}.partial-${process.pid}`;
   const logProbColumn = header.split(',').indexOf('log_prob');
   let sum = 0;
+  const file = new CsvOutput(out, header);
   try {
-    writeFileSync(partial, header + '\n');
-    const writer = lineWriter(partial, (line) => {
+    const writer = lineWriter(file, (line) => {
       if (logProbColumn >= 0) sum += Number(line.split(',')[logProbColumn]);
     });
     if (byIndex) await interleave(parts, writer.add);
-    else for (const file of parts) for await (const line of dataLines(file)) writer.add(line);
+    else for (const part of parts) for await (const line of dataLines(part)) writer.add(line);
     writer.flush();
-    renameSync(partial, out);
+    file.commit();
   } catch (e) {
-    rmSync(partial, { force: true }); // ours: written just now
     const code = (e as { code?: string }).code;
     if (code === 'EMFILE' || code === 'ENFILE') throw new UsageError(`--parts: ${n} parts cannot be open at once (${code}); raise the limit on open files (ulimit -n) above ${n + 20}`);
     throw e;
+  } finally {
+    file.close();
   }
   const summary = logProbColumn < 0 || total === 0 ? '' : byIndex ? `; NLL over them ${(-sum / total).toFixed(4)} nats` : `; their mean −log p ${(-sum / total).toFixed(4)} nats (the model's entropy, estimated)`;
   log(`merged ${n} shards: ${total} rows into ${out}${summary}`);
@@ -153,11 +154,11 @@ async function lastByte(file: string, size: number): Promise<number> {
   return -1;
 }
 
-/** Appends lines to `out` in batches, each seen by `onLine` first. */
-function lineWriter(out: string, onLine: (line: string) => void): { add: (line: string) => void; flush: () => void } {
+/** Appends lines to `file` in batches, each seen by `onLine` first. */
+function lineWriter(file: CsvOutput, onLine: (line: string) => void): { add: (line: string) => void; flush: () => void } {
   let batch: string[] = [];
   const flush = () => {
-    if (batch.length) appendFileSync(out, batch.join('\n') + '\n');
+    file.append(batch);
     batch = [];
   };
   const add = (line: string) => {
