@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 from train_misc import build_model_tabular, count_nfe, override_divergence_fn, standard_normal_logprob  # noqa: E402  (ffjord)
-from tabular_torch import sample_set  # noqa: E402
+from tabular_torch import problem  # noqa: E402
 
 
 def negative_log_likelihood(model, x):
@@ -48,10 +48,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     d = a.dim
-    generator = torch.Generator().manual_seed(d)
-    rotation, _ = torch.linalg.qr(torch.randn(d, d, generator=generator))
-    train, _ = sample_set(d, 20000, rotation, generator)
-    test, _ = sample_set(d, 1000, rotation, generator)
+    generator, train, test = problem(d)
     torch.manual_seed(0)
 
     options = argparse.Namespace(

@@ -32,6 +32,16 @@ def sample_set(d, n, rotation, generator):
     return s @ rotation.T, logp1.sum(1)
 
 
+def problem(d):
+    """The d-dimensional problem, seeded by d: its generator (for minibatches), 20000 training and
+    1000 test points."""
+    generator = torch.Generator().manual_seed(d)
+    rotation, _ = torch.linalg.qr(torch.randn(d, d, generator=generator))
+    train, _ = sample_set(d, 20000, rotation, generator)
+    test, _ = sample_set(d, 1000, rotation, generator)
+    return generator, train, test
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--dim', type=int, default=8)
@@ -42,10 +52,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     d = a.dim
-    generator = torch.Generator().manual_seed(d)
-    rotation, _ = torch.linalg.qr(torch.randn(d, d, generator=generator))
-    train, _ = sample_set(d, 20000, rotation, generator)
-    test, _ = sample_set(d, 1000, rotation, generator)
+    generator, train, test = problem(d)
     hidden = max(64, 4 * d)
     net = Field((d, hidden, hidden, d))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
