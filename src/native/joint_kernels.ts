@@ -104,7 +104,9 @@ export class WasmJointDynamics {
     if (this.plan?.rows === rows && this.plan.tangents === tangents) return this.plan;
     const pool = s.ws.threads?.pool;
     if (pool && this.plan) for (const id of [this.plan.forward, this.plan.vjp]) if (id !== undefined) pool.forget(id);
-    const shards = pool ? splitRows(rows, s.threads.length, MIN_ROWS_PER_THREAD) : [[0, rows] as [number, number]];
+    // A worker returns ∂/∂t per layer: a network deeper than its result slots stays on one thread.
+    const split = pool && this.weights.layers.length <= KernelThreads.resultSlots;
+    const shards = split ? splitRows(rows, s.threads.length, MIN_ROWS_PER_THREAD) : [[0, rows] as [number, number]];
     this.plan = { rows, tangents, shards };
     if (pool && shards.length > 1) {
       const others = shards.slice(1);

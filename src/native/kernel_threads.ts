@@ -95,8 +95,10 @@ export interface WorkerLike {
 /** A pool of kernel threads: `count − 1` workers plus the caller's thread. */
 export class KernelThreads {
   private readonly control = new Int32Array(new SharedArrayBuffer(16));
-  /** Each worker's return values: worker w's slots start at w · RESULT_SLOTS. */
-  readonly results = new Float64Array(new SharedArrayBuffer(8 * RESULT_SLOTS * 64));
+  /** Each worker's return values: worker w's slots start at (w − 1) · RESULT_SLOTS. */
+  readonly results: Float64Array;
+  /** The return values one worker's program may keep (a pass records one per layer at most). */
+  static readonly resultSlots = RESULT_SLOTS;
   /** The time that recorded NaN arguments take in the next run. */
   readonly time = new Float64Array(new SharedArrayBuffer(8));
   private nextId = 1;
@@ -105,7 +107,9 @@ export class KernelThreads {
   private constructor(
     readonly count: number,
     private readonly workers: WorkerLike[],
-  ) {}
+  ) {
+    this.results = new Float64Array(new SharedArrayBuffer(8 * RESULT_SLOTS * Math.max(1, workers.length)));
+  }
 
   /** Starts `count − 1` workers and waits until each is listening. */
   static async start(count: number): Promise<KernelThreads> {

@@ -40,7 +40,7 @@ export async function loadWasmKernels(fma = true): Promise<void> {
   const wanted = fma && WebAssembly.validate(decode(KERNELS_RELAXED_WASM_BASE64));
   if ((compiled && wanted === relaxed) || failure) return;
   relaxed = wanted;
-  await threaded?.pool.stop();
+  threaded?.pool.stop();
   threaded = undefined;
   threadsNote = '1 thread';
   try {
