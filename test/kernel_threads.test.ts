@@ -105,6 +105,25 @@ describe('kernel threads', () => {
     flow.dispose();
   });
 
+  it('more threads than a fixed table would hold (70): the same losses and log-densities as one thread', async () => {
+    const figures = async (threads: number) => {
+      await ready({ threads });
+      const data = toyData('8gaussians', 70 * 64, 0);
+      const flow = new CNF({ dim: 2, hiddenDims: [16], seed: 0 });
+      const report = await flow.fit(data, { objective: 'flow-matching', iterations: 3, batchSize: 70 * 64, seed: 0 });
+      const logp = flow.logProb(data);
+      const result = [...report.history.map((r) => r.loss), tf.sum(logp).dataSync()[0]];
+      tf.dispose([data, logp]);
+      flow.dispose();
+      return result;
+    };
+    const one = await figures(1);
+    const many = await figures(70);
+    expect(backendInfo().kernelThreads).toBe('70 threads');
+    many.forEach((v, i) => expect(Math.abs(v - one[i])).toBeLessThan(1e-5 * Math.abs(one[i])));
+    await ready({ threads: 2 });
+  }, 60_000);
+
   it('refuses a bad thread count, naming it', async () => {
     await expect(ready({ threads: 0 })).rejects.toThrow('ready: threads must be an integer in 1…256, but got 0');
     await expect(ready({ threads: 1.5 })).rejects.toThrow('ready: threads must be an integer in 1…256, but got 1.5');
