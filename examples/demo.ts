@@ -26,7 +26,7 @@ console.log(`cnfkit demo: a CNF on 8gaussians (backend ${info.name}, cnfkit wasm
 // 2026-11-23; flow matching in three runs on 2026-12-03 (the last with 0.2's random streams).
 const why =
   objective === 'flow-matching'
-    ? 'flow matching trains the same field by regression (no ODE solve per step): in 45 s on a 2-core machine it reached held-out NLL 2.85-2.88 (26 000-37 000 iterations in three runs), maximum likelihood through the adjoint 3.01 (753 iterations)'
+    ? 'flow matching trains the same field by regression (no ODE solve per step): in 45 s on a 2-core machine it reached held-out NLL 2.85-2.88 (26 000-37 000 iterations in three runs on one thread, 55 000 on two), maximum likelihood through the adjoint 3.01 (753 iterations)'
     : 'maximum likelihood through the adjoint, as FFJORD trains (slower per step than flow matching)';
 const data = toyData('8gaussians', 50_000, 0);
 const flow = new CNF({ dim: 2, seed: 0 });
