@@ -12,7 +12,8 @@ export class CsvOutput {
 
   constructor(readonly path: string, header: string) {
     this.partial = `${path}.partial-${process.pid}`;
-    writeFileSync(this.partial, header + '\n');
+    // 'wx': a file of that name that is not ours is never overwritten (nor later removed).
+    writeFileSync(this.partial, header + '\n', { flag: 'wx' });
   }
 
   /** Appends lines (each without its line break). */
