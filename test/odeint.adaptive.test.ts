@@ -14,6 +14,9 @@ function solveEnd(method: (typeof METHODS)[number], ts: number[], options: objec
   return { rows, stats };
 }
 
+/** A few float32 roundings of a state of order one (2^-24 each). */
+const FLOAT32_FLOOR = 8 * 2 ** -24;
+
 describe.each(adaptiveMethods)('adaptive %s', (method) => {
   it('has an error that follows the tolerance: below 20·tol, and shrinking as tol shrinks', () => {
     const tols = [1e-3, 1e-4, 1e-5, 1e-6];
@@ -22,7 +25,9 @@ describe.each(adaptiveMethods)('adaptive %s', (method) => {
       return maxRelativeError(rows[1], linear.exact(4), solutionScale(linear));
     });
     errs.forEach((e, i) => expect(e).toBeLessThan(20 * tols[i]));
-    for (let i = 1; i < errs.length; i++) expect(errs[i]).toBeLessThan(errs[i - 1]);
+    // Shrinking until float32 resolution: dopri8 reaches it by tol 1e-5 (~3e-8), and below it the
+    // error is rounding, which does not shrink.
+    for (let i = 1; i < errs.length; i++) expect(errs[i]).toBeLessThan(Math.max(errs[i - 1], FLOAT32_FLOOR));
     // Tighter tolerances need more evaluations.
     const nfe = tols.map((tol) => solveEnd(method, [0, 4], { rtol: tol, atol: tol }).stats.nfe);
     for (let i = 1; i < nfe.length; i++) expect(nfe[i]).toBeGreaterThan(nfe[i - 1]);

@@ -41,8 +41,11 @@ export function computePath(net: TangentDynamics, rows = 0): ComputePath {
 export function flowOps(net: TangentDynamics, rows: number, tangents: number): FlowOps {
   const path = computePath(net, (1 + tangents) * rows);
   pathUsage[path]++;
-  return path === 'wasm-kernels' ? kernelFlowOps(net as DynamicsNet) : tfjsFlowOps(net);
+  const ops = path === 'wasm-kernels' ? kernelFlowOps(net as DynamicsNet) : tfjsFlowOps(net);
+  // The joint dynamics read x alone: the log-density and regularisers never feed back.
+  return { ...ops, joint: (v, terms) => Object.assign(ops.joint(v, terms), { unread: JOINT_UNREAD }) };
 }
+const JOINT_UNREAD: readonly boolean[] = [false, true, true, true];
 
 /** Frees what any path keeps for `net` (the kernels' workspace, up to 1 GiB); call when the network goes. */
 export function releaseFlowOps(net: TangentDynamics): void {

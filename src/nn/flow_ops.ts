@@ -23,7 +23,8 @@ export interface FlowOps {
   readonly path: ComputePath;
   /**
    * The joint dynamics over [x, ℓ, k?, j?] for fixed tangents v [K, B, d]: [F, −Σ_k v_k·J v_k,
-   * ‖F‖²?, Σ_k ‖J v_k‖²?], with their vector–Jacobian product for the adjoint.
+   * ‖F‖²?, Σ_k ‖J v_k‖²?], with their vector–Jacobian product for the adjoint. They read x alone
+   * (the factory marks the other components `unread`).
    */
   joint(v: tf.Tensor3D, terms: JointTerms): ListDynamics;
   /** The dynamics of x alone (the flow map and sampling). */

@@ -50,6 +50,8 @@ export function* integrateAdaptive(
   const outputs: State[] = [y0.map((c) => c.clone())];
   if (ts.length === 1) return outputs;
 
+  // The components that steer the step size (the step's error estimate holds only those).
+  const steering = (s: State) => (normMask ? s.filter((_, c) => normMask[c]) : s);
   const direction = Math.sign(tEnd - t0);
   const controller = new StepSizeController(Math.min(tableau.order, tableau.embeddedOrder ?? tableau.order) + 1, settings.controller);
   let t = t0;
@@ -74,11 +76,11 @@ export function* integrateAdaptive(
       if (lands) h = tEnd - t;
       const tNew = lands ? tEnd : t + h;
 
-      const step = rkStep(tableau, f, t, y, f0, h);
+      const step = rkStep(tableau, f, t, y, f0, h, normMask);
       let err = NaN;
       let measured = false;
       try {
-        err = yield* readNumber(scaledRmsNorm(step.err!, y, step.y1, rtol, atol, normMask));
+        err = yield* readNumber(scaledRmsNorm(step.err!, steering(y), steering(step.y1), rtol, atol));
         measured = true;
       } finally {
         if (!measured) disposeRkStep(step);

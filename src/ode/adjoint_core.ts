@@ -16,9 +16,9 @@ import { firstOrderGradients } from './vjp.js';
 /**
  * Dynamics over a list of tensors, with time as a scalar tensor (so ∂f/∂t can be taken). It may
  * carry its own VJP (value and cotangentᵀ ∂f/∂(y, params, t)), which the adjoint then uses instead
- * of recording f on a tape.
+ * of recording f on a tape, and mark the components it never reads (`unread`, as in ode/state.ts).
  */
-export type ListDynamics = ((t: tf.Scalar, y: State) => State) & { vjp?: DynamicsVjp };
+export type ListDynamics = ((t: tf.Scalar, y: State) => State) & { vjp?: DynamicsVjp; unread?: readonly boolean[] };
 
 /**
  * f's value and the products of `cotangents` with its Jacobians w.r.t. y, the params (in the params'
@@ -194,7 +194,9 @@ export function* backwardSweep(
  * evaluation of f and one VJP (of Σ_c ⟨f_c, −a_c⟩, which is that product).
  */
 function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Variable[], wantTimes: boolean, stats: OdeStats): StateDynamics {
-  return (t, y) => {
+  // Read: the z that f reads, and every a; never the parameter and time adjoints.
+  const unread = [...Array.from({ length: m }, (_, k) => f.unread?.[k] ?? false), ...Array<boolean>(m).fill(false), true, true];
+  const dynamics: StateDynamics = (t, y) => {
     stats.nfe++;
     return tf.tidy(() => {
       const z = y.slice(0, m);
@@ -218,6 +220,7 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
       return [...fresh, ...grads.slice(0, m), ...flatParams(grads.slice(m, m + params.length)), ...grads.slice(m + params.length)];
     });
   };
+  return Object.assign(dynamics, { unread });
 }
 
 /**
@@ -231,11 +234,12 @@ function flatParams(grads: readonly tf.Tensor[]): tf.Tensor[] {
 
 /** The solvers' form of list dynamics: host time, evaluations counted in `stats.nfe`. */
 export function countedDynamics(f: ListDynamics, stats: OdeStats): StateDynamics {
-  return (t, y) => {
+  const counted: StateDynamics = (t, y) => {
     stats.nfe++;
     return tf.tidy(() => {
       const time = tf.scalar(t);
       return f(time, y).map((c) => ownedResult(c, time));
     });
   };
+  return f.unread ? Object.assign(counted, { unread: f.unread }) : counted;
 }

@@ -3,6 +3,7 @@
  * atol + rtol·max(|y0|, |y1|), element by element, and summarised by a root mean square.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hostArithmetic, hostScaledSquares } from './host_arithmetic.js';
 import { readNumber, type Reads } from './host_reads.js';
 import { elementCount, sumOf, type State } from './state.js';
 
@@ -20,15 +21,17 @@ export function scaledRmsNorm(
   atol: number,
   mask?: readonly boolean[],
 ): tf.Scalar {
+  const selected = err.map((_, c) => c).filter((c) => !mask || mask[c]);
+  const count = Math.max(1, elementCount(err, mask));
+  if (hostArithmetic()) return tf.scalar(Math.sqrt(hostScaledSquares(selected.map((c) => [err[c], y0[c], y1[c]]), rtol, atol) / count));
   return tf.tidy(() => {
     const sums: tf.Tensor[] = [];
-    for (let c = 0; c < err.length; c++) {
-      if (mask && !mask[c]) continue;
+    for (const c of selected) {
       const scale = tf.add(atol, tf.mul(rtol, tf.maximum(tf.abs(y0[c]), tf.abs(y1[c]))));
       sums.push(tf.sum(tf.square(tf.div(err[c], scale))));
     }
     const total = sumOf(sums);
-    return tf.sqrt(tf.div(total, Math.max(1, elementCount(err, mask)))) as tf.Scalar;
+    return tf.sqrt(tf.div(total, count)) as tf.Scalar;
   });
 }
 

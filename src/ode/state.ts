@@ -3,12 +3,17 @@
  * adjoint passes [z, a, a_θ, a_t], so the state needs no concatenation.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hostArithmetic, hostLinearCombination } from './host_arithmetic.js';
 
 /** A list of tensors integrated together as one state. */
 export type State = tf.Tensor[];
 
-/** Dynamics over a state, with time as a host (float64) number. */
-export type StateDynamics = (t: number, y: State) => State;
+/**
+ * Dynamics over a state, with time as a host (float64) number. `unread[c]` true says f never reads
+ * component c (the adjoint's parameter adjoints, a CNF's log-density): a Runge–Kutta step then
+ * forms only that component's final value, not its value at every stage.
+ */
+export type StateDynamics = ((t: number, y: State) => State) & { readonly unread?: readonly boolean[] };
 
 /**
  * The sum of `terms` (at least one): tfjs's addN in groups of at most seven inputs. WebGPU devices
@@ -24,27 +29,31 @@ export function sumOf(terms: readonly tf.Tensor[]): tf.Tensor {
 }
 const MAX_ADDN_INPUTS = 7;
 
-/** y0 + h Σ w_i k_i, component by component; terms with a zero weight cost nothing. */
-export function combine(y0: State, h: number, weights: readonly number[], ks: readonly State[]): State {
-  return y0.map((y0c, c) => {
-    const terms: tf.Tensor[] = [];
-    for (let i = 0; i < weights.length; i++) {
-      if (weights[i] !== 0) terms.push(tf.mul(ks[i][c], h * weights[i]));
-    }
-    if (terms.length === 0) return y0c.clone();
-    return tf.add(y0c, sumOf(terms));
-  });
+/**
+ * y0 + h Σ w_i k_i, component by component; terms with a zero weight cost nothing. Components with
+ * `skip[c]` true are y0's own tensor, not a copy (the caller must not dispose them twice).
+ */
+export function combine(y0: State, h: number, weights: readonly number[], ks: readonly State[], skip?: readonly boolean[]): State {
+  return y0.map((y0c, c) => (skip?.[c] ? y0c : combineComponent(y0, h, weights, ks, c)));
 }
 
-/** h Σ w_i k_i (no base term), for error estimates. */
-export function weightedSum(h: number, weights: readonly number[], ks: readonly State[]): State {
-  return ks[0].map((_, c) => {
-    const terms: tf.Tensor[] = [];
-    for (let i = 0; i < weights.length; i++) {
-      if (weights[i] !== 0) terms.push(tf.mul(ks[i][c], h * weights[i]));
-    }
-    return sumOf(terms);
-  });
+/** Component c of {@link combine}. */
+export function combineComponent(y0: State, h: number, weights: readonly number[], ks: readonly State[], c: number): tf.Tensor {
+  return linearCombination(y0[c], h, weights, ks.map((k) => k[c])) ?? y0[c].clone();
+}
+
+/** h Σ w_i k_i (no base term), for error estimates, of the components `c` where `only[c]` (all when omitted). */
+export function weightedSum(h: number, weights: readonly number[], ks: readonly State[], only?: readonly boolean[]): State {
+  return ks[0].flatMap((k0, c) => (only && !only[c] ? [] : [linearCombination(undefined, h, weights, ks.map((k) => k[c])) ?? tf.zerosLike(k0)]));
+}
+
+/** base + h Σ w_i terms_i over the nonzero weights (undefined when every weight is zero). */
+function linearCombination(base: tf.Tensor | undefined, h: number, weights: readonly number[], terms: readonly tf.Tensor[]): tf.Tensor | undefined {
+  const used = weights.flatMap((w, i) => (w !== 0 ? [i] : []));
+  if (used.length === 0) return undefined;
+  if (hostArithmetic()) return hostLinearCombination(base, used.map((i) => h * weights[i]), used.map((i) => terms[i]));
+  const sum = sumOf(used.map((i) => tf.mul(terms[i], h * weights[i])));
+  return base ? tf.add(base, sum) : sum;
 }
 
 /**
