@@ -7,8 +7,16 @@
  *
  *   taskset -c 0 npx tsx bench/train_toy.ts [--data 8gaussians] [--iterations 1500] [--batch 100]
  *                                            [--trace exact|hutchinson] [--objective maximum-likelihood|flow-matching]
+ *                                            [--ffjord]
+ *
+ * Beside FFJORD's figures recorded in shared/reference/ffjord_toy, or with --ffjord beside FFJORD
+ * run here first, in the same sitting (shared/reference/ffjord_toy/run_toy.py, pinned to core 0, one
+ * thread; FFJORD_SRC and TORCHDIFFEQ_SRC name its sources, Debian's python3-torch runs it).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective, type ToyDataset, type TraceMode } from '../src/index.node.js';
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
@@ -24,6 +32,9 @@ const iterations = Number(arg('iterations', '1500'));
 const batchSize = Number(arg('batch', '100'));
 const trace = arg('trace', 'exact') as TraceMode;
 const objective = arg('objective', 'maximum-likelihood') as Objective;
+
+const tag = `${data}_b${batchSize}_${trace === 'exact' ? 'exact' : 'hutchinson'}`;
+const ffjordHere = process.argv.includes('--ffjord') && objective === 'maximum-likelihood' ? runFfjord() : undefined;
 
 await ready();
 console.log(`bench/train_toy.ts: ${machineLine()}`);
@@ -64,7 +75,9 @@ const { peakBytes } = await (async () => {
   return { peakBytes: peak };
 })();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
 const last = report.history.slice(-500);
 const perIteration = last.slice(1).map((r, i) => r.seconds - last[i].seconds);
 console.log(`\nmedian over the last ${last.length} iterations: ${median(perIteration).toFixed(3)} s/iteration, NFE ${median(last.map((r) => r.nfeForward))}/${median(last.map((r) => r.nfeBackward))}`);
@@ -76,11 +89,10 @@ console.log(`sample of 5000 points: ${sampleSeconds.toFixed(2)} s`);
 console.log(`peak resident memory of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 
 const referencePath = new URL('../../shared/reference/ffjord_toy/results.json', import.meta.url);
-const tag = `${data}_b${batchSize}_${trace === 'exact' ? 'exact' : 'hutchinson'}`;
-if (objective === 'maximum-likelihood' && existsSync(referencePath)) {
-  const run = JSON.parse(readFileSync(referencePath, 'utf8')).runs[tag];
+if (objective === 'maximum-likelihood' && (ffjordHere || existsSync(referencePath))) {
+  const run = ffjordHere ?? JSON.parse(readFileSync(referencePath, 'utf8')).runs[tag];
   if (run) {
-    console.log(`\nbeside FFJORD (${tag}, shared/reference/ffjord_toy)`);
+    console.log(`\nbeside FFJORD (${tag}, ${ffjordHere ? 'run by this script just before, one thread on core 0' : 'recorded in shared/reference/ffjord_toy'})`);
     console.log('  iteration: held-out NLL (training s) | FFJORD;   evaluation of the 5000 points: s (NFE) | FFJORD');
     for (const e of evals) {
       const r = run.evals.find((x: { iter: number }) => x.iter === e.iteration);
@@ -91,6 +103,9 @@ if (objective === 'maximum-likelihood' && existsSync(referencePath)) {
         );
       }
     }
+    const last = evals[evals.length - 1];
+    const theirs = run.evals.find((x: { iter: number }) => x.iter === last.iteration);
+    if (theirs && last.iteration > 0) console.log(`  training to iteration ${last.iteration}: ${last.seconds.toFixed(1)} s against ${theirs.cum_train_s.toFixed(1)} s, ${(last.seconds / theirs.cum_train_s).toFixed(2)}x FFJORD's time`);
     console.log('  iterations: median s/iteration (NFE forward/backward) | FFJORD');
     for (const w of run.windows_250 as { iters: [number, number]; median_s: number; median_nfe_f: number; median_nfe_b: number }[]) {
       const ours = report.history.filter((r) => r.iteration >= w.iters[0] && r.iteration <= w.iters[1]);
@@ -105,3 +120,30 @@ if (objective === 'maximum-likelihood' && existsSync(referencePath)) {
 }
 heldOut.dispose();
 flow.dispose();
+
+/**
+ * FFJORD on the same protocol, run now (see the header); its evaluations and 250-iteration windows
+ * in the form of shared/reference/ffjord_toy/results.json, or undefined when it cannot run here.
+ */
+function runFfjord(): { evals: unknown[]; windows_250: unknown[] } | undefined {
+  const driver = new URL('../../shared/reference/ffjord_toy/run_toy.py', import.meta.url).pathname;
+  if (!process.env.FFJORD_SRC || !process.env.TORCHDIFFEQ_SRC || !existsSync('/usr/bin/python3') || !existsSync(driver)) {
+    console.log('FFJORD not run: --ffjord needs FFJORD_SRC, TORCHDIFFEQ_SRC, /usr/bin/python3 and shared/reference/ffjord_toy');
+    return undefined;
+  }
+  const out = mkdtempSync(join(tmpdir(), 'cnfkit-ffjord-'));
+  try {
+    const args = [driver, '--data', data, '--niters', String(iterations), '--batch_size', String(batchSize), '--divergence_fn', trace === 'exact' ? 'brute_force' : 'approximate', '--tag', tag, '--out_dir', out, '--plot', '0'];
+    console.log(`running FFJORD first: taskset -c 0 /usr/bin/python3 ${args.join(' ')}`);
+    execFileSync('taskset', ['-c', '0', '/usr/bin/python3', ...args], { env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
+    const run = JSON.parse(readFileSync(join(out, `${tag}.json`), 'utf8')) as { evals: unknown[]; iters: { iter: number; s: number; nfe_f: number; nfe_b: number }[] };
+    const windows_250 = [];
+    for (let from = 1; from + 249 <= run.iters.length; from += 250) {
+      const w = run.iters.filter((r) => r.iter >= from && r.iter < from + 250);
+      windows_250.push({ iters: [from, from + 249], median_s: median(w.map((r) => r.s)), median_nfe_f: median(w.map((r) => r.nfe_f)), median_nfe_b: median(w.map((r) => r.nfe_b)) });
+    }
+    return { evals: run.evals, windows_250 };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}

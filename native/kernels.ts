@@ -374,6 +374,19 @@ function reductionTail(a: usize, d: usize, c: usize, m: i32, k: i32, n: i32, i: 
   }
 }
 
+/** dst[i] += src[i] for n floats (the threads' gradients summed, where a JavaScript loop over shared memory is slow). */
+export function addInto(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
 /** dst[cols, rows] = src[rows, cols]ᵀ. */
 export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   for (let i = 0; i < rows; i++) {

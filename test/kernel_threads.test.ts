@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { CNF, backendInfo, ready, tf, toyData } from '../src/index.js';
 import { kernelThreadPool } from '../src/native/runtime.js';
+import { setThreadHost } from '../src/native/kernel_threads.js';
+import { nodeThreadHost } from '../src/node_threads.js';
 import { splitRows } from '../src/native/kernel_programs.js';
 import { withSharedMemory } from '../src/native/shared_memory_module.js';
 import { KERNELS_WASM_BASE64 } from '../src/native/kernels_wasm.js';
@@ -42,11 +44,13 @@ describe('kernel threads', () => {
       const data = toyData('8gaussians', 2048, 0);
       const flow = new CNF({ dim: 2, hiddenDims: [32, 32], seed: 0 });
       const runs = kernelThreadPool()?.runs ?? 0;
+      const shares = kernelThreadPool()?.sharesOnWorkers ?? 0;
       const report = await flow.fit(data, { objective: 'flow-matching', iterations: 30, batchSize: 512, learningRate: 3e-3, seed: 0 });
       const ran = (kernelThreadPool()?.runs ?? 0) - runs;
+      const onWorkers = (kernelThreadPool()?.sharesOnWorkers ?? 0) - shares;
       const points = data.slice([0, 0], [64, 2]);
       const logp = flow.logProb(points);
-      const result = { losses: report.history.map((r) => r.loss), logp: Array.from(logp.dataSync()), ran };
+      const result = { losses: report.history.map((r) => r.loss), logp: Array.from(logp.dataSync()), ran, onWorkers };
       tf.dispose([logp, points, data]);
       flow.dispose();
       expect(tf.memory().numTensors).toBe(before);
@@ -56,6 +60,8 @@ describe('kernel threads', () => {
     const two = await losses(2);
     expect(one.ran).toBe(0);
     expect(two.ran).toBe(30);
+    // A worker descheduled past the caller's own share has it run by the caller: most run on the worker.
+    expect(two.onWorkers).toBeGreaterThan(15);
     two.losses.forEach((l, i) => expect(Math.abs(l - one.losses[i])).toBeLessThan(1e-5 * Math.abs(one.losses[i])));
     two.logp.forEach((l, i) => expect(Math.abs(l - one.logp[i])).toBeLessThan(1e-3));
     expect(backendInfo().kernelThreads).toBe('2 threads');
@@ -123,6 +129,38 @@ describe('kernel threads', () => {
     many.forEach((v, i) => expect(Math.abs(v - one[i])).toBeLessThan(1e-5 * Math.abs(one[i])));
     await ready({ threads: 2 });
   }, 60_000);
+
+  it("a worker that starts late (descheduled) has its share run by the caller: same figures, no wait for it", async () => {
+    const slow = 300;
+    const figures = async () => {
+      const data = toyData('8gaussians', 256, 0);
+      const flow = new CNF({ dim: 2, hiddenDims: [16], seed: 0 });
+      const report = await flow.fit(data, { objective: 'flow-matching', iterations: 5, batchSize: 256, seed: 0 });
+      const result = report.history.map((r) => r.loss);
+      tf.dispose(data);
+      flow.dispose();
+      return result;
+    };
+    await ready({ threads: 1 });
+    const one = await figures();
+    // Workers that wait `slow` ms before claiming their share.
+    setThreadHost({ ...nodeThreadHost, spawn: (source) => nodeThreadHost.spawn(source.replace('if (Atomics.compareExchange(claims', `{ const s0 = Date.now(); while (Date.now() - s0 < ${slow}); } if (Atomics.compareExchange(claims`)) });
+    try {
+      await ready({ threads: 2 });
+      const pool = kernelThreadPool()!;
+      const [runs, shares] = [pool.runs, pool.sharesOnWorkers];
+      const started = performance.now();
+      const late = await figures();
+      expect(pool.runs - runs).toBe(5);
+      expect(pool.sharesOnWorkers - shares).toBe(0);
+      expect(performance.now() - started).toBeLessThan(5 * slow);
+      late.forEach((l, i) => expect(Math.abs(l - one[i])).toBeLessThan(1e-5 * Math.abs(one[i])));
+    } finally {
+      setThreadHost(nodeThreadHost);
+      await ready({ threads: 1 });
+      await ready({ threads: 2 });
+    }
+  });
 
   it('refuses a bad thread count, naming it', async () => {
     await expect(ready({ threads: 0 })).rejects.toThrow('ready: threads must be an integer in 1…256, but got 0');

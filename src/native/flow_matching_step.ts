@@ -119,9 +119,13 @@ export class WasmFlowMatching {
       this.program = { rows, id: threads.pool.program(threads.id, calls), shards };
     }
     let loss = 0;
-    threads.pool.run(this.program.id, () => {
-      loss = this.shardPass(this.k, 0, shards[0][1], this.at.grads, this.at.wt);
-    });
+    threads.pool.run(
+      this.program.id,
+      () => {
+        loss = this.shardPass(this.k, 0, shards[0][1], this.at.grads, this.at.wt);
+      },
+      this.k,
+    );
     const size = this.weights.networkSize;
     const total = this.grads;
     const own = shards[0][1] / rows;

@@ -49,7 +49,7 @@ interface Plan {
 }
 
 /** Below this many rows per thread an evaluation stays on one thread. */
-const MIN_ROWS_PER_THREAD = 64;
+const MIN_ROWS_PER_THREAD = 32;
 
 export class WasmJointDynamics {
   private readonly weights: FlatWeights;
@@ -121,7 +121,7 @@ export class WasmJointDynamics {
     const pool = s.ws.threads?.pool;
     if (pool && id !== undefined) {
       pool.time[0] = this.t;
-      pool.run(id, own);
+      pool.run(id, own, s.k);
     } else {
       own();
     }
@@ -219,8 +219,7 @@ export class WasmJointDynamics {
     const grads = s.ws.view(s.threads[0].grads, size);
     const pool = s.ws.threads?.pool;
     plan.shards.slice(1).forEach((_, i) => {
-      const part = s.ws.view(s.threads[i + 1].grads, size);
-      for (let j = 0; j < size; j++) grads[j] += part[j];
+      s.k.addInto(s.threads[0].grads, s.threads[i + 1].grads, size);
       for (let l = 0; l < layers.length; l++) gradT += pool!.results[KernelThreads.slot(i + 1) + l];
     });
     // The input gradient ends in dA or dB, by the parity of the layer count.

@@ -7,6 +7,7 @@ export interface KernelExports {
   mmNT(a: number, bt: number, c: number, m: number, k: number, n: number): void;
   mmTN(a: number, d: number, c: number, m: number, k: number, n: number, accumulate: boolean): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  addInto(dst: number, src: number, n: number): void;
   squashForwardRows(z: number, g: number, out: number, pre: number, t: number, b: number, gw: number, gb: number, bw: number, m: number, n: number, act: number): void;
   squashBackwardRows(dy: number, lin: number, g: number, t: number, dlin: number, db: number, dgw: number, dgb: number, dbw: number, m: number, n: number): void;
   activationBackward(dx: number, h: number, pre: number, n: number, act: number): void;

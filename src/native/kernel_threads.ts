@@ -17,7 +17,9 @@ import type { KernelExports } from './kernel_exports.js';
  */
 export type KernelCall = [name: keyof KernelExports, args: number[], resultSlot: number];
 
-// Control words (Int32): the command generation, the command, its argument, workers done.
+// Control words (Int32): the command generation, the command, its argument, workers done. Beside
+// them one claim word per worker: who runs its share of this run (0: nobody yet, 1: the worker,
+// 2: the caller).
 const GENERATION = 0;
 const COMMAND = 1;
 const ARGUMENT = 2;
@@ -26,6 +28,13 @@ const RUN = 1;
 const YIELD = 2;
 const STOP = 3;
 const RESULT_SLOTS = 64;
+/**
+ * How long a thread spins on a control word before it sleeps on it. A futex wake-up costs 50-100 µs
+ * on a virtual machine, as much as a whole evaluation at batch 100 (~165 µs on one thread); within
+ * a solve the next evaluation comes within a fraction of a millisecond, so a waiting thread that
+ * spins this long catches it awake, and an idle pool sleeps after it (OpenMP runtimes do the same).
+ */
+const SPIN_MS = 20;
 /** A worker that does not answer within this time is taken for dead (a clear error, never a hang). */
 const TIMEOUT_MS = 60_000;
 
@@ -36,14 +45,20 @@ const TIMEOUT_MS = 60_000;
 const WORKER_SOURCE = `
 const port = typeof require === 'function' ? require('node:worker_threads').parentPort : self;
 const on = (f) => (typeof require === 'function' ? port.on('message', f) : (port.onmessage = (e) => f(e.data)));
-let ctrl, results, index, seen = 0, time;
+let ctrl, claims, results, index, spinMs, seen = 0, time;
 const instances = new Map(), programs = new Map();
 function serve() {
   for (;;) {
+    // Spin first (see SPIN_MS), checking the clock every 256 loads.
+    const until = performance.now() + spinMs;
+    for (let i = 1; Atomics.load(ctrl, ${GENERATION}) === seen; i++) if ((i & 255) === 0 && performance.now() > until) break;
     Atomics.wait(ctrl, ${GENERATION}, seen);
     seen = Atomics.load(ctrl, ${GENERATION});
     const command = Atomics.load(ctrl, ${COMMAND});
     if (command === ${RUN}) {
+      // Only a shard this worker claims first is its to run: a caller that finished its own share
+      // first (this worker was descheduled) has run it already.
+      if (Atomics.compareExchange(claims, index, 0, 1) !== 0) continue;
       const program = programs.get(Atomics.load(ctrl, ${ARGUMENT}));
       if (program) {
         for (const [f, args, slot, timeAt] of program) {
@@ -66,7 +81,7 @@ function serve() {
 }
 on((m) => {
   if (m.type === 'start') {
-    ctrl = new Int32Array(m.control); results = new Float64Array(m.results); time = new Float64Array(m.time); index = m.index;
+    ctrl = new Int32Array(m.control); claims = new Int32Array(m.claims); results = new Float64Array(m.results); time = new Float64Array(m.time); index = m.index; spinMs = m.spinMs;
     seen = Atomics.load(ctrl, ${GENERATION});
   } else if (m.type === 'attach') {
     instances.set(m.id, new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports);
@@ -75,7 +90,7 @@ on((m) => {
     for (const [id, p] of programs) if (p.workspace === m.id) programs.delete(id);
   } else if (m.type === 'program') {
     const k = instances.get(m.workspace);
-    const program = m.calls.map(([name, args, slot]) => [k[name], args, slot, args.flatMap((a, i) => (Number.isNaN(a) ? [i] : []))]);
+    const program = (m.calls ?? []).map(([name, args, slot]) => [k[name], args, slot, args.flatMap((a, i) => (Number.isNaN(a) ? [i] : []))]);
     program.workspace = m.workspace;
     programs.set(m.id, program);
   } else if (m.type === 'forget') {
@@ -95,6 +110,11 @@ export interface WorkerLike {
 /** A pool of kernel threads: `count − 1` workers plus the caller's thread. */
 export class KernelThreads {
   private readonly control = new Int32Array(new SharedArrayBuffer(16));
+  private readonly claims: Int32Array;
+  /** How long its threads spin before they sleep (see SPIN_MS; none when they outnumber the cores). */
+  private readonly spinMs: number;
+  /** Every program's calls, per worker, kept here too: the caller replays those a late worker has not claimed. */
+  private readonly programs = new Map<number, { workspace: number; calls: KernelCall[][] }>();
   /** Each worker's return values: worker w's slots start at (w − 1) · RESULT_SLOTS. */
   readonly results: Float64Array;
   /** The return values one worker's program may keep (a pass records one per layer at most). */
@@ -109,6 +129,9 @@ export class KernelThreads {
     private readonly workers: WorkerLike[],
   ) {
     this.results = new Float64Array(new SharedArrayBuffer(8 * RESULT_SLOTS * Math.max(1, workers.length)));
+    this.claims = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, workers.length)));
+    // Spinning threads beyond the cores would take the cores from the threads with work.
+    this.spinMs = count <= availableCores() ? SPIN_MS : 0;
   }
 
   /** Starts `count − 1` workers and waits until each is listening. */
@@ -116,7 +139,7 @@ export class KernelThreads {
     const workers: WorkerLike[] = [];
     for (let i = 1; i < count; i++) workers.push(await spawnWorker());
     const pool = new KernelThreads(count, workers);
-    workers.forEach((w, i) => w.postMessage({ type: 'start', control: pool.control.buffer, results: pool.results.buffer, time: pool.time.buffer, index: i }));
+    workers.forEach((w, i) => w.postMessage({ type: 'start', control: pool.control.buffer, claims: pool.claims.buffer, results: pool.results.buffer, time: pool.time.buffer, index: i, spinMs: pool.spinMs }));
     await pool.waitDoneAsync(workers.length);
     return pool;
   }
@@ -135,6 +158,7 @@ export class KernelThreads {
 
   /** Forgets a workspace and its programs in every worker. */
   detach(workspace: number): void {
+    for (const [id, p] of this.programs) if (p.workspace === workspace) this.programs.delete(id);
     if (!this.stopped) this.message({ type: 'detach', id: workspace });
   }
 
@@ -142,29 +166,56 @@ export class KernelThreads {
   program(workspace: number, calls: KernelCall[][]): number {
     const id = this.nextId++;
     this.message({ type: 'program', id, workspace, calls }, calls);
+    this.programs.set(id, { workspace, calls });
     return id;
   }
 
   /** Drops a program in every worker. */
   forget(program: number): void {
+    this.programs.delete(program);
     if (!this.stopped) this.message({ type: 'forget', id: program });
   }
 
-  /** How many times programs ran on the workers (tests check that the threaded path ran). */
+  /** How many times programs ran split (tests check that the threaded path ran). */
   runs = 0;
+  /** How many of their shares the workers ran themselves (the rest, late, ran on the caller's thread). */
+  sharesOnWorkers = 0;
 
-  /** Runs program `id` on every worker while `own` runs here; returns when all are done. */
-  run(id: number, own: () => void): void {
+  /**
+   * Runs program `id` on every worker while `own` runs here; returns when all are done. A worker's
+   * share that it has not started when `own` ends (it was descheduled: a wake-up then costs a
+   * millisecond or more on a busy or virtual machine) runs here instead, on `local`, the caller's
+   * instance of the same workspace.
+   */
+  run(id: number, own: () => void, local: KernelExports): void {
     this.runs++;
-    Atomics.store(this.control, DONE, 0);
+    // The command first and the claims last: a late worker of the previous run can claim a share
+    // only once its claim word is cleared, and then reads this run's program.
     Atomics.store(this.control, COMMAND, RUN);
     Atomics.store(this.control, ARGUMENT, id);
+    Atomics.store(this.control, DONE, 0);
+    for (let w = 0; w < this.workers.length; w++) Atomics.store(this.claims, w, 0);
     Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
     try {
       own();
+      const calls = this.programs.get(id)!.calls;
+      for (let w = 0; w < this.workers.length; w++) if (Atomics.compareExchange(this.claims, w, 0, 2) === 0) this.replay(calls[w] ?? [], local);
     } finally {
-      this.waitDone(this.workers.length);
+      // After an error too: the shares nobody claimed are the caller's, and only the workers' are awaited.
+      let byWorkers = 0;
+      for (let w = 0; w < this.workers.length; w++) if (Atomics.compareExchange(this.claims, w, 0, 2) === 1) byWorkers++;
+      this.sharesOnWorkers += byWorkers;
+      this.waitDone(byWorkers);
+    }
+  }
+
+  /** Runs a worker's calls here (NaN arguments take the pool's time, as in the workers). */
+  private replay(calls: KernelCall[], k: KernelExports): void {
+    const time = this.time[0];
+    for (const [name, args, slot] of calls) {
+      const r = (k[name] as (...a: number[]) => number)(...args.map((a) => (Number.isNaN(a) ? time : a)));
+      if (slot >= 0) this.results[slot] = r;
     }
   }
 
@@ -187,6 +238,7 @@ export class KernelThreads {
   }
 
   private waitDone(expected: number): void {
+    spinWhile(() => Atomics.load(this.control, DONE) < expected, this.spinMs);
     const started = Date.now();
     for (let done = Atomics.load(this.control, DONE); done < expected; done = Atomics.load(this.control, DONE)) {
       if (Atomics.wait(this.control, DONE, done, 1000) === 'timed-out' && Date.now() - started > TIMEOUT_MS) {
@@ -203,6 +255,12 @@ export class KernelThreads {
       await new Promise((r) => setTimeout(r, 1));
     }
   }
+}
+
+/** Spins while `waiting()` holds, for at most `ms` (then the caller sleeps on the word), as the workers do. */
+function spinWhile(waiting: () => boolean, ms: number): void {
+  const until = performance.now() + ms;
+  for (let i = 1; waiting(); i++) if ((i & 255) === 0 && performance.now() > until) return;
 }
 
 /** How this platform makes a thread from source code, and how many cores it has. */
