@@ -52,8 +52,9 @@ function tensorOf(values: Float32Array, shape: number[]): tf.Tensor {
  * @returns a new tensor of the terms' shape
  */
 export function hostLinearCombination(base: tf.Tensor | undefined, coefficients: readonly number[], terms: readonly tf.Tensor[]): tf.Tensor {
-  const sum = new Float64Array(terms[0].size);
+  const sum = scratch(terms[0].size);
   if (base) sum.set(valuesOf(base));
+  else sum.fill(0);
   // Up to four terms per pass over the elements: a stage sum reads each element once or twice.
   for (let i = 0; i < terms.length; i += 4) {
     const group = terms.slice(i, i + 4).map(valuesOf);
@@ -62,6 +63,17 @@ export function hostLinearCombination(base: tf.Tensor | undefined, coefficients:
   }
   return tensorOf(new Float32Array(sum), terms[0].shape);
 }
+
+/**
+ * A float64 accumulator of n elements, reused from call to call (the sums are synchronous) up to
+ * 2^16 elements (512 KiB kept); larger states get their own.
+ */
+function scratch(n: number): Float64Array {
+  if (n > 2 ** 16) return new Float64Array(n);
+  if (accumulator.length < n) accumulator = new Float64Array(n);
+  return accumulator.subarray(0, n);
+}
+let accumulator = new Float64Array(0);
 
 /** sum += Σ c_j · terms_j for one to four terms. */
 function accumulate(sum: Float64Array, c: readonly number[], terms: readonly Float32Array[]): void {
