@@ -29,10 +29,11 @@ const YIELD = 2;
 const STOP = 3;
 const RESULT_SLOTS = 64;
 /**
- * How long a thread spins on a control word before it sleeps on it. A futex wake-up costs 50-100 µs
- * on a virtual machine, as much as a whole evaluation at batch 100 (~165 µs on one thread); within
- * a solve the next evaluation comes within a fraction of a millisecond, so a waiting thread that
- * spins this long catches it awake, and an idle pool sleeps after it (OpenMP runtimes do the same).
+ * How long a thread spins on a control word before it sleeps on it. Waking a sleeping worker took
+ * 30 µs to 2 ms on the development VM, against ~165 µs for a whole evaluation at batch 100 on one
+ * thread; within a training run the next evaluation comes within a fraction of a millisecond, so a
+ * worker that spins this long is awake for it, and an idle pool sleeps after it (OpenMP runtimes
+ * spin likewise before blocking).
  */
 const SPIN_MS = 20;
 /** A worker that does not answer within this time is taken for dead (a clear error, never a hang). */
