@@ -11,6 +11,8 @@ import type { FlowOps, JointTerms } from '../nn/flow_ops.js';
 import type { DynamicsNet } from '../nn/dynamics_net.js';
 import type { ListDynamics } from '../ode/adjoint_core.js';
 import { WasmJointDynamics } from './joint_kernels.js';
+// Values in and out without copies through tfjs where the solver's host arithmetic knows them.
+import { tensorOf, valuesOf } from '../ode/host_arithmetic.js';
 
 /** One kernel workspace per network, reused by every solve. */
 const workspaces = new WeakMap<DynamicsNet, WasmJointDynamics>();
@@ -79,20 +81,20 @@ function kernelJointDynamics(kernels: WasmJointDynamics, v: tf.Tensor3D, terms: 
       if (jacobian) jacobian[b] = jac;
       if (kinetic) for (let j = 0; j < dim; j++) kinetic[b] += stacked[b * dim + j] ** 2;
     }
-    const out: tf.Tensor[] = [tf.tensor2d(stacked.slice(0, size), [rows, dim]), tf.tensor1d(negTrace)];
-    if (kinetic) out.push(tf.tensor1d(kinetic));
-    if (jacobian) out.push(tf.tensor1d(jacobian));
+    const out: tf.Tensor[] = [tensorOf(stacked.slice(0, size), [rows, dim]), tensorOf(negTrace, [rows])];
+    if (kinetic) out.push(tensorOf(kinetic, [rows]));
+    if (jacobian) out.push(tensorOf(jacobian, [rows]));
     return out;
   };
-  const dynamics: ListDynamics = (t, y) => untaped() ?? outputs(kernels.forward(t.dataSync()[0], y[0].dataSync() as Float32Array, tangents, rows, k));
+  const dynamics: ListDynamics = (t, y) => untaped() ?? outputs(kernels.forward(t.dataSync()[0], valuesOf(y[0]), tangents, rows, k));
   dynamics.vjp = (t, y, cotangents) => {
-    const stacked = kernels.forward(t.dataSync()[0], y[0].dataSync() as Float32Array, tangents, rows, k);
+    const stacked = kernels.forward(t.dataSync()[0], valuesOf(y[0]), tangents, rows, k);
     const value = outputs(stacked);
     // Seeds for F and each J v_k from the cotangents of [F, −tr, ‖F‖², Σ‖Jv‖²].
-    const [cF, cTrace] = [cotangents[0].dataSync(), cotangents[1].dataSync()];
+    const [cF, cTrace] = [valuesOf(cotangents[0]), valuesOf(cotangents[1])];
     let next = 2;
-    const cKinetic = terms.kinetic ? cotangents[next++].dataSync() : undefined;
-    const cJacobian = terms.jacobian ? cotangents[next++].dataSync() : undefined;
+    const cKinetic = terms.kinetic ? valuesOf(cotangents[next++]) : undefined;
+    const cJacobian = terms.jacobian ? valuesOf(cotangents[next++]) : undefined;
     const seedF = Float32Array.from(cF);
     if (cKinetic) for (let i = 0; i < size; i++) seedF[i] += 2 * stacked[i] * cKinetic[Math.floor(i / dim)];
     const seedJv = new Float32Array(k * size);
@@ -103,8 +105,8 @@ function kernelJointDynamics(kernels: WasmJointDynamics, v: tf.Tensor3D, terms: 
     const r = kernels.vjp(seedF, seedJv);
     return {
       value,
-      gradY: [tf.tensor2d(r.gradX.slice(), [rows, dim]), ...y.slice(1).map((c) => tf.zeros(c.shape))],
-      gradParams: [tf.tensor1d(r.grads.slice())],
+      gradY: [tensorOf(r.gradX.slice(), [rows, dim]), ...y.slice(1).map((c) => tf.zeros(c.shape))],
+      gradParams: [tensorOf(r.grads.slice(), [r.grads.length])],
       gradT: tf.scalar(r.gradT),
     };
   };

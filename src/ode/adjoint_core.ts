@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { ResolvedOdeintOptions } from './options.js';
 import { readNumber, runSync, type Reads } from './host_reads.js';
 import { solveState, solveStateSteps } from './odeint.js';
-import { disposeStates, ownedResult, sumOf, type State, type StateDynamics } from './state.js';
+import { disposeStates, ownedResult, sumOf, weightedSum, type State, type StateDynamics } from './state.js';
 import { resetStats, type OdeStats } from './stats.js';
 import { firstOrderGradients } from './vjp.js';
 
@@ -203,7 +203,7 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
       const a = y.slice(m, 2 * m);
       const tScalar = tf.scalar(t);
       if (f.vjp) {
-        const r = f.vjp(tScalar, z, a.map((c) => tf.neg(c)));
+        const r = f.vjp(tScalar, z, weightedSum(-1, [1], [a]));
         return [...r.value, ...r.gradY, ...flatParams(r.gradParams), ...(wantTimes ? [r.gradT] : [])];
       }
       let value: State = [];

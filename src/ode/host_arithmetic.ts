@@ -29,8 +29,11 @@ export function hostArithmetic(): boolean {
  */
 const hostValues = new WeakMap<tf.Tensor, Float32Array>();
 
-/** The float32 values of `t`, read once. */
-function valuesOf(t: tf.Tensor): Float32Array {
+/**
+ * The float32 values of `t`, read once (the caller must not change them): for dynamics on host
+ * memory, whose inputs are mostly this file's stage sums, whose values are known without a read.
+ */
+export function valuesOf(t: tf.Tensor): Float32Array {
   let values = hostValues.get(t);
   if (!values) {
     const data = t.dataSync();
@@ -40,8 +43,11 @@ function valuesOf(t: tf.Tensor): Float32Array {
   return values;
 }
 
-/** A float32 tensor of `values` (which the caller must not change afterwards). */
-function tensorOf(values: Float32Array, shape: number[]): tf.Tensor {
+/**
+ * A float32 tensor of `values`, which the caller must not change afterwards: its values are then
+ * known to {@link valuesOf} without a read.
+ */
+export function tensorOf(values: Float32Array, shape: number[]): tf.Tensor {
   const t = tf.tensor(values, shape, 'float32');
   hostValues.set(t, values);
   return t;
