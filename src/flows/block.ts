@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
-import { adjointSolve, backwardSweep, countedDynamics, type BackwardSettings } from '../ode/adjoint_core.js';
+import { adjointSolve, backwardSweep, countedDynamics, forwardStepTracker, type BackwardSettings } from '../ode/adjoint_core.js';
 import { readNumber, runSync, type Reads } from '../ode/host_reads.js';
 import { solveStateSteps } from '../ode/odeint.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
@@ -94,12 +94,14 @@ export class CnfBlock {
    * The forward half of the tape-free adjoint: the joint state at 0 and at T (the caller owns both),
    * and T. See {@link jointGradsSteps} for the backward half.
    */
-  *jointEndsSteps(x: tf.Tensor2D, v: tf.Tensor3D, terms: JointTerms, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<{ start: State; end: State; T: number }> {
+  *jointEndsSteps(x: tf.Tensor2D, v: tf.Tensor3D, terms: JointTerms, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<JointEnds> {
     const zeros = jointZeros(x.shape[0], terms);
     try {
       const T = yield* this.endTimeSteps();
-      const [start, end] = yield* solveStateSteps(countedDynamics(flowOps(this.net, x.shape[0], v.shape[0]).joint(v, terms), stats), [x, ...zeros], [0, T], forward, stats);
-      return { start, end, T };
+      // The backward half starts with the forward solve's last steps, as the taped adjoint does.
+      const tracker = forwardStepTracker(0);
+      const [start, end] = yield* solveStateSteps(countedDynamics(flowOps(this.net, x.shape[0], v.shape[0]).joint(v, terms), stats), [x, ...zeros], [0, T], forward, stats, undefined, (t) => tracker.observe(t));
+      return { start, end, T, backwardStep: tracker.firstBackwardStep() };
     } finally {
       disposeStates(zeros);
     }
@@ -110,12 +112,12 @@ export class CnfBlock {
    * gives dL/dx and the gradients of the block's variables (keyed by variable name; √T's when T is
    * trained). Takes ownership of `start`, `end` and `cotangent`; the caller owns the results.
    */
-  *jointGradsSteps(v: tf.Tensor3D, terms: JointTerms, ends: { start: State; end: State; T: number }, cotangent: State, backward: BackwardSettings): Reads<{ dx: tf.Tensor; grads: Record<string, tf.Tensor> }> {
+  *jointGradsSteps(v: tf.Tensor3D, terms: JointTerms, ends: JointEnds, cotangent: State, backward: BackwardSettings): Reads<{ dx: tf.Tensor; grads: Record<string, tf.Tensor> }> {
     const params = this.net.namedVariables().map(([, p]) => p);
     const rows = ends.start[0].shape[0];
     const dynamics = flowOps(this.net, rows, v.shape[0]).joint(v, terms);
     const atStart = ends.start.map((c) => tf.zerosLike(c));
-    const swept = yield* backwardSweep(dynamics, [ends.start, ends.end], [atStart, cotangent], [0, ends.T], params, this.sqrtT !== undefined, backward, [true, true]);
+    const swept = yield* backwardSweep(dynamics, [ends.start, ends.end], [atStart, cotangent], [0, ends.T], params, this.sqrtT !== undefined, backward, [true, true], ends.backwardStep);
     const grads: Record<string, tf.Tensor> = {};
     params.forEach((p, i) => (grads[p.name] = swept.params[i]));
     // T = s²: dL/ds = 2 s dL/dT.
@@ -149,6 +151,14 @@ export class CnfBlock {
 }
 
 /** The initial values of the joint state's integrals: ℓ, and the regularisers' when asked for. */
+/** The joint state at 0 and at T of a block's forward solve, T, and the backward half's first step. */
+export interface JointEnds {
+  start: State;
+  end: State;
+  T: number;
+  backwardStep?: number;
+}
+
 function jointZeros(rows: number, terms: JointTerms): tf.Tensor[] {
   return [tf.zeros([rows]), ...(terms.kinetic ? [tf.zeros([rows])] : []), ...(terms.jacobian ? [tf.zeros([rows])] : [])];
 }

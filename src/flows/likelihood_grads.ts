@@ -9,11 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackwardSettings } from '../ode/adjoint_core.js';
 import { readNumber, type Reads } from '../ode/host_reads.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
-import { disposeStates, sumOf, type State } from '../ode/state.js';
+import { disposeStates, sumOf } from '../ode/state.js';
 import { addStats, createStats, type OdeStats } from '../ode/stats.js';
 import type { Rng } from '../random.js';
 import { standardNormalLogProb } from './base.js';
-import type { CnfBlock } from './block.js';
+import type { CnfBlock, JointEnds } from './block.js';
 import { traceTangents, type NoiseKind, type TraceMode } from './trace.js';
 import { logScale, toFlowSpace, type Standardization } from './standardize.js';
 
@@ -37,7 +37,7 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
   const [rows, dim] = batch.shape;
   const { kineticEnergy, jacobianNorm } = settings;
   const terms = { kinetic: kineticEnergy > 0, jacobian: jacobianNorm > 0 };
-  const passes: { block: CnfBlock; v: tf.Tensor3D; ends?: { start: State; end: State; T: number } }[] = [];
+  const passes: { block: CnfBlock; v: tf.Tensor3D; ends?: JointEnds }[] = [];
   const grads: Record<string, tf.Tensor> = {};
   let loss: tf.Tensor | undefined;
   let standardized: tf.Tensor | undefined;

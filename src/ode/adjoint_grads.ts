@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
 import { checkParamsCover, resolveAdjointOptions, type OdeintAdjointOptions } from './adjoint.js';
-import { backwardSweep, mergeGrid, type ListDynamics } from './adjoint_core.js';
+import { backwardSweep, forwardStepTracker, mergeGrid, type ListDynamics } from './adjoint_core.js';
 import { checkFiniteOutputs, checkInitialState, checkInitialValues, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { runAsync, type Reads } from './host_reads.js';
 import { solveStateSteps } from './odeint.js';
@@ -66,7 +66,11 @@ function* adjointGradsSteps(fn: string, f: Dynamics, y0: tf.Tensor, ts: number[]
   checkParamsCover(fn, f, y0, wantTimes ? ts : undefined, times[0], params);
 
   const steps: { t: number; y: State }[] = [];
-  const onStep = backward.checkpoints ? (t: number, y: State) => void steps.push({ t, y: y.map((c) => c.clone()) }) : undefined;
+  const tracker = forwardStepTracker(times[0]);
+  const onStep = (t: number, y: State) => {
+    tracker.observe(t);
+    if (backward.checkpoints) steps.push({ t, y: y.map((c) => c.clone()) });
+  };
   const outputs = yield* solveStateSteps(stateDynamics(fn, f, y0.shape, stats), [y0], times, forward, stats, undefined, onStep);
   const value = tf.tidy(() => tf.stack(outputs.map((o) => o[0])));
   if (!SOLVERS[forward.method].adaptive) {
@@ -91,7 +95,7 @@ function* adjointGradsSteps(fn: string, f: Dynamics, y0: tf.Tensor, ts: number[]
   });
   const listDynamics: ListDynamics = (t, [y]) => [f(t, y)];
   try {
-    const grads = yield* backwardSweep(listDynamics, grid.states, dyAt, grid.times, params, wantTimes, backward, isOutput);
+    const grads = yield* backwardSweep(listDynamics, grid.states, dyAt, grid.times, params, wantTimes, backward, isOutput, tracker.firstBackwardStep());
     return {
       value,
       y0: grads.y0[0],
