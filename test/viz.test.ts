@@ -1,13 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import { Axes, COLORS, clipSegment, formatTicks, niceTicks } from '../src/viz/axes.js';
-import { threePanelFigure, trajectoryFigure } from '../src/viz/figures.js';
+import { curvesFigure, threePanelFigure, trajectoryFigure } from '../src/viz/figures.js';
 import { movingAverage, randomRows } from '../src/viz/flow_pictures.js';
 import { tf } from '../src/index.js';
 import { encodePng } from '../src/viz/png.js';
 import { Raster } from '../src/viz/raster.js';
 
 describe('pictures', () => {
+  it('draw a training curve of 300,000 iterations (spreading them into Math.min overflowed the stack)', () => {
+    const xs = Array.from({ length: 300_000 }, (_, i) => i + 1);
+    const ys = xs.map((x) => 3 + 1 / Math.sqrt(x));
+    const raster = curvesFigure([{ title: 'loss', xlabel: 'iteration', ylabel: 'loss', curves: [{ label: 'loss', xs, ys, color: COLORS.blue }] }]);
+    // The curve is drawn: some blue pixels.
+    let blue = 0;
+    for (let i = 0; i < raster.data.length; i += 4) if (raster.data[i + 2] > 150 && raster.data[i] < 100) blue++;
+    expect(blue).toBeGreaterThan(100);
+  });
+
   it('encode to a PNG that decodes to the same size and pixels', () => {
     const r = new Raster(120, 80);
     const ax = new Axes(r, 30, 20, 80, 40, [0, 1], [0, 1]);

@@ -89,6 +89,16 @@ export interface CurvePanel {
   readonly curves: readonly { label: string; xs: readonly number[]; ys: readonly number[]; color: Color; width?: number }[];
 }
 
+/** [min, max] of `values` by a loop: spreading them into Math.min overflows the stack past ~10^5 values (a long training curve). */
+function extent(values: readonly number[]): [number, number] {
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 /** Panels of curves side by side (e.g. the training loss, and the held-out NLL on its own scale). */
 export function curvesFigure(panels: readonly CurvePanel[]): Raster {
   const width = 620;
@@ -97,8 +107,8 @@ export function curvesFigure(panels: readonly CurvePanel[]): Raster {
     const finite = (v: number) => Number.isFinite(v);
     const allX = panel.curves.flatMap((c) => c.xs.filter(finite));
     const allY = panel.curves.flatMap((c) => c.ys.filter(finite));
-    const [x0, x1] = [Math.min(...allX), Math.max(...allX)];
-    const [y0, y1] = [Math.min(...allY), Math.max(...allY)];
+    const [x0, x1] = extent(allX);
+    const [y0, y1] = extent(allY);
     const pad = (y1 - y0) * 0.05 || 1;
     const ax = new Axes(raster, 80 + k * (width + 60), 50, width - 60, 320, [x0, x1 > x0 ? x1 : x0 + 1], [y0 - pad, y1 + pad]);
     ax.frame({ title: panel.title, xlabel: panel.xlabel, ylabel: panel.ylabel });
