@@ -48,7 +48,9 @@ if (process.argv.includes('--no-torch')) {
   console.log('(PyTorch side skipped: --no-torch)');
 } else if (existsSync(python)) {
   try {
-    const out = execFileSync(python, [script, '--threads', threadCounts.join(','), '--batches', batches.join(','), '--steps', String(steps)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '' } });
+    // No OMP_NUM_THREADS: the script sets each count with torch.set_num_threads.
+    const { OMP_NUM_THREADS: _omp, ...env } = process.env;
+    const out = execFileSync(python, [script, '--threads', threadCounts.join(','), '--batches', batches.join(','), '--steps', String(steps)], { encoding: 'utf8', env });
     for (const line of out.trim().split('\n')) {
       const r = JSON.parse(line) as { threads: number; batch: number; seconds_per_step: number; torch: string };
       torch.set(`${r.threads}:${r.batch}`, 1000 * r.seconds_per_step);
