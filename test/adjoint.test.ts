@@ -268,7 +268,7 @@ describe("the backward solve's first step", () => {
   it('is the larger of the forward solve\'s last two steps', () => {
     const tracker = forwardStepTracker(0);
     expect(tracker.firstBackwardStep()).toBeUndefined();
-    for (const t of [0.1, 0.35, 0.7, 0.75]) tracker.observe(t);
+    for (const t of [0.1, 0.35, 0.7, 0.75]) tracker.onStep(t, []);
     expect(tracker.firstBackwardStep()).toBeCloseTo(0.35, 12);
   });
 
@@ -280,7 +280,7 @@ describe("the backward solve's first step", () => {
     const options = { rtol: 1e-6, atol: 1e-6 };
     const forward = { ...resolveOdeintOptions('test', options) };
     const tracker = forwardStepTracker(0);
-    const [start, end] = solveState('test', (t, y) => f(tf.scalar(t), y), [y0], [0, 2], forward, createStats(), undefined, (t) => tracker.observe(t));
+    const [start, end] = solveState('test', (t, y) => f(tf.scalar(t), y), [y0], [0, 2], forward, createStats(), undefined, tracker.onStep);
     const sweep = (startStep?: number) => {
       const backward = { ...forward, stats: createStats(), seminorm: true };
       const r = runSync('test', backwardSweep(f, [start.map((c) => c.clone()), end.map((c) => c.clone())], [[tf.zerosLike(y0)], [tf.onesLike(y0)]], [0, 2], [k], false, backward, [true, true], startStep));

@@ -100,7 +100,7 @@ export class CnfBlock {
       const T = yield* this.endTimeSteps();
       // The backward half starts with the forward solve's last steps, as the taped adjoint does.
       const tracker = forwardStepTracker(0);
-      const [start, end] = yield* solveStateSteps(countedDynamics(flowOps(this.net, x.shape[0], v.shape[0]).joint(v, terms), stats), [x, ...zeros], [0, T], forward, stats, undefined, (t) => tracker.observe(t));
+      const [start, end] = yield* solveStateSteps(countedDynamics(flowOps(this.net, x.shape[0], v.shape[0]).joint(v, terms), stats), [x, ...zeros], [0, T], forward, stats, undefined, tracker.onStep);
       return { start, end, T, backwardStep: tracker.firstBackwardStep() };
     } finally {
       disposeStates(zeros);
@@ -150,7 +150,6 @@ export class CnfBlock {
   }
 }
 
-/** The initial values of the joint state's integrals: ℓ, and the regularisers' when asked for. */
 /** The joint state at 0 and at T of a block's forward solve, T, and the backward half's first step. */
 export interface JointEnds {
   start: State;
@@ -159,6 +158,7 @@ export interface JointEnds {
   backwardStep?: number;
 }
 
+/** The initial values of the joint state's integrals: ℓ, and the regularisers' when asked for. */
 function jointZeros(rows: number, terms: JointTerms): tf.Tensor[] {
   return [tf.zeros([rows]), ...(terms.kinetic ? [tf.zeros([rows])] : []), ...(terms.jacobian ? [tf.zeros([rows])] : [])];
 }

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
+import type { StepObserver } from './adaptive.js';
 import type { ResolvedOdeintOptions } from './options.js';
 import { readNumber, runSync, type Reads } from './host_reads.js';
 import { solveState, solveStateSteps } from './odeint.js';
@@ -62,13 +63,9 @@ export function adjointSolve(
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const forwardDynamics = checkedForward ?? countedDynamics(makeDynamics(extras), stats);
-    const steps: { t: number; y: State }[] = [];
-    const tracker = forwardStepTracker(times[0]);
-    const onStep = (t: number, y: State) => {
-      tracker.observe(t);
-      if (backward.checkpoints) steps.push({ t, y: y.map((c) => c.clone()) });
-    };
-    const outputs = solveState('odeintAdjoint', forwardDynamics, y0, times, forward, stats, undefined, onStep);
+    const tracker = forwardStepTracker(times[0], backward.checkpoints);
+    const steps = tracker.steps;
+    const outputs = solveState('odeintAdjoint', forwardDynamics, y0, times, forward, stats, undefined, tracker.onStep);
     const pack = (states: State[]) => tf.tidy(() => tf.stack(states.map((o) => tf.concat(o.map((c) => c.reshape([-1]))))));
     const value = pack(outputs);
     // The backward grid: the output times, plus every forward step when checkpointing.
@@ -124,20 +121,24 @@ export function mergeGrid(times: readonly number[], outputs: State[], steps: { t
 }
 
 /**
- * Watches a forward solve's accepted steps (`observe` each step's end time) and proposes the first
- * step of the backward solve from its end: the larger of the last two (the very last is often cut
- * short to land on the end time). Without it the backward solve runs Hairer's initial-step
- * heuristic, which costs one evaluation of the augmented dynamics (a VJP) and, judging from a(T)
- * alone, picked steps several times too small: in FFJORD's toy training 7 of 26-38 backward
- * evaluations per iteration. The backward solve's error control accepts or rejects it as any step.
+ * Watches a forward solve's accepted steps (pass `onStep` to the solve): keeps a clone of each
+ * step's state when `keepStates` (the adjoint's checkpoints), and proposes the first step of the
+ * backward solve from its end: the larger of the last two (the very last is often cut short to land
+ * on the end time). Without it the backward solve runs Hairer's initial-step heuristic, which costs
+ * one evaluation of the augmented dynamics (a VJP) and, judging from a(T) alone, picked steps
+ * several times too small: in FFJORD's toy training 7 of 26-38 backward evaluations per iteration.
+ * The backward solve's error control accepts or rejects it as any step.
  */
-export function forwardStepTracker(t0: number): { observe(t: number): void; firstBackwardStep(): number | undefined } {
+export function forwardStepTracker(t0: number, keepStates = false): { steps: { t: number; y: State }[]; onStep: StepObserver; firstBackwardStep(): number | undefined } {
   let lastT = t0;
   let last: number[] = [];
+  const steps: { t: number; y: State }[] = [];
   return {
-    observe(t) {
+    steps,
+    onStep(t, y) {
       last = [...last.slice(-1), Math.abs(t - lastT)];
       lastT = t;
+      if (keepStates) steps.push({ t, y: y.map((c) => c.clone()) });
     },
     firstBackwardStep: () => (last.length ? Math.max(...last) : undefined),
   };

@@ -65,13 +65,9 @@ function* adjointGradsSteps(fn: string, f: Dynamics, y0: tf.Tensor, ts: number[]
   const wantTimes = ts instanceof tf.Tensor;
   checkParamsCover(fn, f, y0, wantTimes ? ts : undefined, times[0], params);
 
-  const steps: { t: number; y: State }[] = [];
-  const tracker = forwardStepTracker(times[0]);
-  const onStep = (t: number, y: State) => {
-    tracker.observe(t);
-    if (backward.checkpoints) steps.push({ t, y: y.map((c) => c.clone()) });
-  };
-  const outputs = yield* solveStateSteps(stateDynamics(fn, f, y0.shape, stats), [y0], times, forward, stats, undefined, onStep);
+  const tracker = forwardStepTracker(times[0], backward.checkpoints);
+  const steps = tracker.steps;
+  const outputs = yield* solveStateSteps(stateDynamics(fn, f, y0.shape, stats), [y0], times, forward, stats, undefined, tracker.onStep);
   const value = tf.tidy(() => tf.stack(outputs.map((o) => o[0])));
   if (!SOLVERS[forward.method].adaptive) {
     try {
