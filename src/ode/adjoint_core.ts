@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
+import { hostArithmetic, tensorOf, valuesOf } from './host_arithmetic.js';
 import type { StepObserver } from './adaptive.js';
 import type { ResolvedOdeintOptions } from './options.js';
 import { readNumber, runSync, type Reads } from './host_reads.js';
@@ -212,9 +213,17 @@ export function* backwardSweep(
     if (wantTimes) state[timeIndex].dispose();
     if (!completed) disposeStates(state.slice(m));
   }
-  const paramGrads = params.length ? tf.tidy(() => tf.split(state[2 * m], params.map((p) => p.size)).map((g, i) => g.reshape(params[i].shape))) : [];
+  const paramGrads = params.length ? splitFlat(state[2 * m], params) : [];
   if (params.length) state[2 * m].dispose();
   return { y0: state.slice(m, 2 * m), timeGrads: wantTimes ? timeGrads : undefined, params: paramGrads };
+}
+
+/** The flat parameter adjoint split into one gradient per parameter (on the host, with no tfjs kernel). */
+function splitFlat(flat: tf.Tensor, params: readonly tf.Variable[]): tf.Tensor[] {
+  if (!hostArithmetic() || flat.dtype !== 'float32') return tf.tidy(() => tf.split(flat, params.map((p) => p.size)).map((g, i) => g.reshape(params[i].shape)));
+  const values = valuesOf(flat);
+  let at = 0;
+  return params.map((p) => tensorOf(values.subarray(at, (at += p.size)), p.shape));
 }
 
 /**

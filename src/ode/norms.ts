@@ -3,7 +3,7 @@
  * atol + rtol·max(|y0|, |y1|), element by element, and summarised by a root mean square.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostArithmetic, hostScaledSquares } from './host_arithmetic.js';
+import { hostArithmetic, hostScaledSquares, valuesOf } from './host_arithmetic.js';
 import { readNumber, type Reads } from './host_reads.js';
 import { elementCount, sumOf, type State } from './state.js';
 
@@ -40,8 +40,9 @@ export function* scaledRms(y: State, yRef: State, rtol: number, atol: number, ma
   return yield* readNumber(scaledRmsNorm(y, yRef, yRef, rtol, atol, mask));
 }
 
-/** Whether every element of every component is finite (one host read). */
+/** Whether every element of every component is finite (one host read; on the host, none). */
 export function* allFinite(y: State): Reads<boolean> {
+  if (hostArithmetic()) return y.every((c) => c.dtype !== 'float32' || valuesOf(c).every(Number.isFinite));
   const flag = tf.tidy(() => {
     const perComponent = y.map((c) => tf.all(tf.isFinite(c)).cast('float32'));
     return perComponent.length === 1 ? perComponent[0] : tf.min(tf.stack(perComponent));

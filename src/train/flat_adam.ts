@@ -2,19 +2,25 @@
  * Adam over all of a model's variables at once. tfjs's Adam runs about ten small kernels per
  * variable per step (about 250 for FFJORD's 21 tensors, ~5 ms on wasm at ~20 µs each); here the
  * gradients are concatenated into one vector, the update is ~12 kernels on it, and the result is
- * split back. The update is PyTorch's: weight decay as L2 added to the gradient, ε = 1e-8.
+ * split back. Where tensors live in host memory (wasm, cpu) the same float32 arithmetic runs on the
+ * host instead: those ~90 kernels (mostly reshapes) were a tenth of a maximum-likelihood iteration
+ * at batch 100. The update is PyTorch's: weight decay as L2 added to the gradient, ε = 1e-8.
  */
 import { InputError } from '../errors.js';
 import type { AdamState } from '../native/flow_matching_step.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { hostArithmetic, valuesOf } from '../ode/host_arithmetic.js';
 import { read, readNumber, type Reads } from '../ode/host_reads.js';
+
+/** The moments: tensors on the tfjs path, host arrays on the host path (converted when the path changes). */
+type Moment = tf.Tensor1D | Float32Array;
 
 /** Adam's state as host arrays (the same on every path, so checkpoints move between them). */
 export type FlatAdamState = AdamState;
 
 export class FlatAdam {
-  private m: tf.Tensor1D;
-  private v: tf.Tensor1D;
+  private m: Moment;
+  private v: Moment;
   private step = 0;
   private readonly sizes: number[];
 
@@ -28,8 +34,8 @@ export class FlatAdam {
   ) {
     this.sizes = variables.map((v) => v.size);
     const total = this.sizes.reduce((a, b) => a + b, 0);
-    this.m = tf.zeros([total]);
-    this.v = tf.zeros([total]);
+    this.m = new Float32Array(total);
+    this.v = new Float32Array(total);
   }
 
   /**
@@ -41,17 +47,22 @@ export class FlatAdam {
   *apply(grads: Readonly<Record<string, tf.Tensor>>): Reads<boolean> {
     const t = this.step + 1;
     const present = this.variables.map((v) => grads[v.name] !== undefined);
+    if (hostArithmetic()) return this.applyOnHost(grads, present, t);
+    this.m = asTensor(this.m);
+    this.v = asTensor(this.v);
+    const moments = [this.m, this.v];
     const [m, v, next, finite] = tf.tidy(() => {
       const flat = (parts: tf.Tensor[]) => tf.concat(parts.map((p) => p.reshape([-1]))) as tf.Tensor1D;
       let g = flat(this.variables.map((v, i) => (present[i] ? grads[v.name] : tf.zeros([this.sizes[i]]))));
       const p = flat(this.variables.map((v) => v));
       if (this.weightDecay > 0) g = tf.add(g, tf.mul(this.weightDecay, p));
       const mask = present.every(Boolean) ? undefined : flat(this.variables.map((_, i) => tf.fill([this.sizes[i]], present[i] ? 1 : 0)));
-      let m = tf.add(tf.mul(this.beta1, this.m), tf.mul(1 - this.beta1, g)) as tf.Tensor1D;
-      let v = tf.add(tf.mul(this.beta2, this.v), tf.mul(1 - this.beta2, tf.square(g))) as tf.Tensor1D;
+      const [m0, v0] = moments;
+      let m = tf.add(tf.mul(this.beta1, m0), tf.mul(1 - this.beta1, g)) as tf.Tensor1D;
+      let v = tf.add(tf.mul(this.beta2, v0), tf.mul(1 - this.beta2, tf.square(g))) as tf.Tensor1D;
       if (mask) {
-        m = tf.add(tf.mul(mask, m), tf.mul(tf.sub(1, mask), this.m)) as tf.Tensor1D;
-        v = tf.add(tf.mul(mask, v), tf.mul(tf.sub(1, mask), this.v)) as tf.Tensor1D;
+        m = tf.add(tf.mul(mask, m), tf.mul(tf.sub(1, mask), m0)) as tf.Tensor1D;
+        v = tf.add(tf.mul(mask, v), tf.mul(tf.sub(1, mask), v0)) as tf.Tensor1D;
       }
       const stepSize = this.learningRate / (1 - this.beta1 ** t);
       const denominator = tf.add(tf.sqrt(tf.div(v, 1 - this.beta2 ** t)), this.epsilon);
@@ -68,7 +79,7 @@ export class FlatAdam {
     }
     if (!ok) return false;
     this.step = t;
-    tf.dispose([this.m, this.v]);
+    tf.dispose(moments);
     this.m = m;
     this.v = v;
     const parts = tf.split(next, this.sizes);
@@ -82,25 +93,85 @@ export class FlatAdam {
     return true;
   }
 
-  /** The state, for checkpoints (two host reads, yielded). */
+  /**
+   * The update on the host, in float32 as the tfjs path computes it (each operation rounded, its
+   * scalars rounded from float64 as tfjs rounds them): the same weights to the last bit.
+   */
+  private applyOnHost(grads: Readonly<Record<string, tf.Tensor>>, present: boolean[], t: number): boolean {
+    const f = Math.fround;
+    const [b1, c1, b2, c2] = [f(this.beta1), f(1 - this.beta1), f(this.beta2), f(1 - this.beta2)];
+    const [bias2, epsilon, decay] = [f(1 - this.beta2 ** t), f(this.epsilon), f(this.weightDecay)];
+    const step = f(-this.learningRate / (1 - this.beta1 ** t));
+    const m0 = (this.m = asArray(this.m));
+    const v0 = (this.v = asArray(this.v));
+    const m = m0.slice();
+    const v = v0.slice();
+    const next: Float32Array[] = [];
+    let at = 0;
+    for (const [i, variable] of this.variables.entries()) {
+      const size = this.sizes[i];
+      if (!present[i]) {
+        at += size;
+        next.push(new Float32Array(0));
+        continue;
+      }
+      const p = valuesOf(variable);
+      const g = valuesOf(grads[variable.name]);
+      const out = new Float32Array(size);
+      for (let j = 0; j < size; j++, at++) {
+        const gj = decay > 0 ? f(g[j] + f(decay * p[j])) : g[j];
+        m[at] = f(f(b1 * m0[at]) + f(c1 * gj));
+        v[at] = f(f(b2 * v0[at]) + f(c2 * f(gj * gj)));
+        out[j] = f(p[j] + f(f(m[at] / f(f(Math.sqrt(f(v[at] / bias2))) + epsilon)) * step));
+        if (!Number.isFinite(out[j])) return false;
+      }
+      next.push(out);
+    }
+    this.step = t;
+    this.m = m;
+    this.v = v;
+    this.variables.forEach((variable, i) => {
+      if (!present[i]) return;
+      const value = tf.tensor(next[i], variable.shape, 'float32');
+      variable.assign(value);
+      value.dispose();
+    });
+    return true;
+  }
+
+  /** The state, for checkpoints (two host reads, yielded, on the tfjs path). */
   *state(): Reads<FlatAdamState> {
-    const m = (yield* read(this.m.clone())) as Float32Array;
-    const v = (yield* read(this.v.clone())) as Float32Array;
+    const m = this.m instanceof Float32Array ? this.m.slice() : ((yield* read(this.m.clone())) as Float32Array);
+    const v = this.v instanceof Float32Array ? this.v.slice() : ((yield* read(this.v.clone())) as Float32Array);
     return { step: this.step, m, v };
   }
 
   /** Continues from a saved state (of the same variables, in the same order). */
   restore(state: FlatAdamState): void {
-    if (state.m.length !== this.m.size || state.v.length !== this.v.size) {
-      throw new InputError('FlatAdam.restore', 'state', `holds ${state.m.length} values, but the model has ${this.m.size}`);
+    const total = this.sizes.reduce((a, b) => a + b, 0);
+    if (state.m.length !== total || state.v.length !== total) {
+      throw new InputError('FlatAdam.restore', 'state', `holds ${state.m.length} values, but the model has ${total}`);
     }
-    tf.dispose([this.m, this.v]);
-    this.m = tf.tensor1d(state.m);
-    this.v = tf.tensor1d(state.v);
+    this.dispose();
+    this.m = Float32Array.from(state.m);
+    this.v = Float32Array.from(state.v);
     this.step = state.step;
   }
 
   dispose(): void {
-    tf.dispose([this.m, this.v]);
+    for (const moment of [this.m, this.v]) if (!(moment instanceof Float32Array)) moment.dispose();
   }
+}
+
+/** A moment as a tensor (made from the host array when the last update ran on the host). */
+function asTensor(moment: Moment): tf.Tensor1D {
+  return moment instanceof Float32Array ? tf.tensor1d(moment) : moment;
+}
+
+/** A moment as a host array (read, and the tensor disposed, when the last update ran on tfjs). */
+function asArray(moment: Moment): Float32Array {
+  if (moment instanceof Float32Array) return moment;
+  const values = Float32Array.from(moment.dataSync());
+  moment.dispose();
+  return values;
 }
