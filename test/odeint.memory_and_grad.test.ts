@@ -37,6 +37,34 @@ describe('backprop through odeint', () => {
   });
 });
 
+describe('backprop through the implicit methods', () => {
+  // y' = λy with step h: one step multiplies by r(λ), so y(T) = r^N y0 and dL/dλ = N r^(N−1) r'(λ) Σ y0 for L = Σ y(T).
+  const methods = {
+    trapezoid: { r: (z: number) => (1 + z / 2) / (1 - z / 2), dr: (h: number, z: number) => h / (1 - z / 2) ** 2 },
+    implicit_euler: { r: (z: number) => 1 / (1 - z), dr: (h: number, z: number) => h / (1 - z) ** 2 },
+  } as const;
+  it.each(Object.keys(methods).flatMap((m) => ['newton', 'fixed-point'].map((s) => [m, s] as const)))(
+    "%s with %s: dL/dy0 and dL/dλ are the discrete method's (Newton's host updates are invisible to the tape)",
+    (method, implicitSolver) => {
+      const [h, N, lambda0] = [0.1, 10, -0.5];
+      const lambda = tf.variable(tf.scalar(lambda0));
+      const y0 = tf.tensor1d([1, 2]);
+      const options = { method, implicitSolver, stepSize: h, implicitTol: 1e-7 };
+      const before = tf.memory().numTensors;
+      const last = (y: tf.Tensor) => tf.sum(odeint((_t, z) => tf.mul(lambda, z), y, [0, h * N], options).slice([1], [1]));
+      const { value, grads } = tf.variableGrads(() => last(y0) as tf.Scalar);
+      const dY0 = tf.grad(last)(y0);
+      const { r, dr } = methods[method];
+      const z = h * lambda0;
+      Array.from(dY0.dataSync()).forEach((g) => expect(Math.abs(g - r(z) ** N)).toBeLessThan(1e-5));
+      expect(Math.abs(grads[lambda.name].dataSync()[0] - N * r(z) ** (N - 1) * dr(h, z) * 3)).toBeLessThan(1e-4);
+      tf.dispose([value, dY0, grads[lambda.name]]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([y0, lambda]);
+    },
+  );
+});
+
 describe('matMul with explicit-transpose gradients', () => {
   it('has the value and both gradients of tf.matMul', () => {
     const a = tf.randomNormal([5, 3], 0, 1, 'float32', 1) as tf.Tensor2D;

@@ -124,11 +124,54 @@ function* newtonSolve(
     y = yNew;
     const update = yield* disposingOnStop([y, delta], scaledRms(delta, yNew, settings.tol, settings.tol));
     disposeStates(delta);
-    if (update <= 1) return y;
+    if (update <= 1) return tf.engine().isTapeOn() ? yield* tapedNewtonStep(name, f, t1, base, y, hTheta) : y;
     if (!Number.isFinite(update)) break;
   }
   disposeStates(y);
   throw new ConvergenceError(name, t1, `Newton iteration not converged after ${settings.maxIterations} iterations`);
+}
+
+/**
+ * Under a recording gradient tape: Newton's updates are host arithmetic, which the tape does not see
+ * (it would record y1 = y0 + a constant). One more Newton step, recorded, from the converged y* taken
+ * as a constant and with the exact inverse of I − hθ J(y*), gives y1's derivatives by the implicit
+ * function theorem: dy1 = (I − hθ J)⁻¹ (d base + hθ ∂f/∂p dp). Takes ownership of `y`.
+ */
+function* tapedNewtonStep(name: string, f: StateDynamics, t1: number, base: State, y: State, hTheta: number): Reads<State> {
+  const shapes = y.map((c) => c.shape);
+  const n = elementCount(y);
+  const values = yield* disposingOnStop([y], read(flatten(y)));
+  disposeStates(y);
+  const converged = unflatten(Float32Array.from(values), shapes);
+  try {
+    const jac = yield* jacobian(f, t1, converged, n);
+    const m = new Float64Array(n * n);
+    for (let i = 0; i < n * n; i++) m[i] = -hTheta * jac[i];
+    for (let i = 0; i < n; i++) m[i * n + i] += 1;
+    const factors = luFactor(m, n);
+    if (!factors) throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular');
+    // Column j of the inverse solves (I − hθJ) x = e_j; stored row-major for the product below.
+    const inverse = new Float32Array(n * n);
+    for (let j = 0; j < n; j++) {
+      const e = new Float64Array(n);
+      e[j] = 1;
+      luSolve(factors, e).forEach((v, i) => (inverse[i * n + j] = v));
+    }
+    return tf.tidy(() => {
+      const fy = f(t1, converged);
+      const residual = flatten(converged.map((c, i) => tf.sub(c, tf.add(base[i], tf.mul(fy[i], hTheta)))));
+      const next = tf.sub(flatten(converged), tf.matMul(tf.tensor2d(inverse, [n, n]), residual.reshape([n, 1])).reshape([n]));
+      let offset = 0;
+      return shapes.map((shape) => {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const part = next.slice(offset, size).reshape(shape);
+        offset += size;
+        return part;
+      });
+    });
+  } finally {
+    disposeStates(converged);
+  }
 }
 
 /** ∂f/∂y at (t, y), flattened over all components, row-major; one VJP per row. */
