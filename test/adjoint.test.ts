@@ -218,6 +218,10 @@ describe('odeintAdjoint rejects bad params with a clear error', () => {
     expect(() => odeintAdjoint(f, y0, [0, 1], {} as never)).toThrow("odeintAdjoint: 'options.params' must be tf.Variables, a tfjs-layers model or layer (its trainable weights), its trainableWeights, or a list of these ([] if none), but got undefined");
     expect(() => odeintAdjoint(f, y0, [0, 1], { params: [tf.scalar(1) as never] })).toThrow("'options.params[0]' must be tf.Variables, a tfjs-layers model or layer (its trainable weights), its trainableWeights, or a list of these ([] if none), but it is a plain tensor (wrap it in tf.variable)");
     expect(() => odeintAdjoint(f, y0, [0, 1], { params: [] })).toThrow("'options.params' must list every variable f uses, but f also uses 'err_k'");
+    // A dynamics function that once passed with [k] is checked again with a list that leaves k out.
+    const passed = tf.variableGrads(() => tf.sum(odeintAdjoint(f, y0, [0, 1], { params: [k] })) as tf.Scalar);
+    tf.dispose([passed.value, ...Object.values(passed.grads)]);
+    expect(() => odeintAdjoint(f, y0, [0, 1], { params: [] })).toThrow("'options.params' must list every variable f uses, but f also uses 'err_k'");
     expect(() => odeintAdjoint(f, y0, [0, 1], { params: [k], adjointNorm: 'l2' as never })).toThrow("'options.adjointNorm' must be 'seminorm' or 'full'");
     expect(() => odeintAdjoint(f, y0, [0, 1], { params: [k], adjointMethod: 'rk45' as never })).toThrow("'options.adjointMethod' must be one of euler");
     tf.dispose([y0, k]);

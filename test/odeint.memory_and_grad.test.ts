@@ -43,7 +43,7 @@ describe('backprop through the implicit methods', () => {
     trapezoid: { r: (z: number) => (1 + z / 2) / (1 - z / 2), dr: (h: number, z: number) => h / (1 - z / 2) ** 2 },
     implicit_euler: { r: (z: number) => 1 / (1 - z), dr: (h: number, z: number) => h / (1 - z) ** 2 },
   } as const;
-  it.each(Object.keys(methods).flatMap((m) => ['newton', 'fixed-point'].map((s) => [m, s] as const)))(
+  it.each((['trapezoid', 'implicit_euler'] as const).flatMap((m) => (['newton', 'fixed-point'] as const).map((s) => [m, s] as const)))(
     "%s with %s: dL/dy0 and dL/dλ are the discrete method's (Newton's host updates are invisible to the tape)",
     (method, implicitSolver) => {
       const [h, N, lambda0] = [0.1, 10, -0.5];

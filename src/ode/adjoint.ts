@@ -122,12 +122,14 @@ export function resolveAdjointOptions(fn: string, options: OdeintAdjointOptions)
 
 /**
  * A trainable variable that f uses but `params` leaves out would get no gradient, silently. One VJP
- * at (t0, y0) per dynamics function finds them.
+ * at (t0, y0) per dynamics function and list of params finds them: a list holding one that passed
+ * for the same f passes too (f uses nothing outside that one); any other list is checked.
  */
-const coveredDynamics = new WeakSet<Dynamics>();
+const coveredDynamics = new WeakMap<Dynamics, Set<string>[]>();
 export function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.Tensor | undefined, t0: number, params: readonly tf.Variable[]): void {
-  if (coveredDynamics.has(f)) return;
   const listed = new Set(params.map((p) => p.name));
+  const passed = coveredDynamics.get(f) ?? [];
+  if (passed.some((names) => [...names].every((name) => listed.has(name)))) return;
   // y0 and ts held in tf.Variables (as tf.variableGrads users write them) are inputs, not captures.
   const inputs = new Set<tf.Tensor>([y0, ...(ts ? [ts] : [])]);
   const others = Object.values(tf.engine().registeredVariables).filter((v) => v.trainable && !listed.has(v.name) && !inputs.has(v));
@@ -143,7 +145,7 @@ export function checkParamsCover(fn: string, f: Dynamics, y0: tf.Tensor, ts: tf.
       throw new InputError(fn, 'options.params', `must list every variable f uses, but f also uses ${used.map((u) => `'${u}'`).join(', ')}; add them to params (or make them non-trainable)`);
     }
   }
-  coveredDynamics.add(f);
+  coveredDynamics.set(f, [...passed, listed]);
 }
 
 function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: ResolvedOdeintOptions): BackwardSettings {
