@@ -297,6 +297,19 @@ describe('the joint dynamics on the kernels', () => {
     flow.dispose();
   });
 
+  it.each(['trapezoid', 'implicit_euler'] as const)("%s: maps and samples on the kernels, with Newton's Jacobian (taped) on tfjs, as the tfjs path does", async (method) => {
+    const flow = new CNF({ dim: 2, hiddenDims: [8], method, stepSize: 0.1, seed: 5 });
+    const x = toyData('8gaussians', 6, 2);
+    const [z, zTfjs] = await both(() => tf.tidy(() => flow.toLatent(x).dataSync()));
+    expect(maxDiff(z, zTfjs)).toBeLessThan(1e-5);
+    const [back, backTfjs] = await both(() => tf.tidy(() => flow.fromLatent(flow.toLatent(x)).dataSync()));
+    expect(maxDiff(back, backTfjs)).toBeLessThan(1e-5);
+    const [s, sTfjs] = await both(() => tf.tidy(() => flow.sample(5, 1).dataSync()));
+    expect(maxDiff(s, sTfjs)).toBeLessThan(1e-5);
+    tf.dispose(x);
+    flow.dispose();
+  });
+
   it('handles ten dimensions (outputs wide enough for the blocked products) as the tfjs path does', async () => {
     const x = tf.tensor2d(new Rng(3).normals(40 * 10), [40, 10]);
     const [on, off] = await both(async () => {

@@ -13,6 +13,7 @@ import { ACTIVATION_IDS } from '../native/squash_network.js';
 import { wasmKernelsAvailable } from '../native/runtime.js';
 import { DynamicsNet, type TangentDynamics } from './dynamics_net.js';
 import type { ComputePath, FlowOps } from './flow_ops.js';
+import type { ListDynamics } from '../ode/adjoint_core.js';
 import { tfjsFlowOps } from './tfjs_flow_ops.js';
 
 export type { ComputePath, FlowOps, JointTerms } from './flow_ops.js';
@@ -41,11 +42,29 @@ export function computePath(net: TangentDynamics, rows = 0): ComputePath {
 export function flowOps(net: TangentDynamics, rows: number, tangents: number): FlowOps {
   const path = computePath(net, (1 + tangents) * rows);
   pathUsage[path]++;
-  const ops = path === 'wasm-kernels' ? kernelFlowOps(net as DynamicsNet) : tfjsFlowOps(net);
+  const ops = path === 'wasm-kernels' ? tfjsUnderTape(kernelFlowOps(net as DynamicsNet), net) : tfjsFlowOps(net);
   // The joint dynamics read x alone: the log-density and regularisers never feed back.
   return { ...ops, joint: (v, terms) => Object.assign(ops.joint(v, terms), { unread: JOINT_UNREAD }) };
 }
 const JOINT_UNREAD: readonly boolean[] = [false, true, true, true];
+
+/**
+ * The kernels' dynamics, with tfjs's for an evaluation under a recording tape: a solve picks its path
+ * once, but an implicit method's Newton Jacobian evaluates f under a tape within that solve.
+ */
+function tfjsUnderTape(kernels: FlowOps, net: TangentDynamics): FlowOps {
+  let tfjs: FlowOps | undefined;
+  const either = (fast: ListDynamics, slow: () => ListDynamics): ListDynamics => {
+    let taped: ListDynamics | undefined;
+    const dynamics: ListDynamics = (t, y) => (tapeRecording() ? (taped ??= slow())(t, y) : fast(t, y));
+    return Object.assign(dynamics, fast);
+  };
+  return {
+    ...kernels,
+    joint: (v, terms) => either(kernels.joint(v, terms), () => (tfjs ??= tfjsFlowOps(net)).joint(v, terms)),
+    flow: () => either(kernels.flow(), () => (tfjs ??= tfjsFlowOps(net)).flow()),
+  };
+}
 
 /** Frees what any path keeps for `net` (the kernels' workspace, up to 1 GiB); call when the network goes. */
 export function releaseFlowOps(net: TangentDynamics): void {
