@@ -212,8 +212,9 @@ describe('cnfkit command line', () => {
     const nll = Number(/NLL over them ([\d.]+) nats/.exec(m.out)?.[1]);
     expect(nll).toBeCloseTo(-values(whole).reduce((s, r) => s + r[1], 0) / 60, 2);
     // sample: parts are consecutive slices; merged, the unsharded file, with log p.
-    const all = join(tmp, 'samples.csv');
-    expect((await cli('sample', '--model', run, '--n', '10', '--out', all, '--with-log-prob')).code).toBe(0);
+    const all = join(tmp, 'samples.csv'); // written by an earlier test: replaced only with --overwrite
+    expect((await cli('sample', '--model', run, '--n', '10', '--out', all, '--with-log-prob')).err).toMatch(/--out .*samples.csv exists; nothing was changed. Pass --overwrite to replace it/);
+    expect((await cli('sample', '--model', run, '--n', '10', '--out', all, '--with-log-prob', '--overwrite')).code).toBe(0);
     for (const k of [0, 1, 2]) expect((await cli('sample', '--model', run, '--n', '10', '--shard', `${k}/3`, '--out', join(tmp, `samples-${k}.csv`), '--with-log-prob')).code).toBe(0);
     const mergedSamples = join(tmp, 'samples-merged.csv');
     expect((await cli('merge', '--parts', join(tmp, 'samples-{k}.csv'), '--shards', '3', '--out', mergedSamples)).out).toMatch(/merged 3 shards: 10 rows into .*; their mean −log p [\d.]+ nats \(the model's entropy, estimated\)/);
@@ -245,11 +246,23 @@ describe('cnfkit command line', () => {
     // --out naming a part, directly or through a link: refused, the part untouched.
     const before = readFileSync(join(tmp, 'logp-0.csv'), 'utf8');
     const self = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'logp-0.csv'));
-    expect(self.err).toMatch(/--out .*logp-0.csv is one of the parts; name a new file/);
+    expect(self.err).toMatch(/--out .*logp-0.csv is one of the inputs; nothing was changed. Name a new file/);
     symlinkSync(join(tmp, 'logp-0.csv'), join(tmp, 'link.csv'));
-    const linked = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'link.csv'));
-    expect(linked.err).toMatch(/--out .*link.csv is one of the parts; name a new file/);
+    const linked = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'link.csv'), '--overwrite');
+    expect(linked.err).toMatch(/--out .*link.csv is the same file as the input .*logp-0.csv; nothing was changed/);
     expect(readFileSync(join(tmp, 'logp-0.csv'), 'utf8')).toBe(before);
+    // eval and sample never write onto what they read (the data, the model's files, run.json), even with --overwrite.
+    const data = join(run, '..', 'points.csv');
+    for (const [command, target] of [['eval', join(tmp, 'logp-0.csv')], ['sample', join(run, 'run.json')], ['sample', data], ['eval', join(run, 'model', 'model.json')]] as const) {
+      const content = readFileSync(target, 'utf8');
+      const r = await cli(command, '--model', run, ...(command === 'eval' ? ['--data', target.endsWith('.csv') ? target : join(tmp, 'logp-1.csv')] : ['--n', '3']), '--out', target, '--overwrite');
+      expect(r.code, `${command} --out ${target}`).toBe(2);
+      expect(r.err).toMatch(/is one of the inputs; nothing was changed|is the same file as the input/);
+      expect(readFileSync(target, 'utf8')).toBe(content);
+    }
+    // A folder (existing, or named with a trailing slash) is refused before any work.
+    expect((await cli('eval', '--model', run, '--out', tmp)).err).toMatch(/--out .* is a folder; name the file to write/);
+    expect((await cli('sample', '--model', run, '--n', '3', '--out', join(tmp, 'new-folder') + '/')).err).toMatch(/--out .*new-folder\/ is a folder; name the file to write/);
     // eval --out is written under a temporary name: a run that fails half-way leaves nothing at --out.
     const rowsOk = Array.from({ length: 12 }, (_, i) => [1, 2, 3, 4, 5].map((v) => v + i).join(','));
     writeFileSync(join(tmp, 'late-bad.csv'), ['a,b,c,d,e', ...rowsOk, '1,2,3'].join('\n') + '\n');

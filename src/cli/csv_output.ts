@@ -2,17 +2,45 @@
  * A CSV file the command line writes (eval's log-densities, sample's points, merge's result): written
  * under a temporary name beside its path and renamed onto it only when complete, so a job stopped
  * half-way leaves no half file under the final name (which `cnfkit merge` could not tell from a whole
- * one), and a failed run leaves what was there before.
+ * one), and a failed run leaves what was there before. Where it may go is checked before any work
+ * ({@link checkOutputFile}): an existing file is replaced only with --overwrite, an input never.
  */
-import { appendFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from './args.js';
+
+/** The --overwrite option of the commands that write files. */
+export const OVERWRITE_OPTION = { name: 'overwrite', kind: 'flag', help: 'replace --out where it exists (never one of the inputs)' } as const;
+
+/**
+ * Checks a file a command is about to write, before any work: a path that is not a folder, and, when
+ * a file is there, --overwrite and that it is none of the command's `inputs` (eval's --out onto its
+ * --data once replaced the user's points with log-densities).
+ * @throws UsageError (exit 2) saying why, with nothing changed
+ */
+export function checkOutputFile(option: string, path: string, inputs: readonly string[], overwrite: boolean): void {
+  if (/[\\/]$/.test(path) || (existsSync(path) && statSync(path).isDirectory())) throw new UsageError(`--${option} ${path} is a folder; name the file to write`);
+  if (!existsSync(path)) return;
+  const target = statSync(path);
+  // The same file under another name (a link, ./, a case-insensitive file system) counts too.
+  const input = inputs.find((file) => existsSync(file) && (resolve(file) === resolve(path) || sameFile(statSync(file), target)));
+  if (input !== undefined) throw new UsageError(`--${option} ${path} is ${resolve(input) === resolve(path) ? 'one of the inputs' : `the same file as the input ${input}`}; nothing was changed. Name a new file`);
+  if (!overwrite) throw new UsageError(`--${option} ${path} exists; nothing was changed. Pass --overwrite to replace it, or name a new file`);
+}
+
+/** Whether two stats are of one file (inode 0: a file system without inodes, never the same). */
+export function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
+  return a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
+}
 
 export class CsvOutput {
   private readonly partial: string;
   private done = false;
 
   constructor(readonly path: string, header: string) {
-    this.partial = `${path}.partial-${process.pid}`;
-    // 'wx': a file of that name that is not ours is never overwritten (nor later removed).
+    // The process id alone repeats across containers (node as PID 1): a killed task's leftover
+    // would block every retry. 'wx': a file of that name that is not ours is never overwritten.
+    this.partial = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
     writeFileSync(this.partial, header + '\n', { flag: 'wx' });
   }
 

@@ -1,17 +1,17 @@
 /**
  * `cnfkit eval`, `cnfkit sample` and `cnfkit plot`: use a trained model.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, TOY_ENTROPY, toyData, type ToyDataset } from '../data/toy.js';
 import { CNF } from '../flows/cnf.js';
 import { createStats } from '../ode/stats.js';
-import { writeFlowPictures } from '../viz/flow_pictures.js';
+import { FLOW_PICTURES, writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
 import { countCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
-import { CsvOutput } from './csv_output.js';
+import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, sameFile } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
@@ -24,6 +24,7 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'seed', kind: 'number', default: 12345, help: 'seed of the held-out points (toy data)' },
   { name: 'shard', kind: 'string', help: 'k/n: only the points whose index is k modulo n (to split a large evaluation over machines)' },
   { name: 'out', kind: 'string', help: 'CSV file for each point\'s log-density (index,log_prob)' },
+  OVERWRITE_OPTION,
   MAX_PARAMETERS_OPTION,
   backend,
 ];
@@ -34,6 +35,7 @@ export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
   { name: 'seed', kind: 'number', default: 0, help: 'seed of the samples' },
   { name: 'with-log-prob', kind: 'flag', help: "add each sample's log-density (from the same solve) as a column" },
   { name: 'shard', kind: 'string', help: 'k/n: only the k-th of n equal slices of the n samples (the same latent points as the whole run)' },
+  OVERWRITE_OPTION,
   MAX_PARAMETERS_OPTION,
   backend,
 ];
@@ -41,6 +43,7 @@ export const PLOT_OPTIONS: readonly OptionSpec[] = [
   model,
   { name: 'data', kind: 'string', help: 'a toy data set or a CSV file of 2-D points to show (default: what the run trained on)' },
   { name: 'out', kind: 'string', help: 'folder for the pictures (default: the run folder)' },
+  OVERWRITE_OPTION,
   MAX_PARAMETERS_OPTION,
   backend,
 ];
@@ -72,8 +75,11 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   const name = dataName(o, runDir);
   const shard = parseShard(o.shard);
   const out = o.out as string | undefined;
-  if (out) await usableFolder('out', dirname(resolve(out)), true);
   const csv = isCsvPath(name);
+  if (out) {
+    checkOutputFile('out', out, inputFiles(modelDir, runDir, csv ? name : undefined), o.overwrite === true);
+    await usableFolder('out', dirname(resolve(out)), true);
+  }
   // The run's own CSV (no --data given): its held-out tenth, as train split it; a CSV named by --data: all its points.
   const run = runDir ? readRunInfo(runDir) : undefined;
   const heldOut = csv && o.data === undefined && run ? new Set(csvSplit(await countCsvPoints(name, 'data'), Number(run.seed ?? 0)).heldOut) : undefined;
@@ -132,7 +138,8 @@ async function* toyChunks(name: ToyDataset, n: number, seed: number): AsyncGener
 export async function sample(o: ParsedOptions, log: (line: string) => void): Promise<number> {
   const { modelDir, runDir } = locate(o.model as string);
   const out = o.out as string;
-  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
+  const trainedOn = runDir ? (readRunInfo(runDir)?.data as string | undefined) : undefined;
+  checkOutputFile('out', out, inputFiles(modelDir, runDir, trainedOn !== undefined && isCsvPath(trainedOn) ? trainedOn : undefined), o.overwrite === true);
   const shard = parseShard(o.shard);
   const withLogProb = o['with-log-prob'] === true;
   const n = o.n as number;
@@ -173,6 +180,10 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
   const { modelDir, runDir } = locate(o.model as string);
   const name = dataName(o, runDir);
   const out = (o.out as string | undefined) ?? runDir ?? modelDir;
+  // Pictures in the run folder are train's own; elsewhere files of their names may be the user's.
+  if (o.out !== undefined && !(runDir && sameFolder(out, runDir))) {
+    for (const picture of FLOW_PICTURES) checkOutputFile('out', join(out, picture), [], o.overwrite === true);
+  }
   await usableFolder('out', out, true);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   if (flow.options.dim !== 2) {
@@ -193,4 +204,14 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
   data.dispose();
   flow.dispose();
   return 0;
+}
+
+/** The files a command reads that its output must never replace: the model's, the run's and the data. */
+function inputFiles(modelDir: string, runDir: string | undefined, dataCsv: string | undefined): string[] {
+  const model = existsSync(modelDir) ? readdirSync(modelDir).map((f) => join(modelDir, f)) : [];
+  return [...model, ...(runDir ? [join(runDir, 'run.json')] : []), ...(dataCsv ? [dataCsv] : [])];
+}
+
+function sameFolder(a: string, b: string): boolean {
+  return resolve(a) === resolve(b) || (existsSync(a) && existsSync(b) && sameFile(statSync(a), statSync(b)));
 }

@@ -11,13 +11,14 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
-import { CsvOutput } from './csv_output.js';
+import { CsvOutput, OVERWRITE_OPTION, checkOutputFile } from './csv_output.js';
 import { usableFolder } from './run_files.js';
 
 export const MERGE_OPTIONS: readonly OptionSpec[] = [
   { name: 'parts', kind: 'string', required: true, help: "the shard files, with {k} for the shard's index (e.g. 'logp-{k}.csv')" },
   { name: 'shards', kind: 'integer', required: true, help: 'n, the number of shards the job ran (--shard k/n)' },
   { name: 'out', kind: 'string', required: true, help: 'CSV file to write: what one unsharded run writes' },
+  OVERWRITE_OPTION,
 ];
 
 /** The header `eval --out` writes; its parts interleave by index, sample's parts follow each other. */
@@ -34,12 +35,7 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
   parts.forEach((file, k) => {
     if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--parts: shard ${k}/${n} (${file}) does not exist`);
   });
-  if (existsSync(out)) {
-    const target = statSync(out);
-    if (target.isDirectory()) throw new UsageError(`--out ${out} is a folder; name the CSV file to write`);
-    // The same file under another name (a link, a case-insensitive file system) counts too.
-    if (parts.some((file) => resolve(file) === resolve(out) || sameFile(statSync(file), target))) throw new UsageError(`--out ${out} is one of the parts; name a new file`);
-  }
+  checkOutputFile('out', out, parts, o.overwrite === true);
   await usableFolder('out', dirname(resolve(out)), false);
 
   const headers: string[] = [];
@@ -84,10 +80,6 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
   const summary = logProbColumn < 0 || total === 0 ? '' : byIndex ? `; NLL over them ${(-sum / total).toFixed(4)} nats` : `; their mean −log p ${(-sum / total).toFixed(4)} nats (the model's entropy, estimated)`;
   log(`merged ${n} shards: ${total} rows into ${out}${summary}`);
   return 0;
-}
-
-function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
-  return a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
 }
 
 /** The lines of a file, CRLF or LF. */

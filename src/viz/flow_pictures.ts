@@ -45,6 +45,9 @@ export interface FlowPictureInputs {
   readonly lossLabel?: string;
 }
 
+/** The files {@link writeFlowPictures} may write in its folder. */
+export const FLOW_PICTURES = ['figure.png', 'trajectories.png', 'curves.png'] as const;
+
 /**
  * Writes `<dir>/figure.png` (data | samples | density), `<dir>/trajectories.png` and, when losses are
  * given, `<dir>/curves.png`.
@@ -55,7 +58,7 @@ export function writeFlowPictures(dir: string, inputs: FlowPictureInputs): strin
   const n = Math.min(2000, data.shape[0]);
   const samples = flow.sample(n, seed);
   const density = densityOnGrid(flow, lim, 100);
-  const written = [`${dir}/figure.png`, `${dir}/trajectories.png`];
+  const written = [`${dir}/${FLOW_PICTURES[0]}`, `${dir}/${FLOW_PICTURES[1]}`];
   writePng(written[0], threePanelFigure(randomRows(data, n, seed), samples.dataSync(), density, lim, title));
   const z = tf.randomNormal([n, 2], 0, 1, 'float32', seed + 1) as tf.Tensor2D;
   const { times, states } = flow.trajectory(z, 6);
@@ -63,7 +66,7 @@ export function writeFlowPictures(dir: string, inputs: FlowPictureInputs): strin
   writePng(written[1], trajectoryFigure(frames, times, lim, `${title}: from the base (t = T) to the data (t = 0)`));
   tf.dispose([samples, z, states]);
   if (inputs.losses && inputs.losses.length > 1) {
-    written.push(`${dir}/curves.png`);
+    written.push(`${dir}/${FLOW_PICTURES[2]}`);
     writePng(written[2], curvesFigure(curvePanels(inputs.losses, inputs.heldOut ?? [], inputs.lossLabel ?? 'loss')));
   }
   return written;
