@@ -80,18 +80,34 @@ describe('cnfkit command line', () => {
     });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, output).toBe(130);
-    expect(output).toMatch(/interrupted at iteration \d+: checkpoint written to .*checkpoint; continue with --resume/);
+    expect(output).toMatch(/interrupted \(SIGINT\) at iteration \d+: checkpoint written to .*checkpoint; continue with --resume/);
     const stoppedAt = JSON.parse(readFileSync(join(interrupted, 'checkpoint', 'model.json'), 'utf8')).modelTopology.cnfkit.iteration;
     expect(stoppedAt).toBeLessThan(40);
 
     expect((await cli('train', ...TINY, '--iterations', '40', '--out', interrupted)).code).toBe(2); // needs --resume
     // --resume needs no other flag: the checkpoint holds the run's settings (run.json is not read).
     writeFileSync(join(interrupted, 'run.json'), 'garbage {');
-    const resumed = await cli('train', '--out', interrupted, '--iterations', '40', '--resume');
+    // …nor --iterations: the checkpoint holds the run's own 40, not the flag's default (2000).
+    const resumed = await cli('train', '--out', interrupted, '--resume');
     expect(resumed.code).toBe(0);
     expect(resumed.out).toMatch(new RegExp(`resuming from iteration ${stoppedAt}`));
     // Bit-identical weights: same minibatches, same noise, same Adam moments.
     expect(readFileSync(join(interrupted, 'model', 'weights.bin')).equals(readFileSync(join(straight, 'model', 'weights.bin')))).toBe(true);
+  });
+
+  it('writes a checkpoint on SIGTERM too (what Slurm and Kubernetes send before preempting), exit 143', async () => {
+    const run = join(tmp, 'terminated');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'train', ...TINY, '--iterations', '400', '--checkpoint-every', '5', '--out', run], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const poll = setInterval(() => existsSync(join(run, 'checkpoint', 'model.json')) && (clearInterval(poll), child.kill('SIGTERM')), 50);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, output).toBe(143);
+    expect(output).toMatch(/interrupted \(SIGTERM\) at iteration \d+: checkpoint written/);
+    const checkpoint = JSON.parse(readFileSync(join(run, 'checkpoint', 'model.json'), 'utf8')).modelTopology.cnfkit;
+    expect(checkpoint.iteration).toBeLessThan(400);
+    expect(checkpoint.run.iterations).toBe(400);
   });
 
   it('evaluates, samples and plots a trained model', async () => {

@@ -63,14 +63,18 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   let resume;
   if (given.resume) {
     const checkpoint = await readCheckpoint(out, given['max-parameters'] as number | undefined);
-    // The checkpoint's settings rule; a flag given now must agree with them (--iterations may grow).
+    // The checkpoint's settings rule; a flag given now must agree with them (--iterations may change).
     for (const [key, value] of Object.entries(checkpoint.run)) {
-      if (explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(value)) {
+      if (key !== 'iterations' && explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(value)) {
         checkpoint.flow.dispose();
         throw new UsageError(`cannot resume: ${out}/checkpoint was made with --${key} ${JSON.stringify(value)}, but this run has ${JSON.stringify(given[key])}`);
       }
     }
-    o = { ...given, ...(checkpoint.run as ParsedOptions) };
+    // The run's own target unless --iterations is given again (a resumed run of 8000 iterations
+    // must not stop at the flag's default; checkpoints before 0.2 did not record it).
+    const planned = checkpoint.run.iterations;
+    const target = !explicit.has('iterations') && Number.isInteger(planned) && (planned as number) > 0 ? (planned as number) : given.iterations;
+    o = { ...given, ...(checkpoint.run as ParsedOptions), iterations: target };
     ({ flow, state: resume } = checkpoint);
   } else {
     if (hasCheckpoint(out)) throw new UsageError(`${out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
@@ -95,9 +99,13 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   const seed = o.seed as number;
   // Fresh samples every iteration, as FFJORD trains; a function of the iteration, so resumable.
   const sampler = source.train ?? ((n: number, iteration: number) => tf.tensor2d(toyPoints(name, n, new Rng(`train:${name}:${seed}:${iteration}`)), [n, 2]));
+  // Ctrl-C, and SIGTERM (what Slurm and Kubernetes send before they preempt a task): a checkpoint, then exit.
   const controller = new AbortController();
-  const onSigint = () => controller.abort();
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  const onSigint = () => ((signal = 'SIGINT'), controller.abort());
+  const onSigterm = () => ((signal = 'SIGTERM'), controller.abort());
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
   const progress = new ProgressPrinter(iterations, resume?.iteration ?? 0);
   const evalEvery = (given['eval-every'] as number | undefined) ?? Math.max(1, Math.round(iterations / 10));
   const heldOutData = source.heldOut ?? toyData(name, 1000, 12345);
@@ -123,7 +131,7 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
       resume,
       signal: controller.signal,
       checkpointEvery: o['checkpoint-every'] as number,
-      onCheckpoint: (state) => writeCheckpoint(out, flow, state, settings),
+      onCheckpoint: (state) => writeCheckpoint(out, flow, state, { ...settings, iterations }),
       onProgress: (r) => {
         progress.update(r);
         evaluateHeldOut(r.iteration, r.seconds);
@@ -131,13 +139,14 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
     });
   } finally {
     process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigterm);
   }
   if (report.stopped) {
     progress.interrupt();
-    log(`interrupted at iteration ${report.history.length}: checkpoint written to ${join(out, 'checkpoint')}; continue with --resume`);
+    log(`interrupted (${signal}) at iteration ${report.history.length}: checkpoint written to ${join(out, 'checkpoint')}; continue with --resume`);
     flow.dispose();
     tf.dispose([heldOutData, ...(source.train ? [source.train] : [])]);
-    return 130;
+    return signal === 'SIGTERM' ? 143 : 130;
   }
   await flow.save(join(out, 'model'));
   // Pictures of 2-D data (a toy set, or the CSV's training points).
