@@ -22,6 +22,10 @@ describe('chunked solves', () => {
     expect(chunkSizes(1000, 300)).toEqual([250, 250, 250, 250]);
     expect(chunkSizes(7, 3)).toEqual([2, 2, 3]);
     expect(() => new CNF({ ...options, memoryLimit: 1000 })).toThrow(/'options.memoryLimit' must be a number of bytes ≥ 2 \*\* 20/);
+    // One point that does not fit is a clear error, not a 1-row chunk that fails to allocate.
+    const wide = resolveCnfOptions({ dim: 4000, hiddenDims: [64] });
+    expect(() => chunkRows(wide, 4000)).toThrow(/'options.memoryLimit' is 268435456 bytes, but one point of this 4000-dimensional flow needs about \d+ \(4000 tangents beside x\); the exact trace carries one tangent per dimension, Hutchinson's \(trace: 'hutchinson'\) one in all/);
+    expect(chunkRows(wide, 1)).toBeGreaterThan(1000);
   });
 
   it('logProb, its async form, toLatent, fromLatent and sample of a chunked batch agree with one solve to the tolerance', async () => {

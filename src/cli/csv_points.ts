@@ -43,20 +43,25 @@ export async function* csvChunks(path: string, chunkRows: number, option: string
     const line = raw.replace(/^\uFEFF/, '');
     if (!line.trim()) continue;
     const cells = line.split(',');
-    // The first non-blank line is a header when a cell is a name (not a number, NaN or Infinity).
-    if (first && cells.some((c) => c.trim() !== '' && Number.isNaN(Number(c)) && !/^\s*[-+]?(nan|infinity)\s*$/i.test(c))) {
+    // The first non-blank line is a header when its cells are names (not numbers, NaN or Infinity);
+    // a line mixing names and numbers is a point with a bad cell, reported below.
+    const isName = (c: string) => c.trim() !== '' && Number.isNaN(parseCell(c)) && !/^\s*[-+]?(nan|infinity)\s*$/i.test(c);
+    if (first && cells.some(isName) && cells.every((c) => isName(c) || c.trim() === '')) {
       first = false;
       header = cells.map((c) => c.trim());
       dim = cells.length;
       continue;
     }
     first = false;
-    const values = cells.map((c) => (c.trim() === '' ? NaN : Number(c)));
+    const values = cells.map(parseCell);
     if (dim === 0) dim = values.length;
-    if (values.length !== dim || !values.every(Number.isFinite)) {
-      throw new UsageError(`--${option} ${path}:${lineNumber}: expected ${dim} comma-separated numbers, got '${line.slice(0, 80)}'`);
+    if (values.length !== dim || !values.every((v) => Number.isFinite(Math.fround(v)))) {
+      const wide = values.findIndex((v) => Number.isFinite(v) && !Number.isFinite(Math.fround(v)));
+      if (values.length === dim && wide >= 0) throw new UsageError(`--${option} ${path}:${lineNumber}: column ${wide + 1} holds ${cells[wide].trim()}, beyond float32's range (±3.4e38) in which cnfkit computes`);
+      const hint = cells.some((c) => /["']/.test(c)) ? ' (quoted cells are not read: write plain numbers)' : cells.some((c) => c.trim() === '') ? ' (an empty cell: a trailing comma?)' : '';
+      throw new UsageError(`--${option} ${path}:${lineNumber}: expected ${dim} comma-separated numbers, got '${line.slice(0, 80)}'${hint}`);
     }
-    buffer.push(...values);
+    for (const v of values) buffer.push(v);
     index++;
     if (buffer.length === chunkRows * dim) {
       yield { values: Float32Array.from(buffer), rows: chunkRows, dim, header, firstIndex };
@@ -66,6 +71,13 @@ export async function* csvChunks(path: string, chunkRows: number, option: string
   }
   if (buffer.length) yield { values: Float32Array.from(buffer), rows: buffer.length / dim, dim, header, firstIndex };
   if (index === 0) throw new UsageError(`--${option} ${path} holds no points`);
+}
+
+/** A decimal number (as CSV writers write them: no hex, binary or octal; no quotes), else NaN. */
+function parseCell(cell: string): number {
+  const text = cell.trim();
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return NaN;
+  return Number(text);
 }
 
 /** All the points of `path` (for training, which samples minibatches from them). */

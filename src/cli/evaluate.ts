@@ -100,7 +100,10 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
       keep.forEach((index, i) => rowsOf.set(chunk.values.subarray((index - chunk.firstIndex) * chunk.dim, (index - chunk.firstIndex + 1) * chunk.dim), i * chunk.dim));
       const x = tf.tensor2d(rowsOf, [keep.length, chunk.dim]);
       // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
-      const logp = await flow.logProbAsync(x, { stats });
+      // logProbAsync resets the stats it fills: one object per chunk, summed here.
+      const chunkStats = createStats();
+      const logp = await flow.logProbAsync(x, { stats: chunkStats });
+      stats.nfe += chunkStats.nfe;
       const values = await logp.data();
       values.forEach((v) => ((count += 1), (sum += v), (sumSquares += v * v)));
       file?.append(keep.map((index, i) => `${index},${values[i]}`));
@@ -143,8 +146,8 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   const shard = parseShard(o.shard);
   const withLogProb = o['with-log-prob'] === true;
   const n = o.n as number;
+  // An empty slice (more shards than samples) is a finished part of an indexed job, as in eval: the header alone.
   const [from, to] = shard ? [Math.floor((shard.k * n) / shard.n), Math.floor(((shard.k + 1) * n) / shard.n)] : [0, n];
-  if (to === from) throw new UsageError(`--shard ${shard!.k}/${shard!.n} of ${n} samples is empty: use at most as many shards as samples`);
   await usableFolder('out', dirname(resolve(out)), false);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   const dim = flow.options.dim;

@@ -192,11 +192,13 @@ async function trainingData(data: string, seed: number): Promise<{ dim: number; 
   };
   const trainValues = pick(split.train);
   const n = split.train.length;
-  // Per-column mean and standard deviation of the training part, in one pass.
-  const [sum, sumSquares] = [new Float64Array(dim), new Float64Array(dim)];
-  trainValues.forEach((v, i) => ((sum[i % dim] += v), (sumSquares[i % dim] += v * v)));
+  // Per-column mean and standard deviation of the training part, in two passes: one pass's
+  // Σv²/n − m² cancels to rounding noise for a constant column (a std of 1e-9, not the fallback 1).
+  const [sum, squares] = [new Float64Array(dim), new Float64Array(dim)];
+  trainValues.forEach((v, i) => (sum[i % dim] += v));
   const mean = Array.from(sum, (s) => s / n);
-  const std = mean.map((m, k) => Math.sqrt(Math.max(0, sumSquares[k] / n - m * m)) || 1);
+  trainValues.forEach((v, i) => (squares[i % dim] += (v - mean[i % dim]) ** 2));
+  const std = mean.map((_, k) => Math.sqrt(squares[k] / n) || 1);
   return {
     dim,
     train: tf.tensor2d(trainValues, [n, dim]),

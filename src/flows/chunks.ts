@@ -7,6 +7,7 @@
  * adaptive steps, so results agree with one big solve to the solver's tolerance.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../errors.js';
 import { tapeRecording } from '../nn/compute_path.js';
 import type { Reads } from '../ode/host_reads.js';
 import type { ResolvedCnfOptions } from './cnf_options.js';
@@ -23,7 +24,11 @@ const CUSTOM_WIDTH_PER_DIM = 64;
 export function chunkRows(options: ResolvedCnfOptions, tangents: number): number {
   const widths = options.dynamics ? CUSTOM_WIDTH_PER_DIM * options.dim : options.dim + options.hiddenDims.reduce((a, b) => a + b, 0);
   const perRow = BYTES_PER_WIDTH * widths * (tangents + 1) * (tapeRecording() ? 3 : 1);
-  return Math.max(1, Math.floor(options.memoryLimit / perRow));
+  if (perRow > options.memoryLimit) {
+    const hint = tangents > 1 ? "; the exact trace carries one tangent per dimension, Hutchinson's (trace: 'hutchinson') one in all" : '';
+    throw new InputError('CNF', 'options.memoryLimit', `is ${options.memoryLimit} bytes, but one point of this ${options.dim}-dimensional flow needs about ${perRow} (${tangents} tangents beside x)${hint}; raise it where the machine has the memory`);
+  }
+  return Math.floor(options.memoryLimit / perRow);
 }
 
 /** Row counts of consecutive chunks of at most `size` rows covering `rows`. */

@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCsvPoints } from '../src/cli/csv_points.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cnfkit-csv-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const file = (text: string) => {
+  const path = join(dir, `f${files++}.csv`);
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('CSV points', () => {
+  it('reads a header of names, CRLF, a BOM and blank lines; numbers as decimal text', async () => {
+    const r = await readCsvPoints(file('\uFEFFa,b\r\n1,2.5\r\n\r\n-3e2,.5\r\n'), 'data');
+    expect(r.header).toEqual(['a', 'b']);
+    expect(Array.from(r.values)).toEqual([1, 2.5, -300, 0.5]);
+  });
+
+  it('refuses what it would misread, naming the line and why', async () => {
+    const refuse = (text: string) => expect(readCsvPoints(file(text), 'data')).rejects;
+    // A first line mixing names and numbers is a bad point, not a header.
+    await refuse('1.0,abc,2.0\n3,4,5\n').toThrow(/:1: expected 3 comma-separated numbers, got '1.0,abc,2.0'/);
+    // Hex, binary and octal are not decimal numbers (Number() would take them).
+    await refuse('x,y\n0x10,1\n').toThrow(/:2: expected 2 comma-separated numbers/);
+    await refuse('x,y\n1e39,1\n').toThrow(/:2: column 1 holds 1e39, beyond float32's range/);
+    await refuse('x,y\n1,2,\n').toThrow(/:2: expected 2 comma-separated numbers, got '1,2,' \(an empty cell: a trailing comma\?\)/);
+    await refuse('x,y\n"1",2\n').toThrow(/quoted cells are not read/);
+  });
+
+  it('reads a very wide row (no spread of 200,000 arguments onto the stack)', async () => {
+    const row = Array.from({ length: 200_000 }, (_, i) => i % 7).join(',');
+    const r = await readCsvPoints(file(`${row}\n${row}\n`), 'data');
+    expect(r.dim).toBe(200_000);
+    expect(r.rows).toBe(2);
+    expect(r.values[6]).toBe(6);
+  });
+});
