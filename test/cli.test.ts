@@ -253,19 +253,40 @@ describe('cnfkit command line', () => {
       expect(existsSync(refused)).toBe(false);
     };
     await refuse(['--parts', join(tmp, 'logp-{k}.csv'), '--shards', '4'], /--parts: shard 3\/4 \(.*logp-3.csv\) does not exist/);
-    await refuse(['--parts', join(tmp, 'logp-{k}.csv'), '--shards', '2'], /logp-0.csv:\d+ holds index \d+, but shard 0\/2 holds rising indices ≡ 0 mod 2; was it written with --shard 0\/2\?/);
-    // A part cut short (a job killed while writing): the slices no longer fit.
-    [0, 1].forEach((k) => writeFileSync(join(tmp, `cut-${k}.csv`), readFileSync(join(tmp, `samples-${k}.csv`))));
-    writeFileSync(join(tmp, 'cut-2.csv'), rows(join(tmp, 'samples-2.csv')).slice(0, 2).join('\n') + '\n');
-    await refuse(['--parts', join(tmp, 'cut-{k}.csv'), '--shards', '3'], /cut-0.csv holds 3 rows, but shard 0\/3 of 7 samples has 2; is a part missing, or from another run\?/);
+    await refuse(['--parts', join(tmp, 'logp-{k}.csv'), '--shards', '2'], /logp-0.csv holds shard 0\/3, but merging 2 shards needs shard 0\/2 there/);
     await refuse(['--parts', join(tmp, 'logp.csv'), '--shards', '1'], /--parts must contain \{k\}/);
-    writeFileSync(join(tmp, 'mixed-0.csv'), readFileSync(join(tmp, 'logp-0.csv')));
-    writeFileSync(join(tmp, 'mixed-1.csv'), readFileSync(join(tmp, 'samples-1.csv')));
-    await refuse(['--parts', join(tmp, 'mixed-{k}.csv'), '--shards', '2'], /mixed-1.csv has the header 'a,b,c,d,e,log_prob', but .*mixed-0.csv has 'index,log_prob'/);
+    // Copies of parts, each with its manifest unless said otherwise.
+    const copy = (from: string, to: string, text?: string) => {
+      writeFileSync(join(tmp, to), text ?? readFileSync(join(tmp, from)));
+      writeFileSync(join(tmp, `${to}.json`), readFileSync(join(tmp, `${from}.json`)));
+    };
+    // A part cut at a line boundary or missing a row: its job wrote more (nothing in the rows shows it).
+    [0, 1].forEach((k) => copy(`samples-${k}.csv`, `cut-${k}.csv`));
+    copy('samples-2.csv', 'cut-2.csv', rows(join(tmp, 'samples-2.csv')).slice(0, 2).join('\n') + '\n');
+    await refuse(['--parts', join(tmp, 'cut-{k}.csv'), '--shards', '3'], /cut-2.csv holds 1 rows, but its job wrote 4; was it cut or edited\?/);
+    copy('logp-0.csv', 'gap-0.csv');
+    copy('logp-1.csv', 'gap-1.csv', readFileSync(join(tmp, 'logp-1.csv'), 'utf8').replace(/\n[^\n]*\n/, '\n'));
+    copy('logp-2.csv', 'gap-2.csv');
+    await refuse(['--parts', join(tmp, 'gap-{k}.csv'), '--shards', '3'], /gap-1.csv holds \d+ rows, but its job wrote \d+; was it cut or edited\?/);
+    // A part without its manifest (its job stopped between the two files, or an old part).
+    writeFileSync(join(tmp, 'bare-0.csv'), readFileSync(join(tmp, 'logp-0.csv')));
+    await refuse(['--parts', join(tmp, 'bare-{k}.csv'), '--shards', '1'], /bare-0.csv has no bare-0.csv.json beside it/);
+    // A part of another run: another seed, or another --n.
+    expect((await cli('sample', '--model', run, '--n', '10', '--seed', '5', '--shard', '1/3', '--out', join(tmp, 'other-1.csv'), '--with-log-prob')).code).toBe(0);
+    copy('samples-0.csv', 'other-0.csv');
+    copy('samples-2.csv', 'other-2.csv');
+    await refuse(['--parts', join(tmp, 'other-{k}.csv'), '--shards', '3'], /other-1.csv was made with seed 5, .*other-0.csv with 0: parts of different runs/);
+    expect((await cli('sample', '--model', run, '--n', '11', '--shard', '1/3', '--out', join(tmp, 'other-1.csv'), '--with-log-prob', '--overwrite')).code).toBe(0);
+    await refuse(['--parts', join(tmp, 'other-{k}.csv'), '--shards', '3'], /other-1.csv is a part of 11 rows, .*other-0.csv of 10: parts of different runs/);
+    // eval's and sample's parts mixed.
+    copy('logp-0.csv', 'mixed-0.csv');
+    copy('samples-1.csv', 'mixed-1.csv');
+    copy('logp-2.csv', 'mixed-2.csv');
+    await refuse(['--parts', join(tmp, 'mixed-{k}.csv'), '--shards', '3'], /mixed-1.csv is a part of sample, .*mixed-0.csv of eval: parts of different runs/);
     // A row cut by a killed job, a row of the wrong width: refused, naming the line.
-    writeFileSync(join(tmp, 'cut-2.csv'), readFileSync(join(tmp, 'samples-2.csv'), 'utf8').replace(/\n$/, '').replace(/,[^,]*$/, ','));
+    copy('samples-2.csv', 'cut-2.csv', readFileSync(join(tmp, 'samples-2.csv'), 'utf8').replace(/\n$/, '').replace(/,[^,]*$/, ','));
     await refuse(['--parts', join(tmp, 'cut-{k}.csv'), '--shards', '3'], /cut-2.csv does not end with a line break: was its job stopped while writing\?/);
-    writeFileSync(join(tmp, 'cut-2.csv'), readFileSync(join(tmp, 'samples-2.csv'), 'utf8').replace(/\n([^\n]*)\n$/, '\n1,2\n'));
+    copy('samples-2.csv', 'cut-2.csv', readFileSync(join(tmp, 'samples-2.csv'), 'utf8').replace(/\n([^\n]*)\n$/, '\n1,2\n'));
     await refuse(['--parts', join(tmp, 'cut-{k}.csv'), '--shards', '3'], /cut-2.csv:5: expected 6 comma-separated numbers, got '1,2'/);
     // --out naming a part, directly or through a link: refused, the part untouched.
     const before = readFileSync(join(tmp, 'logp-0.csv'), 'utf8');

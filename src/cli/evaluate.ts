@@ -13,6 +13,7 @@ import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './
 import { countCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
 import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, sameFile } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
+import { dataIdentity, manifestPath, modelIdentity, writeShardManifest } from './shard_manifest.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
 const model: OptionSpec = { name: 'model', kind: 'string', required: true, help: 'a run folder (from train) or a model folder' };
@@ -77,7 +78,9 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   const out = o.out as string | undefined;
   const csv = isCsvPath(name);
   if (out) {
-    checkOutputFile('out', out, inputFiles(modelDir, runDir, csv ? name : undefined), o.overwrite === true);
+    const inputs = inputFiles(modelDir, runDir, csv ? name : undefined);
+    checkOutputFile('out', out, inputs, o.overwrite === true);
+    if (shard) checkOutputFile('out', manifestPath(out), inputs, o.overwrite === true);
     await usableFolder('out', dirname(resolve(out)), true);
   }
   // The run's own CSV (no --data given): its held-out tenth, as train split it; a CSV named by --data: all its points.
@@ -88,13 +91,16 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   const started = performance.now();
   // Running sums over chunks of points, so a file of any size streams through (and --out with it).
   let [count, sum, sumSquares] = [0, 0, 0];
+  let selected = 0; // the points of the whole (unsharded) evaluation, for the shard's manifest
   const what = `${shard ? `shard ${shard.k}/${shard.n} of ` : ''}${csv ? `${heldOut ? 'the held-out points of ' : 'all points of '}${basename(name)}` : `${name} held-out points`}`;
   const file = out ? new CsvOutput(out, 'index,log_prob') : undefined;
   try {
     const chunks = csv ? csvChunks(name, 10_000, 'data') : toyChunks(name as ToyDataset, o.n as number, o.seed as number);
     for await (const chunk of chunks) {
       if (chunk.dim !== flow.options.dim) throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is ${flow.options.dim}-dimensional`);
-      const keep = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => (!heldOut || heldOut.has(index)) && (!shard || index % shard.n === shard.k));
+      const inRun = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => !heldOut || heldOut.has(index));
+      selected += inRun.length;
+      const keep = shard ? inRun.filter((index) => index % shard.n === shard.k) : inRun;
       if (!keep.length) continue;
       const rowsOf = new Float32Array(keep.length * chunk.dim);
       keep.forEach((index, i) => rowsOf.set(chunk.values.subarray((index - chunk.firstIndex) * chunk.dim, (index - chunk.firstIndex + 1) * chunk.dim), i * chunk.dim));
@@ -111,6 +117,10 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
     }
     if (count === 0 && !shard) throw new UsageError(`${what}: no points to evaluate`);
     file?.commit();
+    if (out && shard) {
+      const data = csv ? dataIdentity(name) : `${name}, ${o.n} points, seed ${o.seed}`;
+      writeShardManifest(out, { kind: 'eval', shard, rows: count, total: selected, run: { model: modelIdentity(modelDir), data, heldOut: heldOut !== undefined } });
+    }
   } finally {
     flow.dispose();
     file?.close();
@@ -142,8 +152,10 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   const { modelDir, runDir } = locate(o.model as string);
   const out = o.out as string;
   const trainedOn = runDir ? (readRunInfo(runDir)?.data as string | undefined) : undefined;
-  checkOutputFile('out', out, inputFiles(modelDir, runDir, trainedOn !== undefined && isCsvPath(trainedOn) ? trainedOn : undefined), o.overwrite === true);
+  const inputs = inputFiles(modelDir, runDir, trainedOn !== undefined && isCsvPath(trainedOn) ? trainedOn : undefined);
+  checkOutputFile('out', out, inputs, o.overwrite === true);
   const shard = parseShard(o.shard);
+  if (shard) checkOutputFile('out', manifestPath(out), inputs, o.overwrite === true);
   const withLogProb = o['with-log-prob'] === true;
   const n = o.n as number;
   // An empty slice (more shards than samples) is a finished part of an indexed job, as in eval: the header alone.
@@ -170,6 +182,7 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
       file.append(lines);
     }
     file.commit();
+    if (shard) writeShardManifest(out, { kind: 'sample', shard, rows: to - from, total: n, run: { model: modelIdentity(modelDir), seed: o.seed as number, withLogProb } });
   } finally {
     flow.dispose();
     file.close();

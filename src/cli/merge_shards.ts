@@ -1,9 +1,10 @@
 /**
  * `cnfkit merge`: the per-shard CSV files of `eval --shard k/n --out` or `sample --shard k/n --out`,
  * written by an indexed batch job (a Slurm array, a Kubernetes Indexed Job), combined into the file
- * one unsharded run writes. Everything is checked before a line is written: every shard present, one
- * header, every row a full row of finite numbers, and each shard holding what `--shard k/n` puts
- * there (eval: the indices ≡ k mod n, rising; sample: the k-th of n equal slices). The result is
+ * one unsharded run writes. Everything is checked before a line is written: every shard present with
+ * its manifest (shard_manifest.ts: one run, rows adding up to the run's, each part holding the rows
+ * its job wrote), one header, every row a full row of finite numbers, and each shard holding what
+ * `--shard k/n` puts there (eval: the indices ≡ k mod n, rising; sample: the k-th of n equal slices). The result is
  * written beside `--out` and renamed onto it when complete (csv_output.ts), so a failure leaves no
  * half file and never touches a part. Both passes stream, so parts of any size merge in flat memory.
  */
@@ -13,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { CsvOutput, OVERWRITE_OPTION, checkOutputFile } from './csv_output.js';
 import { usableFolder } from './run_files.js';
+import { readShardManifests } from './shard_manifest.js';
 
 export const MERGE_OPTIONS: readonly OptionSpec[] = [
   { name: 'parts', kind: 'string', required: true, help: "the shard files, with {k} for the shard's index (e.g. 'logp-{k}.csv')" },
@@ -21,7 +23,7 @@ export const MERGE_OPTIONS: readonly OptionSpec[] = [
   OVERWRITE_OPTION,
 ];
 
-/** The header `eval --out` writes; its parts interleave by index, sample's parts follow each other. */
+/** The header `eval --out` writes; its parts interleave by index, sample's parts follow each other (the parts' manifests say which). */
 const EVAL_HEADER = 'index,log_prob';
 /** Rows gathered before each append. */
 const FLUSH_ROWS = 10_000;
@@ -38,26 +40,26 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
   checkOutputFile('out', out, parts, o.overwrite === true);
   await usableFolder('out', dirname(resolve(out)), false);
 
+  const manifests = readShardManifests(parts, n);
   const headers: string[] = [];
   for (const file of parts) headers.push(await headerOf(file)); // one file open at a time
   const header = headers[0];
   headers.forEach((h, k) => {
     if (h !== header) throw new UsageError(`--parts: ${parts[k]} has the header '${h}', but ${parts[0]} has '${header}'; parts of one job share it`);
   });
-  const byIndex = header === EVAL_HEADER;
+  const byIndex = manifests[0].kind === 'eval';
+  if (byIndex && header !== EVAL_HEADER) throw new UsageError(`--parts: ${parts[0]} has the header '${header}', but eval writes '${EVAL_HEADER}'`);
   const columns = header.split(',').length;
   const counts: number[] = [];
   for (const [k, file] of parts.entries()) counts.push(await checkPart(file, k, n, columns, byIndex));
-  const total = counts.reduce((sum, c) => sum + c, 0);
-  if (!byIndex) {
+  const total = manifests[0].total;
+  // A part cut at a line boundary, or a row lost: the file no longer holds what its job wrote.
+  counts.forEach((rows, k) => {
+    if (rows !== manifests[k].rows) throw new UsageError(`--parts: ${parts[k]} holds ${rows} rows, but its job wrote ${manifests[k].rows}; was it cut or edited?`);
     // sample --shard k/n writes rows floor(kN/n) … floor((k+1)N/n) − 1 of the N samples.
-    counts.forEach((rows, k) => {
-      const expected = Math.floor(((k + 1) * total) / n) - Math.floor((k * total) / n);
-      if (rows !== expected) {
-        throw new UsageError(`--parts: ${parts[k]} holds ${rows} rows, but shard ${k}/${n} of ${total} samples has ${expected}; is a part missing, or from another run?`);
-      }
-    });
-  }
+    const expected = Math.floor(((k + 1) * total) / n) - Math.floor((k * total) / n);
+    if (!byIndex && rows !== expected) throw new UsageError(`--parts: ${parts[k]} holds ${rows} rows, but shard ${k}/${n} of ${total} samples has ${expected}`);
+  });
 
   const logProbColumn = header.split(',').indexOf('log_prob');
   let sum = 0;
