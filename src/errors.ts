@@ -89,10 +89,13 @@ export class DivergenceError extends InputError {
     fn: string,
     /** The iteration at which training diverged. */
     readonly iteration: number,
-    /** The loss at that iteration (NaN or ±Infinity, or finite when an update overflowed). */
+    /** The loss at that iteration (NaN or ±Infinity, or finite when an update overflowed; NaN when its solve failed). */
     readonly loss: number,
+    /** The solver's error, when the last update made the dynamics unsolvable. */
+    readonly solverError?: Error,
   ) {
-    super(fn, 'options.learningRate', `training diverged at iteration ${iteration} (loss ${loss}); lower the learning rate`);
+    const what = solverError ? `its ODE solve failed (${solverError.message.split('\n')[0]})` : `loss ${loss}`;
+    super(fn, 'options.learningRate', `training diverged at iteration ${iteration} (${what}); lower the learning rate`);
   }
 }
 

@@ -193,6 +193,26 @@ describe('bad input through the API', () => {
     data.dispose();
   });
 
+  it('maximum likelihood whose update makes the dynamics unsolvable: a DivergenceError, the update taken back, nothing leaked', async () => {
+    const { DivergenceError, StepSizeError } = await import('../src/index.js');
+    const flow = new CNF({ dim: 2, hiddenDims: [8] });
+    const data = toyData('moons', 100, 0);
+    const before = tf.memory().numTensors;
+    const weights: number[][][] = [];
+    const snapshot = () => flow.trainableVariables.map((v) => Array.from(v.dataSync()));
+    weights.push(snapshot());
+    const error = await flow.fit(data, { iterations: 20, learningRate: 1e6, onProgress: () => weights.push(snapshot()) }).catch((e) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    expect(error.solverError).toBeInstanceOf(StepSizeError);
+    expect(error.message).toMatch(/training diverged at iteration \d+ \(its ODE solve failed \(step size underflow/);
+    // The weights before the update whose solve failed: the last good ones, and logProb works on them.
+    expect(snapshot()).toEqual(weights[error.iteration - 2]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.tidy(() => Array.from(flow.logProb(data.slice([0, 0], [4, 2])).dataSync())).every(Number.isFinite)).toBe(true);
+    flow.dispose();
+    data.dispose();
+  });
+
   it('an error thrown by the dynamics reaches the caller unchanged, with nothing left behind, for every kind of solve', () => {
     const broken: Dynamics = (time, y) => {
       if (time.dataSync()[0] > 0.3) throw new RangeError('my dynamics broke');

@@ -3,7 +3,7 @@
  * progress, checkpoints with bit-exact resume, a clean stop on an AbortSignal, and divergence caught
  * with the last good weights kept. Works on a {@link TrainableFlow}; `CNF.fit` delegates here.
  */
-import { DivergenceError, InputError } from '../errors.js';
+import { DivergenceError, InputError, MaxStepsError, StepSizeError } from '../errors.js';
 import type { AdamState } from '../native/flow_matching_step.js';
 import { runAsync } from '../ode/host_reads.js';
 import { createStats } from '../ode/stats.js';
@@ -38,10 +38,11 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
   let stoppedEarly = false;
   try {
     if (resume) restoreOptimizer(fn, objective, resume);
-    for (let iteration = (resume?.iteration ?? 0) + 1; iteration <= iterations; iteration++) {
+    const first = (resume?.iteration ?? 0) + 1;
+    for (let iteration = first; iteration <= iterations; iteration++) {
       const stats = createStats();
       const backwardStats = createStats();
-      const { loss, applied } = await runAsync(objective.step(iteration, stats, backwardStats));
+      const { loss, applied } = await unsolvableAsDivergence(fn, iteration > first, iteration, objective, () => runAsync(objective.step(iteration, stats, backwardStats)));
       // A non-finite loss, or an update that would overflow a weight, stops training with the last
       // good weights in place.
       if (!applied) throw new DivergenceError(fn, iteration, loss);
@@ -53,7 +54,7 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
         seconds: offsetSeconds + (performance.now() - started) / 1000,
         endTimes: await runAsync(objective.endTimes()),
       };
-      stoppedEarly = (await validation?.measure(record)) === 'patience ran out' && iteration < iterations;
+      stoppedEarly = (await unsolvableAsDivergence(fn, true, iteration, objective, async () => validation?.measure(record))) === 'patience ran out' && iteration < iterations;
       history.push(record);
       onProgress?.(record);
       // Let the event loop breathe (progress output, Ctrl-C) between iterations.
@@ -68,6 +69,22 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
   }
   validation?.restoreBest();
   return { history, seconds: (performance.now() - started) / 1000, stopped, stoppedEarly, ...(validation?.best ? { best: validation.best } : {}) };
+}
+
+/**
+ * Runs `work`; if a solve in it fails after an update (`updated`: the step size underflowed, the
+ * steps ran out), training has diverged as surely as with a NaN loss: the update is taken back where
+ * the objective can, and a DivergenceError names the learning rate. A failure before any update is the
+ * data's or the model's and reaches the caller as it is.
+ */
+async function unsolvableAsDivergence<T>(fn: string, updated: boolean, iteration: number, objective: { undoLastUpdate(): boolean }, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (!updated || !(e instanceof StepSizeError || e instanceof MaxStepsError)) throw e;
+    objective.undoLastUpdate();
+    throw new DivergenceError(fn, iteration, NaN, e);
+  }
 }
 
 /**

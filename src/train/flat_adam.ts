@@ -22,6 +22,8 @@ export class FlatAdam {
   private m: Moment;
   private v: Moment;
   private step = 0;
+  /** The flat weights and moments before the last update, for {@link undo}. */
+  private previous?: { step: number; m: Moment; v: Moment; p: Moment };
   private readonly sizes: number[];
 
   constructor(
@@ -51,7 +53,7 @@ export class FlatAdam {
     this.m = asTensor(this.m);
     this.v = asTensor(this.v);
     const moments = [this.m, this.v];
-    const [m, v, next, finite] = tf.tidy(() => {
+    const [m, v, next, finite, p] = tf.tidy(() => {
       const flat = (parts: tf.Tensor[]) => tf.concat(parts.map((p) => p.reshape([-1]))) as tf.Tensor1D;
       let g = flat(this.variables.map((v, i) => (present[i] ? grads[v.name] : tf.zeros([this.sizes[i]]))));
       const p = flat(this.variables.map((v) => v));
@@ -69,17 +71,17 @@ export class FlatAdam {
       let delta = tf.mul(tf.div(m, denominator), -stepSize);
       if (mask) delta = tf.mul(delta, mask);
       const next = tf.add(p, delta);
-      return [m, v, next, tf.all(tf.isFinite(next))];
-    }) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor];
+      return [m, v, next, tf.all(tf.isFinite(next)), p];
+    }) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor, tf.Tensor1D];
     let ok = false;
     try {
       ok = (yield* readNumber(finite)) === 1;
     } finally {
-      if (!ok) tf.dispose([m, v, next]);
+      if (!ok) tf.dispose([m, v, next, p]);
     }
     if (!ok) return false;
+    this.remember({ step: this.step, m: moments[0], v: moments[1], p });
     this.step = t;
-    tf.dispose(moments);
     this.m = m;
     this.v = v;
     const parts = tf.split(next, this.sizes);
@@ -106,16 +108,18 @@ export class FlatAdam {
     const v0 = (this.v = asArray(this.v));
     const m = m0.slice();
     const v = v0.slice();
+    const before = new Float32Array(m0.length);
     const next: Float32Array[] = [];
     let at = 0;
     for (const [i, variable] of this.variables.entries()) {
       const size = this.sizes[i];
+      const p = valuesOf(variable);
+      before.set(p, at);
       if (!present[i]) {
         at += size;
         next.push(new Float32Array(0));
         continue;
       }
-      const p = valuesOf(variable);
       const g = valuesOf(grads[variable.name]);
       const out = new Float32Array(size);
       for (let j = 0; j < size; j++, at++) {
@@ -127,6 +131,7 @@ export class FlatAdam {
       }
       next.push(out);
     }
+    this.remember({ step: this.step, m: m0, v: v0, p: before });
     this.step = t;
     this.m = m;
     this.v = v;
@@ -136,6 +141,39 @@ export class FlatAdam {
       variable.assign(value);
       value.dispose();
     });
+    return true;
+  }
+
+  /** Keeps the state before an update (dropping the one before that). */
+  private remember(previous: NonNullable<FlatAdam['previous']>): void {
+    this.forget();
+    this.previous = previous;
+  }
+
+  private forget(): void {
+    if (this.previous) for (const held of [this.previous.m, this.previous.v, this.previous.p]) if (!(held instanceof Float32Array)) held.dispose();
+    this.previous = undefined;
+  }
+
+  /**
+   * Takes the last update back: the weights and moments as they were before it (training that the
+   * update made unsolvable stops with the last good weights). Once only; false when there is none.
+   */
+  undo(): boolean {
+    const previous = this.previous;
+    if (!previous) return false;
+    this.previous = undefined;
+    this.dispose();
+    ({ step: this.step, m: this.m, v: this.v } = previous);
+    const flat = previous.p;
+    const parts = flat instanceof Float32Array ? [] : tf.split(flat, this.sizes);
+    let at = 0;
+    this.variables.forEach((variable, i) => {
+      const value = flat instanceof Float32Array ? tf.tensor(flat.subarray(at, (at += variable.size)), variable.shape, 'float32') : parts[i].reshape(variable.shape);
+      variable.assign(value);
+      value.dispose();
+    });
+    tf.dispose([...parts, ...(flat instanceof Float32Array ? [] : [flat])]);
     return true;
   }
 
@@ -160,6 +198,7 @@ export class FlatAdam {
 
   dispose(): void {
     for (const moment of [this.m, this.v]) if (!(moment instanceof Float32Array)) moment.dispose();
+    this.forget();
   }
 }
 

@@ -24,6 +24,8 @@ export interface TrainingObjective {
   endTimes(): Reads<number[]>;
   optimizerState(): Reads<AdamState>;
   restoreOptimizer(state: AdamState): void;
+  /** Takes the last update back where the objective can (maximum likelihood); false where it cannot. */
+  undoLastUpdate(): boolean;
   /** Leaves the trained weights in the flow's variables and frees what the objective holds. */
   finish(): void;
 }
@@ -58,7 +60,7 @@ function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): 
         let grads: Record<string, tf.Tensor>;
         if (syncReadsAvailable()) {
           // The tape through the adjoint's custom gradient (its solves read synchronously).
-          const taped = tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables]);
+          const taped = freeingTapeOnThrow(() => tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables]));
           grads = taped.grads;
           loss = yield* readNumber(taped.value);
         } else {
@@ -77,8 +79,32 @@ function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): 
     endTimes: () => flow.endTimes(),
     optimizerState: () => optimizer.state(),
     restoreOptimizer: (state) => optimizer.restore(state),
+    undoLastUpdate: () => optimizer.undo(),
     finish: () => optimizer.dispose(),
   };
+}
+
+/**
+ * Runs `taped` (a tf.variableGrads), freeing what tfjs's tape kept for the backward pass if it throws:
+ * tfjs keeps the recorded ops' saved tensors until backprop, which never comes after an error in the
+ * forward pass (a solve that fails), so each failure leaked them.
+ */
+function freeingTapeOnThrow<T>(taped: () => T): T {
+  const engine = tf.engine();
+  const keep = engine.keep;
+  const kept: tf.Tensor[] = [];
+  engine.keep = <K extends tf.Tensor>(t: K): K => {
+    kept.push(t);
+    return keep.call(engine, t) as K;
+  };
+  try {
+    return taped();
+  } catch (e) {
+    tf.dispose(kept.filter((t) => !t.isDisposed));
+    throw e;
+  } finally {
+    engine.keep = keep;
+  }
 }
 
 function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): TrainingObjective {
@@ -124,6 +150,8 @@ function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): Train
     },
     optimizerState: () => stepper.optimizerState(),
     restoreOptimizer: (state) => stepper.restoreOptimizer(state),
+    // Flow matching solves no ODE while training: an update it cannot take back never breaks a solve there.
+    undoLastUpdate: () => false,
     finish() {
       if (stepper.holdsWeights) {
         stepper.writeVariables();
