@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { METHODS, SOLVERS, createStats, odeint, tf } from '../src/index.js';
+import { METHODS, SOLVERS, StepSizeError, createStats, odeint, tf } from '../src/index.js';
 import { PROBLEMS, exactTensor, maxRelativeError, solutionScale } from './problems.js';
 
 const adaptiveMethods = METHODS.filter((m) => SOLVERS[m].adaptive);
@@ -61,6 +61,16 @@ describe.each(adaptiveMethods)('adaptive %s', (method) => {
   it('respects maxStepSize', () => {
     const { stats } = solveEnd(method, [0, 4], { rtol: 1e-3, atol: 1e-3, maxStepSize: 0.1 });
     expect(stats.acceptedSteps).toBeGreaterThanOrEqual(40);
+  });
+
+  it('is as accurate from t0 = 1e15 as from 0 (steps of the width t + h rounds to), and says when time is too coarse for the tolerance', () => {
+    const y0 = tf.tensor1d([1]);
+    const at = (t0: number, tol: number) => tf.tidy(() => odeint((_t, y) => tf.neg(y), y0, [t0, t0 + 1], { method, rtol: tol, atol: tol }).dataSync()[1]);
+    expect(Math.abs(at(1e12, 1e-6) - Math.exp(-1))).toBeLessThan(1e-5);
+    expect(Math.abs(at(1e15, 1e-3) - Math.exp(-1))).toBeLessThan(1e-3);
+    // At 1e15 float64 time moves in steps of 0.125: finer steps are a clear error, not a loop of empty steps.
+    expect(() => at(1e15, 1e-10)).toThrow(StepSizeError);
+    y0.dispose();
   });
 });
 

@@ -73,8 +73,11 @@ export function* integrateAdaptive(
       if (attempts >= maxSteps) throw new MaxStepsError(maxSteps, t, tEnd);
       attempts++;
       const lands = (t + h - tEnd) * direction >= 0;
-      if (lands) h = tEnd - t;
       const tNew = lands ? tEnd : t + h;
+      // The step actually taken: at large |t| (say 1e15) t + h rounds, and stepping by the h that
+      // did not round while landing on tNew lost accuracy.
+      h = tNew - t;
+      if (h === 0) throw new StepSizeError(t, tNew - t, `the tolerance asks for steps finer than float64 time resolves at t = ${t}; shift the times nearer 0, or loosen rtol/atol`);
 
       const step = rkStep(tableau, f, t, y, f0, h, normMask);
       let err = NaN;
