@@ -81,6 +81,7 @@ export class CNF {
 
   /** The integration time T of each block. */
   endTimes(): number[] {
+    this.checkAlive('CNF.endTimes');
     return this.blocks.map((b) => b.endTime());
   }
 
@@ -155,6 +156,7 @@ export class CNF {
    * (flows/chunks.ts), its statistics added up over the chunks.
    */
   private terms(fn: string, x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
+    this.checkAlive(fn);
     this.syncWeights();
     checkPoints(fn, 'x', x, this.options.dim);
     const size = chunkRows(this.options, this.tangentCount(options.trace));
@@ -331,6 +333,7 @@ export class CNF {
    * ```
    */
   trajectory(z: tf.Tensor2D, frames = 6): Trajectory {
+    this.checkAlive('CNF.trajectory');
     this.syncWeights();
     checkPoints('CNF.trajectory', 'z', z, this.options.dim);
     if (!Number.isInteger(frames) || frames < 2) throw new InputError('CNF.trajectory', 'frames', `must be an integer ≥ 2, but got ${frames}`);
@@ -370,7 +373,8 @@ export class CNF {
    * ```
    */
   sample(n: number, seed = 0): tf.Tensor2D {
-    checkSampleCount('CNF.sample', n);
+    this.checkAlive('CNF.sample');
+    checkSampleCount('CNF.sample', n, this.options.dim);
     checkSeed('CNF.sample', 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     try {
@@ -393,7 +397,8 @@ export class CNF {
    * ```
    */
   async sampleAsync(n: number, seed = 0): Promise<tf.Tensor2D> {
-    checkSampleCount('CNF.sampleAsync', n);
+    this.checkAlive('CNF.sampleAsync');
+    checkSampleCount('CNF.sampleAsync', n, this.options.dim);
     checkSeed('CNF.sampleAsync', 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     try {
@@ -455,12 +460,14 @@ export class CNF {
    * ```
    */
   async fromLatentWithLogProbAsync(z: tf.Tensor2D): Promise<SamplesWithLogProb> {
+    this.checkAlive('CNF.fromLatentWithLogProbAsync');
     checkPointsShape('CNF.fromLatentWithLogProbAsync', 'z', z, this.options.dim);
     return runAsync(this.latentsWithLogProbSteps(z));
   }
 
   private *sampleWithLogProbSteps(fn: string, n: number, seed: number): Reads<SamplesWithLogProb> {
-    checkSampleCount(fn, n);
+    this.checkAlive(fn);
+    checkSampleCount(fn, n, this.options.dim);
     checkSeed(fn, 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     try {
@@ -501,6 +508,7 @@ export class CNF {
    * @see Grathwohl et al. 2019 (FFJORD); Lipman et al. 2023 and Tong et al. 2023 (flow matching)
    */
   async fit(data: TrainingData, options: FitOptions): Promise<FitReport> {
+    this.checkAlive('CNF.fit');
     if (!this.blocks.every((b) => b.net.supportsTraining)) {
       throw new CnfkitError('CNF.fit: a flow with custom dynamics cannot be trained (its trace would need second derivatives); use the built-in networks');
     }
@@ -533,11 +541,13 @@ export class CNF {
    */
   async save(target: ModelLocation, options: SaveOptions = {}): Promise<void> {
     const fn = 'CNF.save';
+    this.checkAlive(fn);
     if (this.options.dynamics) throw new CnfkitError('CNF.save: a flow with custom dynamics cannot be saved (its function is code, not data)');
     checkLocation(fn, 'target', target);
     if (options === null || typeof options !== 'object' || (options.overwrite !== undefined && typeof options.overwrite !== 'boolean')) {
       throw new InputError(fn, 'options', `must be { overwrite?: boolean }, but got ${JSON.stringify(options)}`);
     }
+    checkKnownKeys(fn, options, ['overwrite']);
     await writeModel(fn, target, {
       config: { kind: 'CNF', options: this.options },
       // Awaited reads: saving works on every backend, WebGPU included.
@@ -564,7 +574,9 @@ export class CNF {
   static async load(source: ModelLocation, options: { maxParameters?: number } = {}): Promise<CNF> {
     const fn = 'CNF.load';
     checkLocation(fn, 'source', source);
-    const maxParameters = options?.maxParameters ?? DEFAULT_MAX_PARAMETERS;
+    if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be { maxParameters?: number }, but got ${String(options)}`);
+    checkKnownKeys(fn, options, ['maxParameters']);
+    const maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
     if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${String(maxParameters)}`);
     const files = await readModel(fn, source, (config) => savedFlowWeights(config, 'CNF', maxParameters));
     const dir = describeLocation(source);
@@ -587,8 +599,17 @@ export class CNF {
 
   /** Frees every variable the flow created (not those of custom dynamics, which the caller owns). */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.pendingWeights = undefined;
     for (const block of this.blocks) block.dispose();
+  }
+
+  private disposed = false;
+
+  /** A disposed flow's weights are gone: say so, rather than tfjs's "Tensor is disposed". */
+  private checkAlive(fn: string): void {
+    if (this.disposed) throw new CnfkitError(`${fn}: this flow was disposed (flow.dispose()); make or load a new one`);
   }
 
   /** −mean log p(x), exact trace, no gradient: the validation NLL of fit; reads yielded. */
@@ -613,6 +634,7 @@ export class CNF {
    * Large batches go chunk by chunk (flows/chunks.ts).
    */
   private *transportSteps(fn: string, x: tf.Tensor2D, inverse: boolean): Reads<tf.Tensor2D> {
+    this.checkAlive(fn);
     this.syncWeights();
     yield* checkPointValues(fn, inverse ? 'z' : 'x', x);
     const s = this.options.standardize;
@@ -650,6 +672,7 @@ export class CNF {
    * Large batches go chunk by chunk (flows/chunks.ts).
    */
   private *logProbSteps(fn: string, x: tf.Tensor2D, options: LogProbOptions): Reads<tf.Tensor1D> {
+    this.checkAlive(fn);
     this.syncWeights();
     yield* checkPointValues(fn, 'x', x);
     const stats = options.stats ?? createStats();
@@ -711,7 +734,18 @@ export class CNF {
 
 }
 
-/** Checks the number of samples asked for. */
-function checkSampleCount(fn: string, n: unknown): asserts n is number {
+/** Checks the number of samples asked for: one tensor of n × dim floats must be able to hold them. */
+function checkSampleCount(fn: string, n: unknown, dim: number): asserts n is number {
   if (!Number.isInteger(n) || (n as number) < 1) throw new InputError(fn, 'n', `must be a positive integer, but got ${typeof n === 'number' ? n : typeof n}`);
+  if ((n as number) * dim > MAX_TENSOR_FLOATS) {
+    throw new InputError(fn, 'n', `is ${n}: ${n} × ${dim} values are more than one tensor holds (2^29 floats, 2 GiB); draw them in batches with different seeds, or stream them with \`cnfkit sample\``);
+  }
+}
+const MAX_TENSOR_FLOATS = 2 ** 29;
+
+/** Refuses keys an options object does not have (a typo would otherwise be ignored silently). */
+function checkKnownKeys(fn: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
+  }
 }

@@ -200,6 +200,12 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   if (!SOLVERS[r.method].adaptive && r.stepSize === undefined) {
     throw new InputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);
   }
+  if (r.stepSize !== undefined && SOLVERS[r.method].adaptive) {
+    throw new InputError(fn, 'options.stepSize', `applies to fixed-step methods only; '${r.method}' is adaptive (its steps follow rtol and atol)`);
+  }
+  if (r.stepSize !== undefined && !(typeof r.stepSize === 'number' && r.stepSize > 0 && Number.isFinite(r.stepSize))) {
+    throw new InputError(fn, 'options.stepSize', `must be a finite number > 0, but got ${typeof r.stepSize === 'string' ? JSON.stringify(r.stepSize) : String(r.stepSize)}`);
+  }
   if (r.dynamics !== undefined) {
     if (typeof r.dynamics?.f !== 'function' || r.dynamics.params === undefined) {
       throw new InputError(fn, 'options.dynamics', 'must be { f: (t, x) => F, params } (params: the tf.Variables F uses, or its tfjs-layers model)');

@@ -9,7 +9,11 @@ import type { Reads } from '../ode/host_reads.js';
 import type { RngState } from '../random.js';
 import type { Coupling } from './flow_matching.js';
 
-/** Training data: a fixed set of points [N, dim] (minibatches drawn with replacement), or a sampler. */
+/**
+ * Training data: a fixed set of points [N, dim] (minibatches drawn with replacement), or a sampler
+ * of a fresh minibatch per iteration. fit owns what the sampler returns and disposes it after the
+ * iteration: return a new tensor each time (`tf.clone` one you keep).
+ */
 export type TrainingData = tf.Tensor2D | ((batchSize: number, iteration: number) => tf.Tensor2D);
 
 /** One iteration's figures, as passed to `onProgress` and kept in the report. */
@@ -208,8 +212,16 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
   if (!(o.sigma >= 0 && Number.isFinite(o.sigma))) throw new InputError(fn, 'options.sigma', `must be a finite number ≥ 0, but got ${o.sigma}`);
   if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new InputError(fn, 'options.iterations', `must be a positive integer, but got ${o.iterations}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new InputError(fn, 'options.batchSize', `must be a positive integer, but got ${o.batchSize}`);
-  if (!(o.learningRate > 0)) throw new InputError(fn, 'options.learningRate', `must be positive, but got ${o.learningRate}`);
-  if (!(o.weightDecay >= 0)) throw new InputError(fn, 'options.weightDecay', `must be ≥ 0, but got ${o.weightDecay}`);
+  if (!(o.learningRate > 0 && Number.isFinite(o.learningRate))) throw new InputError(fn, 'options.learningRate', `must be a finite number > 0, but got ${show(o.learningRate)}`);
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new InputError(fn, 'options.weightDecay', `must be a finite number ≥ 0, but got ${show(o.weightDecay)}`);
+  if (!(typeof o.seed === 'number' && Number.isFinite(o.seed))) throw new InputError(fn, 'options.seed', `must be a finite number, but got ${show(o.seed)}`);
+  for (const key of ['onProgress', 'onCheckpoint'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'function') throw new InputError(fn, `options.${key}`, `must be a function, but got ${show(o[key])}`);
+  }
+  const signal = o.signal as unknown;
+  if (signal !== undefined && !(signal !== null && typeof signal === 'object' && typeof (signal as AbortSignal).aborted === 'boolean')) {
+    throw new InputError(fn, 'options.signal', `must be an AbortSignal (e.g. new AbortController().signal), but got ${show(signal)}`);
+  }
   if (data instanceof tf.Tensor) {
     if (data.rank !== 2 || data.shape[1] !== dim) throw new InputError(fn, 'data', `must be a tf.Tensor2D of shape [N, ${dim}], but has shape [${data.shape}]`);
     if (data.shape[0] === 0) throw new InputError(fn, 'data', 'must hold at least one point, but is empty');
@@ -223,7 +235,7 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
     if (o[key] !== undefined && o.validation === undefined) throw new InputError(fn, `options.${key}`, 'needs options.validation (the held-out points it is measured on)');
   };
   (['validateEvery', 'keepBest', 'patience'] as const).forEach(needsValidation);
-  for (const key of ['validateEvery', 'patience'] as const) {
+  for (const key of ['validateEvery', 'patience', 'checkpointEvery'] as const) {
     if (o[key] !== undefined && (!Number.isInteger(o[key]) || o[key]! < 1)) throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${o[key]}`);
   }
   if (o.keepBest !== undefined && typeof o.keepBest !== 'boolean') throw new InputError(fn, 'options.keepBest', `must be a boolean, but got ${JSON.stringify(o.keepBest)}`);
@@ -251,4 +263,9 @@ function checkResume(fn: string, resume: unknown): void {
 export function* checkFitValues(fn: string, data: TrainingData, options: ResolvedFitOptions): Reads<void> {
   if (data instanceof tf.Tensor) yield* checkPointValues(fn, 'data', data);
   if (options.validation !== undefined) yield* checkPointValues(fn, 'options.validation', options.validation);
+}
+
+/** A value as a message shows it: strings quoted (a '5' is not the number 5). */
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value);
 }
