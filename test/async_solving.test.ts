@@ -70,6 +70,26 @@ describe('the flow\'s async forms', () => {
   });
 });
 
+describe('the async forms beside a running fit', () => {
+  it('a loop awaiting logProbAsync lets fit take its iterations (each call gives the event loop a turn)', async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [8], seed: 4 });
+    const [data, grid] = [tf.randomNormal([200, 2], 0, 1, 'float32', 1) as tf.Tensor2D, tf.randomNormal([50, 2], 0, 1, 'float32', 2) as tf.Tensor2D];
+    let done = false;
+    const training = flow.fit(data, { iterations: 20, batchSize: 32, objective: 'flow-matching' }).then(() => (done = true));
+    let evaluations = 0;
+    // Microtask-only promises starved fit here: it never got past its first iteration.
+    while (!done && evaluations < 200) {
+      (await flow.logProbAsync(grid)).dispose();
+      evaluations++;
+    }
+    await training;
+    expect(done).toBe(true);
+    expect(evaluations).toBeLessThan(200);
+    tf.dispose([data, grid]);
+    flow.dispose();
+  });
+});
+
 describe('odeintAdjointGrads (the adjoint without a tape, reads awaited)', () => {
   it('gives odeintAdjoint\'s gradients w.r.t. y0, the params and the times, bit for bit, and the solution', async () => {
     const w = tf.variable(tf.tensor2d([[-0.4, 0.9], [-0.7, -0.2]]));

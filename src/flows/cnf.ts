@@ -19,6 +19,7 @@ import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options
 import { addStats, createStats, type OdeStats } from '../ode/stats.js';
 import { sumOf } from '../ode/state.js';
 import { Rng, checkSeed } from '../random.js';
+import { yieldToEventLoop } from '../event_loop.js';
 import { standardNormalLogProb, standardNormalSample } from './base.js';
 import { CnfBlock } from './block.js';
 import { checkPointValues, checkPoints, checkPointsShape } from '../input_points.js';
@@ -126,7 +127,7 @@ export class CNF {
     const fn = 'CNF.logProbAsync';
     checkLogProbOptions(fn, options);
     checkPointsShape(fn, 'x', x, this.options.dim);
-    return runAsync(this.logProbSteps(fn, x, options));
+    return fairly(this.logProbSteps(fn, x, options));
   }
 
   /**
@@ -286,7 +287,7 @@ export class CNF {
    */
   async toLatentAsync(x: tf.Tensor2D): Promise<tf.Tensor2D> {
     checkPointsShape('CNF.toLatentAsync', 'x', x, this.options.dim);
-    return runAsync(this.transportSteps('CNF.toLatentAsync', x, false));
+    return fairly(this.transportSteps('CNF.toLatentAsync', x, false));
   }
 
   /**
@@ -313,7 +314,7 @@ export class CNF {
    */
   async fromLatentAsync(z: tf.Tensor2D): Promise<tf.Tensor2D> {
     checkPointsShape('CNF.fromLatentAsync', 'z', z, this.options.dim);
-    return runAsync(this.transportSteps('CNF.fromLatentAsync', z, true));
+    return fairly(this.transportSteps('CNF.fromLatentAsync', z, true));
   }
 
   /**
@@ -402,7 +403,7 @@ export class CNF {
     checkSeed('CNF.sampleAsync', 'seed', seed);
     const z = standardNormalSample(n, this.options.dim, new Rng(seed));
     try {
-      return await runAsync(this.transportSteps('CNF.sampleAsync', z, true));
+      return await fairly(this.transportSteps('CNF.sampleAsync', z, true));
     } finally {
       z.dispose();
     }
@@ -441,7 +442,7 @@ export class CNF {
    * ```
    */
   async sampleWithLogProbAsync(n: number, seed = 0): Promise<SamplesWithLogProb> {
-    return runAsync(this.sampleWithLogProbSteps('CNF.sampleWithLogProbAsync', n, seed));
+    return fairly(this.sampleWithLogProbSteps('CNF.sampleWithLogProbAsync', n, seed));
   }
 
   /**
@@ -462,7 +463,7 @@ export class CNF {
   async fromLatentWithLogProbAsync(z: tf.Tensor2D): Promise<SamplesWithLogProb> {
     this.checkAlive('CNF.fromLatentWithLogProbAsync');
     checkPointsShape('CNF.fromLatentWithLogProbAsync', 'z', z, this.options.dim);
-    return runAsync(this.latentsWithLogProbSteps(z));
+    return fairly(this.latentsWithLogProbSteps(z));
   }
 
   private *sampleWithLogProbSteps(fn: string, n: number, seed: number): Reads<SamplesWithLogProb> {
@@ -732,6 +733,16 @@ export class CNF {
     return resolveOdeintOptions('CNF', { method, rtol, atol, ...(stepSize !== undefined ? { stepSize } : {}) });
   }
 
+}
+
+/**
+ * The async forms' driver: the reads awaited, after one turn of the event loop. On host backends the
+ * reads resolve on microtasks alone, so a loop awaiting these (a page redrawing its density) never let
+ * a `fit` running beside it take its next iteration.
+ */
+async function fairly<T>(steps: Reads<T>): Promise<T> {
+  await yieldToEventLoop();
+  return runAsync(steps);
 }
 
 /** Checks the number of samples asked for: one tensor of n × dim floats must be able to hold them. */

@@ -7,6 +7,7 @@ import { DivergenceError, InputError, MaxStepsError, StepSizeError } from '../er
 import type { AdamState } from '../native/flow_matching_step.js';
 import { runAsync } from '../ode/host_reads.js';
 import { createStats } from '../ode/stats.js';
+import { yieldToEventLoop } from '../event_loop.js';
 import { Rng } from '../random.js';
 import { checkFitValues, resolveFitOptions, type FitOptions, type FitReport, type IterationRecord, type ResolvedFitOptions, type TrainingData, type TrainingState } from './fit_options.js';
 import { trainingObjective } from './objectives.js';
@@ -143,25 +144,3 @@ function optimizerState({ step, m, v }: AdamState): TrainingState['optimizer'] {
     { shape: [v.length], values: v },
   ];
 }
-
-/**
- * Lets the event loop run between iterations (a Stop, a page's UI): setImmediate in Node; in pages
- * and workers a MessageChannel message, since browsers clamp nested setTimeout(0) to 4 ms (that made
- * a 0.6 ms flow-matching step take 5 ms in Chromium). Never a timer.
- */
-function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (cb: () => void) => void };
-  if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
-  if (typeof MessageChannel === 'undefined') return new Promise((resolve) => setTimeout(resolve, 0));
-  if (!immediate) {
-    const channel = new MessageChannel();
-    const waiting: (() => void)[] = [];
-    channel.port1.onmessage = () => waiting.shift()?.();
-    immediate = (resolve) => {
-      waiting.push(resolve);
-      channel.port2.postMessage(null);
-    };
-  }
-  return new Promise((resolve) => immediate!(resolve));
-}
-let immediate: ((resolve: () => void) => void) | undefined;
