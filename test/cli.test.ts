@@ -170,6 +170,11 @@ describe('cnfkit command line', () => {
     expect(trained.code, trained.err).toBe(0);
     expect(trained.out).toMatch(/pictures: none \(5-D data\)/);
     expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).columns).toEqual(['a', 'b', 'c', 'd', 'e']);
+    // The split depends on the CSV's row count (run.json records it): a CSV that grew is refused, not re-split.
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'))['data-rows']).toBe(600);
+    writeFileSync(csv, lines.join('\n') + '\n1,2,3,4,5\n');
+    expect((await cli('eval', '--model', run)).err).toMatch(/points.csv held 600 points when the run trained and holds 601 now: its held-out tenth cannot be rebuilt/);
+    writeFileSync(csv, lines.join('\n') + '\n');
     // By default eval scores the run's own held-out tenth, as train split it (train printed the same NLL).
     const whole = await cli('eval', '--model', run);
     const nll = Number(/NLL on the held-out points of points.csv \(60 points, exact trace\): ([\d.]+)/.exec(whole.out)?.[1]);

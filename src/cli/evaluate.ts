@@ -85,7 +85,7 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   }
   // The run's own CSV (no --data given): its held-out tenth, as train split it; a CSV named by --data: all its points.
   const run = runDir ? readRunInfo(runDir) : undefined;
-  const heldOut = csv && o.data === undefined && run ? new Set(csvSplit(await countCsvPoints(name, 'data'), Number(run.seed ?? 0)).heldOut) : undefined;
+  const heldOut = csv && o.data === undefined && run ? new Set(csvSplit(await rowsAsTrained(name, run), Number(run.seed ?? 0)).heldOut) : undefined;
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   const stats = createStats();
   const started = performance.now();
@@ -138,6 +138,19 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   if (shard) log(`to combine shards: sum of log p ${sum} over ${count} points`);
   log(`evaluations ${stats.nfe}, ${seconds.toFixed(2)} s${out ? `; log-densities in ${out}` : ''}`);
   return 0;
+}
+
+/**
+ * The rows of the run's CSV, which must be those it trained on: its held-out tenth is rebuilt from
+ * the count (runs before 0.2 did not record it).
+ */
+async function rowsAsTrained(csv: string, run: Record<string, unknown>): Promise<number> {
+  const rows = await countCsvPoints(csv, 'data');
+  const trained = run['data-rows'];
+  if (trained !== undefined && trained !== rows) {
+    throw new UsageError(`${csv} held ${trained} points when the run trained and holds ${rows} now: its held-out tenth cannot be rebuilt. Pass --data ${csv} to evaluate all of its points`);
+  }
+  return rows;
 }
 
 /** Toy held-out points as one chunk, in the CSV reader's form. */

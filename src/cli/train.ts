@@ -84,7 +84,14 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   const source = await trainingData(o.data as string, o.seed as number);
   flow ??= new CNF({ dim: source.dim, hiddenDims: hidden, trace: o.trace as TraceMode, seed: o.seed as number, ...(source.standardize ? { standardize: source.standardize } : {}) });
   const name = o.data as ToyDataset;
-  const settings = runSettings(o);
+  // A CSV's row count too: its held-out tenth (and a resumed run's minibatches) depend on it.
+  const settings = { ...runSettings(o), ...(source.rows !== undefined ? { 'data-rows': source.rows } : {}) };
+  const trainedRows = resume ? (o as Record<string, unknown>)['data-rows'] : undefined;
+  if (trainedRows !== undefined && trainedRows !== source.rows) {
+    flow.dispose();
+    tf.dispose([...(source.train ? [source.train] : []), ...(source.heldOut ? [source.heldOut] : [])]);
+    throw new UsageError(`cannot resume: ${o.data} held ${trainedRows} points when the run started and holds ${source.rows} now; its split and minibatches would differ. Start a new run (another --out)`);
+  }
   const iterations = o.iterations as number;
   if (resume && resume.iteration >= iterations) {
     log(`checkpoint is at iteration ${resume.iteration}; nothing to do for --iterations ${iterations}`);
@@ -180,7 +187,7 @@ function checkDataName(value: string): void {
  * The training data: a toy set (2-D, drawn fresh every iteration), or a CSV's points shuffled with
  * the seed, a tenth (at most 5000) held out, and the flow's standardisation from the rest.
  */
-async function trainingData(data: string, seed: number): Promise<{ dim: number; train?: tf.Tensor2D; heldOut?: tf.Tensor2D; standardize?: { mean: number[]; std: number[] }; columns?: string[] }> {
+async function trainingData(data: string, seed: number): Promise<{ dim: number; rows?: number; train?: tf.Tensor2D; heldOut?: tf.Tensor2D; standardize?: { mean: number[]; std: number[] }; columns?: string[] }> {
   if (!isCsvPath(data)) return { dim: 2 };
   const { values, rows, dim, header } = await readCsvPoints(data, 'data');
   if (rows < 10) throw new UsageError(`--data ${data} holds ${rows} points; training needs at least 10 (a tenth is held out)`);
@@ -201,6 +208,7 @@ async function trainingData(data: string, seed: number): Promise<{ dim: number; 
   const std = mean.map((_, k) => Math.sqrt(squares[k] / n) || 1);
   return {
     dim,
+    rows,
     train: tf.tensor2d(trainValues, [n, dim]),
     heldOut: tf.tensor2d(pick(split.heldOut), [split.heldOut.length, dim]),
     standardize: { mean, std },
