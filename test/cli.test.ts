@@ -340,5 +340,15 @@ describe('cnfkit command line', () => {
     expect(r.err).toMatch(/--out .*my-project holds files cnfkit train did not write \('notes.md'\); nothing was changed/);
     expect(readFileSync(join(mine, 'run.json'), 'utf8')).toBe('{"mine": true}');
     expect(readdirSync(mine).sort()).toEqual(['notes.md', 'run.json']);
+    // Files of train's own names are refused too where nothing says train made the folder.
+    rmSync(join(mine, 'notes.md'));
+    writeFileSync(join(mine, 'figure.png'), 'my picture');
+    const named = await cli('train', ...TINY, '--iterations', '2', '--out', mine);
+    expect(named.err).toMatch(/--out .*my-project holds 'figure.png', 'run.json' but is no cnfkit run folder/);
+    expect(readFileSync(join(mine, 'figure.png'), 'utf8')).toBe('my picture');
+    // plot --out elsewhere than the run folder replaces pictures only with --overwrite.
+    const plotted = await cli('plot', '--model', join(tmp, 'straight'), '--out', mine);
+    expect(plotted.err).toMatch(/--out .*figure.png exists; nothing was changed. Pass --overwrite/);
+    expect(readFileSync(join(mine, 'figure.png'), 'utf8')).toBe('my picture');
   });
 });

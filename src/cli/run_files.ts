@@ -81,10 +81,24 @@ const RUN_FILES = ['model', 'checkpoint', 'run.json', 'figure.png', 'trajectorie
 export function checkRunFolder(dir: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
   // Temporary siblings and files of an interrupted save are cnfkit's too.
-  const foreign = readdirSync(dir).filter((e) => !RUN_FILES.includes(e) && !/^\..*cnfkit-(tmp|old)/.test(e));
-  if (foreign.length === 0) return;
-  const listed = foreign.slice(0, 3).map((e) => `'${e}'`).join(', ') + (foreign.length > 3 ? `, and ${foreign.length - 3} more` : '');
-  throw new UsageError(`--out ${dir} holds files cnfkit train did not write (${listed}); nothing was changed. Choose a new or empty folder`);
+  const entries = readdirSync(dir).filter((e) => !/^\..*cnfkit-(tmp|old)/.test(e));
+  const foreign = entries.filter((e) => !RUN_FILES.includes(e));
+  const listed = (names: string[]) => names.slice(0, 3).map((e) => `'${e}'`).join(', ') + (names.length > 3 ? `, and ${names.length - 3} more` : '');
+  if (foreign.length > 0) throw new UsageError(`--out ${dir} holds files cnfkit train did not write (${listed(foreign)}); nothing was changed. Choose a new or empty folder`);
+  // Files of train's names are train's only in a folder train made: its run.json or its model.
+  if (entries.length > 0 && !isRunInfo(join(dir, 'run.json')) && !holdsModel(join(dir, 'model'))) {
+    throw new UsageError(`--out ${dir} holds ${listed(entries)} but is no cnfkit run folder (no run.json of train's, no model/); nothing was changed. Choose a new or empty folder`);
+  }
+}
+
+/** Whether `file` is a run.json that train wrote (a JSON object with its settings). */
+function isRunInfo(file: string): boolean {
+  try {
+    const info = JSON.parse(readFileSync(file, 'utf8'));
+    return info !== null && typeof info === 'object' && 'objective' in info && 'data' in info && 'iterations' in info;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `<dir>/checkpoint` exists. */
