@@ -43,6 +43,30 @@ describe.each(['flow-matching', 'maximum-likelihood'] as const)('fit with valida
     flow.dispose();
   });
 
+  it('a run stopped by its signal keeps the weights of its checkpoint (to resume from), not the best', async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 1 });
+    const data = toyData('moons', 2000, 0);
+    const validation = toyData('moons', 300, 1);
+    const stop = new AbortController();
+    let atCheckpoint: Float32Array[] = [];
+    const report = await flow.fit(data, {
+      ...settings,
+      learningRate: 5e-2,
+      iterations: 40,
+      validation,
+      validateEvery: 2,
+      signal: stop.signal,
+      onProgress: (r) => void (r.iteration === 17 && stop.abort()),
+      onCheckpoint: () => void (atCheckpoint = flow.trainableVariables.map((v) => v.dataSync().slice())),
+    });
+    expect(report.stopped).toBe(true);
+    expect(report.history).toHaveLength(17);
+    expect(report.best).toBeDefined();
+    flow.trainableVariables.forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(Array.from(atCheckpoint[i])));
+    tf.dispose([data, validation]);
+    flow.dispose();
+  });
+
   it('stops early after `patience` validations without a better NLL', async () => {
     const flow = new CNF({ dim: 2, hiddenDims: [8], seed: 2 });
     const data = toyData('moons', 2000, 0);

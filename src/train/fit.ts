@@ -68,7 +68,9 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
   } finally {
     objective.finish();
   }
-  validation?.restoreBest();
+  // A run stopped by its signal keeps the weights of its last checkpoint, so that it resumes where it
+  // stopped (restoring the best there would pair the best weights with the last one's Adam state).
+  if (!stopped) validation?.restoreBest();
   return { history, seconds: (performance.now() - started) / 1000, stopped, stoppedEarly, ...(validation?.best ? { best: validation.best } : {}) };
 }
 

@@ -105,8 +105,10 @@ export interface FitOptions {
   validateEvery?: number;
   /**
    * With `validation`: end with the weights of the best validation NLL seen in this call, not the
-   * last. The best so far is not part of a checkpoint: after a resume it is the best since the resume
-   * (and `patience` counts from there), the one exception to a resumed run's bit-exact numbers.
+   * last. A run stopped by `signal` keeps its last weights (those of its checkpoint, to resume from;
+   * the report's `best` says which was best). The best so far is not part of a checkpoint: after a
+   * resume it is the best since the resume (and `patience` counts from there), the one exception to a
+   * resumed run's bit-exact numbers.
    * @defaultValue `true` when `validation` is given
    */
   keepBest?: boolean;
