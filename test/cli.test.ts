@@ -108,6 +108,11 @@ describe('cnfkit command line', () => {
     const checkpoint = JSON.parse(readFileSync(join(run, 'checkpoint', 'model.json'), 'utf8')).modelTopology.cnfkit;
     expect(checkpoint.iteration).toBeLessThan(400);
     expect(checkpoint.run.iterations).toBe(400);
+    // The iteration records live in history.jsonl, appended as training goes, not in every checkpoint.
+    expect(checkpoint.history).toBeUndefined();
+    expect(checkpoint.historyLines).toBe(checkpoint.iteration);
+    const records = readFileSync(join(run, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.slice(0, checkpoint.iteration).map((r) => r.iteration)).toEqual(Array.from({ length: checkpoint.iteration }, (_, i) => i + 1));
   });
 
   it('evaluates, samples and plots a trained model', async () => {

@@ -48,7 +48,7 @@ describe.each(['flow-matching', 'maximum-likelihood'] as const)('fit with valida
     const data = toyData('moons', 2000, 0);
     const validation = toyData('moons', 300, 1);
     const stop = new AbortController();
-    let atCheckpoint: Float32Array[] = [];
+    let atCheckpoint: tf.TypedArray[] = [];
     const report = await flow.fit(data, {
       ...settings,
       learningRate: 5e-2,

@@ -13,14 +13,17 @@ import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { CnfkitError, ModelFileError } from '../errors.js';
 import { ensureFolder, inspectFolder } from '../io/folders.js';
 import { UsageError, type OptionSpec } from './args.js';
+import { HISTORY_FILE, readHistory, writeHistory } from './run_history.js';
 
 /** The cap on a loaded model's size (a model file is untrusted): eval, sample, plot and train --resume. */
 export const MAX_PARAMETERS_OPTION: OptionSpec = { name: 'max-parameters', kind: 'integer', help: 'refuse a model file that makes more parameters (default 1e8; raise it for a real big model)' };
 
 /** Writes the flow and the training state to `<dir>/checkpoint` atomically. */
 export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingState, run: Record<string, unknown>): Promise<void> {
+  // The records first: a checkpoint never refers to lines that are not there.
+  writeHistory(dir, state.history);
   await writeModelFiles('cnfkit train', join(dir, 'checkpoint'), {
-    config: { kind: 'checkpoint', options: flow.options, run, iteration: state.iteration, rng: state.rng, history: state.history },
+    config: { kind: 'checkpoint', options: flow.options, run, iteration: state.iteration, rng: state.rng, historyLines: state.history.length },
     weights: [
       ...(await Promise.all(flow.namedVariables().map(async ([name, v]) => ({ name, shape: v.shape, values: (await v.data()) as Float32Array })))),
       ...state.optimizer.map((o, i) => ({ name: `optimizer.${i}`, shape: o.shape, values: o.values })),
@@ -41,7 +44,7 @@ export async function readCheckpoint(dir: string, maxParameters = DEFAULT_MAX_PA
   } catch (e) {
     throw new CnfkitError(`cannot resume: ${(e as Error).message}`);
   }
-  const config = files.config as { kind?: string; options?: CnfOptions; run?: Record<string, unknown>; iteration?: number; rng?: TrainingState['rng']; history?: TrainingState['history'] };
+  const config = files.config as { kind?: string; options?: CnfOptions; run?: Record<string, unknown>; iteration?: number; rng?: TrainingState['rng']; history?: TrainingState['history']; historyLines?: number };
   if (config.kind !== 'checkpoint' || !config.options || !config.rng || !Number.isInteger(config.iteration) || typeof config.run !== 'object' || config.run === null) {
     throw new CnfkitError(`cannot resume: ${path} is not a training checkpoint`);
   }
@@ -54,7 +57,9 @@ export async function readCheckpoint(dir: string, maxParameters = DEFAULT_MAX_PA
   }
   modelWeights.forEach((w, i) => assignValues(named[i][1], w.values));
   const optimizer = files.weights.filter((w) => w.name.startsWith('optimizer.')).map((w) => ({ shape: w.shape, values: w.values }));
-  return { flow, state: { iteration: config.iteration!, rng: config.rng, optimizer, history: config.history ?? [] }, run: config.run };
+  // Checkpoints before history.jsonl held the records themselves.
+  const history = config.history ?? (Number.isInteger(config.historyLines) ? readHistory(dir, config.historyLines!) : []);
+  return { flow, state: { iteration: config.iteration!, rng: config.rng, optimizer, history }, run: config.run };
 }
 
 /**
@@ -71,7 +76,7 @@ export async function usableFolder(option: string, dir: string, create: boolean)
 }
 
 /** What `cnfkit train` writes into its run folder (and so may replace there). */
-const RUN_FILES = ['model', 'checkpoint', 'run.json', 'figure.png', 'trajectories.png', 'curves.png'];
+const RUN_FILES = ['model', 'checkpoint', 'run.json', HISTORY_FILE, 'figure.png', 'trajectories.png', 'curves.png'];
 
 /**
  * A new run's folder must be new, empty, or a cnfkit run folder: train replaces run.json and the
