@@ -1,6 +1,7 @@
 /**
  * A training run's folder: `model/` (the flow, loadable with CNF.load), `checkpoint/` (the flow plus
- * the training state, written atomically), `run.json` (how the run was started) and the pictures.
+ * the training state, written atomically), `history.jsonl` (the iteration records, run_history.ts),
+ * `run.json` (how the run was started) and the pictures.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
