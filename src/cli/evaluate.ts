@@ -134,7 +134,7 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
   const nll = -sum / count;
   const se = count > 1 ? Math.sqrt(Math.max(0, sumSquares / count - (sum / count) ** 2) * (count / (count - 1)) / count) : NaN;
   const bound = TOY_ENTROPY[name as ToyDataset];
-  log(`NLL on ${what} (${count} points, exact trace): ${nll.toFixed(4)} ± ${se.toFixed(4)} nats` + (bound !== undefined ? `; entropy bound ${bound.toFixed(4)}` : ''));
+  log(`NLL on ${what} (${count} ${count === 1 ? 'point' : 'points'}, exact trace): ${nll.toFixed(4)}${count > 1 ? ` ± ${se.toFixed(4)}` : ''} nats` + (bound !== undefined ? `; entropy bound ${bound.toFixed(4)}` : ''));
   if (shard) log(`to combine shards: sum of log p ${sum} over ${count} points`);
   log(`evaluations ${stats.nfe}, ${seconds.toFixed(2)} s${out ? `; log-densities in ${out}` : ''}`);
   return 0;

@@ -30,7 +30,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'coupling', kind: 'string', choices: ['independent', 'ot'], default: 'independent', help: 'flow matching: noise-data pairing' },
   { name: 'seed', kind: 'number', default: 0, help: 'seed of weights, data and noise' },
   { name: 'checkpoint-every', kind: 'integer', default: 100, help: 'iterations between checkpoints' },
-  { name: 'eval-every', kind: 'integer', help: 'held-out NLL (1000 points, exact trace) every this many iterations, for the curves (default: a tenth of the run)' },
+  { name: 'eval-every', kind: 'integer', help: "held-out NLL (exact trace; toy data: 1000 points, a CSV: its held-out tenth, at most 5000) every this many iterations, for the curves (default: a tenth of the run)" },
   { name: 'resume', kind: 'flag', help: 'continue from <out>/checkpoint, with the settings it was made with' },
   MAX_PARAMETERS_OPTION,
   { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' },
