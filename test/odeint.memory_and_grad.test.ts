@@ -17,6 +17,19 @@ describe('odeint leaks no tensors', () => {
   });
 });
 
+describe('a solve that fails under a gradient tape', () => {
+  it("leaves none of the tape's saved tensors behind (tfjs frees them only in a backward pass that never comes)", () => {
+    const k = tf.variable(tf.scalar(1));
+    const blowUp = (_t: tf.Scalar, y: tf.Tensor) => tf.mul(k, tf.square(y)); // y' = y² from 1: infinite at t = 1
+    const y0 = tf.tensor1d([1]);
+    const before = tf.memory().numTensors;
+    expect(() => tf.grad((y: tf.Tensor) => tf.sum(odeint(blowUp, y, [0, 2])))(y0)).toThrow(/step size underflow/);
+    expect(() => tf.variableGrads(() => tf.sum(odeint(blowUp, y0, [0, 2], { method: 'rk4', stepSize: 0.1 })) as tf.Scalar)).toThrow();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([k, y0]);
+  });
+});
+
 describe('backprop through odeint', () => {
   it.each(['rk4', 'dopri5', 'tsit5'] as const)('%s: dL/dy0 and dL/dλ of y(T) = y0 e^{λT} match the closed form', (method) => {
     // L = Σ y(T)², y' = λ y: dL/dy0 = 2 y0 e^{2λT}, dL/dλ = 2 T Σ y0² e^{2λT}.

@@ -3,6 +3,7 @@
  * times. One stepping logic: the two differ only in how they read the error norm.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { freeingTapeOnThrow } from './tape_cleanup.js';
 import { integrateAdaptive, type StepObserver } from './adaptive.js';
 import { checkFiniteOutputs, checkInitialState, checkInitialValues, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { runAsync, runSync, type Reads } from './host_reads.js';
@@ -36,7 +37,8 @@ import { createStats, resetStats, type OdeStats } from './stats.js';
  * @see Hairer, Nørsett & Wanner, Solving Ordinary Differential Equations I (1993), II.4–II.6
  */
 export function odeint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tensor1D, options: OdeintOptions = {}): tf.Tensor {
-  return runSync('odeint', odeintSteps('odeint', f, y0, ts, options));
+  // Differentiated by backprop, a solve that fails must not leave the tape's saved tensors behind.
+  return freeingTapeOnThrow(() => runSync('odeint', odeintSteps('odeint', f, y0, ts, options)));
 }
 
 /**

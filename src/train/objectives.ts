@@ -11,6 +11,7 @@ import type { AdamState } from '../native/flow_matching_step.js';
 import type { OdeStats } from '../ode/stats.js';
 import type { Rng } from '../random.js';
 import { FlatAdam } from './flat_adam.js';
+import { freeingTapeOnThrow } from '../ode/tape_cleanup.js';
 import type { ResolvedFitOptions, TrainingData } from './fit_options.js';
 import { drawRegressionProblem } from './flow_matching.js';
 import { flowMatchingStep } from './flow_matching_step.js';
@@ -60,7 +61,7 @@ function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): 
         let grads: Record<string, tf.Tensor>;
         if (syncReadsAvailable()) {
           // The tape through the adjoint's custom gradient (its solves read synchronously).
-          const taped = freeingTapeOnThrow(() => tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables]));
+          const taped = freeingTapeOnThrow(() => tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables]), true);
           grads = taped.grads;
           loss = yield* readNumber(taped.value);
         } else {
@@ -82,29 +83,6 @@ function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): 
     undoLastUpdate: () => optimizer.undo(),
     finish: () => optimizer.dispose(),
   };
-}
-
-/**
- * Runs `taped` (a tf.variableGrads), freeing what tfjs's tape kept for the backward pass if it throws:
- * tfjs keeps the recorded ops' saved tensors until backprop, which never comes after an error in the
- * forward pass (a solve that fails), so each failure leaked them.
- */
-function freeingTapeOnThrow<T>(taped: () => T): T {
-  const engine = tf.engine();
-  const keep = engine.keep;
-  const kept: tf.Tensor[] = [];
-  engine.keep = <K extends tf.Tensor>(t: K): K => {
-    kept.push(t);
-    return keep.call(engine, t) as K;
-  };
-  try {
-    return taped();
-  } catch (e) {
-    tf.dispose(kept.filter((t) => !t.isDisposed));
-    throw e;
-  } finally {
-    engine.keep = keep;
-  }
 }
 
 function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): TrainingObjective {
