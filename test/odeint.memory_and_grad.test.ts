@@ -26,7 +26,12 @@ describe('a solve that fails under a gradient tape', () => {
     expect(() => tf.grad((y: tf.Tensor) => tf.sum(odeint(blowUp, y, [0, 2])))(y0)).toThrow(/step size underflow/);
     expect(() => tf.variableGrads(() => tf.sum(odeint(blowUp, y0, [0, 2], { method: 'rk4', stepSize: 0.1 })) as tf.Scalar)).toThrow();
     expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([k, y0]);
+    // A tensor the dynamics keep on purpose (a cache) is the user's: it survives the failure.
+    let cache: tf.Tensor | undefined;
+    const cached = (t: tf.Scalar, y: tf.Tensor) => tf.mul((cache ??= tf.keep(tf.scalar(1))), blowUp(t, y));
+    expect(() => tf.grad((y: tf.Tensor) => tf.sum(odeint(cached, y, [0, 2])))(y0)).toThrow(/step size underflow/);
+    expect(cache!.isDisposed).toBe(false);
+    tf.dispose([k, y0, cache!]);
   });
 });
 

@@ -7,25 +7,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Runs `work`; if it throws, disposes the tensors tfjs kept meanwhile, then rethrows. Only under a
+ * Runs `work`; if it throws, disposes the tensors tfjs saved for gradients meanwhile, then rethrows. Only under a
  * recording tape (or with `startsTape`, for work that records one itself: tf.variableGrads), where
  * tfjs keeps tensors for gradients; elsewhere a kept tensor is somebody's deliberate `tf.keep`.
  */
 export function freeingTapeOnThrow<T>(work: () => T, startsTape = false): T {
   if (!startsTape && !tf.engine().isTapeOn()) return work();
-  const engine = tf.engine();
-  const keep = engine.keep;
-  const kept: tf.Tensor[] = [];
+  // Engine.clone is private in tfjs's types; the engine calls it (and keep) through `this`.
+  const engine = tf.engine() as unknown as { keep<K extends tf.Tensor>(t: K): K; clone<C extends tf.Tensor>(t: C): C };
+  const { keep, clone } = engine;
+  // tfjs saves a tensor for a gradient as keep(clone(t)): only such copies are freed, never a
+  // tensor somebody kept on purpose (tf.keep in the dynamics).
+  const copies = new WeakSet<tf.Tensor>();
+  const saved: tf.Tensor[] = [];
+  engine.clone = <C extends tf.Tensor>(t: C): C => {
+    const copy = clone.call(engine, t) as C;
+    copies.add(copy);
+    return copy;
+  };
   engine.keep = <K extends tf.Tensor>(t: K): K => {
-    kept.push(t);
+    if (copies.has(t)) saved.push(t);
     return keep.call(engine, t) as K;
   };
   try {
     return work();
   } catch (e) {
-    tf.dispose(kept.filter((t) => !t.isDisposed));
+    tf.dispose(saved.filter((t) => !t.isDisposed));
     throw e;
   } finally {
     engine.keep = keep;
+    engine.clone = clone;
   }
 }
