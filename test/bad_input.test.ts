@@ -226,6 +226,24 @@ describe('bad input through the API', () => {
     data.dispose();
   });
 
+  it('flow matching whose update makes the validation unsolvable: a DivergenceError, the last weights that solved put back', async () => {
+    const { DivergenceError } = await import('../src/index.js');
+    const flow = new CNF({ dim: 2, hiddenDims: [8], seed: 1 });
+    const data = toyData('moons', 200, 0);
+    const validation = toyData('moons', 20, 1);
+    const before = tf.memory().numTensors;
+    const snapshot = () => flow.trainableVariables.map((v) => Array.from(v.dataSync()));
+    let solved = snapshot(); // the start's, then those of each validation that solved
+    const onProgress = (r: { validationNll?: number }) => void (r.validationNll !== undefined && (solved = snapshot()));
+    const error = await flow.fit(data, { iterations: 5, objective: 'flow-matching', learningRate: 1e6, validation, validateEvery: 1, onProgress }).catch((e) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    expect(snapshot()).toEqual(solved);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.tidy(() => Array.from(flow.logProb(validation).dataSync())).every(Number.isFinite)).toBe(true);
+    flow.dispose();
+    tf.dispose([data, validation]);
+  });
+
   it('an error thrown by the dynamics reaches the caller unchanged, with nothing left behind, for every kind of solve', () => {
     const broken: Dynamics = (time, y) => {
       if (time.dataSync()[0] > 0.3) throw new RangeError('my dynamics broke');

@@ -308,9 +308,20 @@ describe('cnfkit command line', () => {
     expect(readFileSync(join(tmp, 'logp-0.csv'), 'utf8')).toBe(before);
     // eval and sample never write onto what they read (the data, the model's files, run.json), even with --overwrite.
     const data = join(run, '..', 'points.csv');
-    for (const [command, target] of [['eval', join(tmp, 'logp-0.csv')], ['sample', join(run, 'run.json')], ['sample', data], ['eval', join(run, 'model', 'model.json')]] as const) {
+    const other = join(tmp, 'other-points.csv');
+    writeFileSync(other, readFileSync(data));
+    const cases: [string, string, string[]][] = [
+      ['eval', join(tmp, 'logp-0.csv'), ['--data', join(tmp, 'logp-0.csv')]],
+      ['eval', data, ['--data', other]], // the run's training CSV, though --data names another file
+      ['eval', join(run, 'history.jsonl'), ['--data', other]],
+      ['eval', join(run, 'model', 'model.json'), ['--data', other]],
+      ['sample', join(run, 'run.json'), ['--n', '3']],
+      ['sample', data, ['--n', '3']],
+      ['sample', join(run, 'checkpoint', 'weights.bin'), ['--n', '3']],
+    ];
+    for (const [command, target, args] of cases) {
       const content = readFileSync(target, 'utf8');
-      const r = await cli(command, '--model', run, ...(command === 'eval' ? ['--data', target.endsWith('.csv') ? target : join(tmp, 'logp-1.csv')] : ['--n', '3']), '--out', target, '--overwrite');
+      const r = await cli(command, '--model', run, ...args, '--out', target, '--overwrite');
       expect(r.code, `${command} --out ${target}`).toBe(2);
       expect(r.err).toMatch(/is one of the inputs; nothing was changed|is the same file as the input/);
       expect(readFileSync(target, 'utf8')).toBe(content);

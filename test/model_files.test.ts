@@ -374,3 +374,25 @@ describe('the folder format is tf.io\'s model.json + weights.bin; cnfkit 0.2 fol
     }
   });
 });
+
+describe('files saved by earlier builds', () => {
+  it('a stepSize saved beside an adaptive method (ignored then, refused by new CNF now) loads and is dropped', async () => {
+    const { configChecksum } = await import('../src/io/model_checks.js');
+    const dir = join(tmp, 'old-step-size');
+    const flow = new CNF({ dim: 2, hiddenDims: [4], seed: 3 });
+    await flow.save(dir);
+    const file = join(dir, 'model.json');
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    const config = json.modelTopology.cnfkit;
+    config.options.stepSize = 0.1;
+    config.configChecksum = configChecksum(config);
+    writeFileSync(file, JSON.stringify(json));
+    const loaded = await CNF.load(dir);
+    expect(loaded.options.stepSize).toBeUndefined();
+    const x = tf.tensor2d([[0.1, -0.3], [1, 2]]);
+    expect(Array.from(tf.tidy(() => loaded.logProb(x).dataSync()))).toEqual(Array.from(tf.tidy(() => flow.logProb(x).dataSync())));
+    tf.dispose(x);
+    flow.dispose();
+    loaded.dispose();
+  });
+});

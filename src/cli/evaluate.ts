@@ -1,7 +1,7 @@
 /**
  * `cnfkit eval`, `cnfkit sample` and `cnfkit plot`: use a trained model.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, TOY_ENTROPY, toyData, type ToyDataset } from '../data/toy.js';
@@ -14,6 +14,7 @@ import { countCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointC
 import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, sameFile } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
 import { dataIdentity, manifestPath, modelIdentity, writeShardManifest } from './shard_manifest.js';
+import { HISTORY_FILE } from './run_history.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
 const model: OptionSpec = { name: 'model', kind: 'string', required: true, help: 'a run folder (from train) or a model folder' };
@@ -116,6 +117,8 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void): P
       tf.dispose([x, logp]);
     }
     if (count === 0 && !shard) throw new UsageError(`${what}: no points to evaluate`);
+    // A rerun's old manifest goes first: a part must never stand beside another run's manifest.
+    if (out && shard) rmSync(manifestPath(out), { force: true });
     file?.commit();
     if (out && shard) {
       const data = csv ? dataIdentity(name) : `${name}, ${o.n} points, seed ${o.seed}`;
@@ -164,8 +167,7 @@ async function* toyChunks(name: ToyDataset, n: number, seed: number): AsyncGener
 export async function sample(o: ParsedOptions, log: (line: string) => void): Promise<number> {
   const { modelDir, runDir } = locate(o.model as string);
   const out = o.out as string;
-  const trainedOn = runDir ? (readRunInfo(runDir)?.data as string | undefined) : undefined;
-  const inputs = inputFiles(modelDir, runDir, trainedOn !== undefined && isCsvPath(trainedOn) ? trainedOn : undefined);
+  const inputs = inputFiles(modelDir, runDir, undefined);
   checkOutputFile('out', out, inputs, o.overwrite === true);
   const shard = parseShard(o.shard);
   if (shard) checkOutputFile('out', manifestPath(out), inputs, o.overwrite === true);
@@ -194,6 +196,7 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
       }
       file.append(lines);
     }
+    if (shard) rmSync(manifestPath(out), { force: true });
     file.commit();
     if (shard) writeShardManifest(out, { kind: 'sample', shard, rows: to - from, total: n, run: { model: modelIdentity(modelDir), seed: o.seed as number, withLogProb } });
   } finally {
@@ -235,10 +238,15 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
   return 0;
 }
 
-/** The files a command reads that its output must never replace: the model's, the run's and the data. */
+/**
+ * The files an output must never replace: the model's, the data the command reads, and the run's
+ * own (run.json, history.jsonl, the checkpoint and the CSV it trained on), whatever --data says.
+ */
 function inputFiles(modelDir: string, runDir: string | undefined, dataCsv: string | undefined): string[] {
-  const model = existsSync(modelDir) ? readdirSync(modelDir).map((f) => join(modelDir, f)) : [];
-  return [...model, ...(runDir ? [join(runDir, 'run.json')] : []), ...(dataCsv ? [dataCsv] : [])];
+  const filesIn = (dir: string) => (existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir).map((f) => join(dir, f)) : []);
+  const run = runDir ? [join(runDir, 'run.json'), join(runDir, HISTORY_FILE), ...filesIn(join(runDir, 'checkpoint'))] : [];
+  const trainedOn = runDir ? (readRunInfo(runDir)?.data as string | undefined) : undefined;
+  return [...filesIn(modelDir), ...run, ...(trainedOn !== undefined && isCsvPath(trainedOn) ? [trainedOn] : []), ...(dataCsv ? [dataCsv] : [])];
 }
 
 function sameFolder(a: string, b: string): boolean {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CNF } from '../flows/cnf.js';
 import { assignValues } from '../nn/assign_values.js';
 import { DEFAULT_MAX_PARAMETERS, savedFlowWeights } from '../flows/saved_flow.js';
-import type { CnfOptions } from '../flows/cnf_options.js';
+import { savedCnfOptions, type CnfOptions } from '../flows/cnf_options.js';
 import type { TrainingState } from '../train/fit_options.js';
 import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { CnfkitError, ModelFileError } from '../errors.js';
@@ -49,7 +49,7 @@ export async function readCheckpoint(dir: string, maxParameters = DEFAULT_MAX_PA
   if (config.kind !== 'checkpoint' || !config.options || !config.rng || !Number.isInteger(config.iteration) || typeof config.run !== 'object' || config.run === null) {
     throw new CnfkitError(`cannot resume: ${path} is not a training checkpoint`);
   }
-  const flow = new CNF(config.options);
+  const flow = new CNF(savedCnfOptions(config.options));
   const named = flow.namedVariables();
   const modelWeights = files.weights.filter((w) => !w.name.startsWith('optimizer.'));
   if (modelWeights.length !== named.length || modelWeights.some((w, i) => w.name !== named[i][0] || w.shape.join() !== named[i][1].shape.join())) {

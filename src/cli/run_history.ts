@@ -6,29 +6,35 @@
  * lines past them (a run stopped between appending and writing its checkpoint) are dropped the next
  * time a checkpoint is written.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CnfkitError } from '../errors.js';
 import type { IterationRecord } from '../train/fit_options.js';
 
 export const HISTORY_FILE = 'history.jsonl';
 
-/** Lines each history file of this process is known to hold: exactly the first n records. */
-const known = new Map<string, number>();
+/**
+ * What this process last left in each history file: the first `lines` records, as the file of that
+ * inode and size. Another writer (a second run resumed on the same folder) changes one of them, and
+ * the next write then replaces the file rather than appending to someone else's records.
+ */
+const known = new Map<string, { lines: number; ino: number; size: number }>();
 
 /** Brings `<dir>/history.jsonl` to exactly `history`: appending when it holds a prefix, else rewriting (whole or not at all). */
 export function writeHistory(dir: string, history: readonly IterationRecord[]): void {
   const file = resolve(join(dir, HISTORY_FILE));
   const lines = (records: readonly IterationRecord[]) => records.map((r) => JSON.stringify(r) + '\n').join('');
   const held = known.get(file);
-  if (held !== undefined && held <= history.length && existsSync(file)) {
-    if (history.length > held) appendFileSync(file, lines(history.slice(held)));
+  const now = existsSync(file) ? statSync(file) : undefined;
+  if (held && now && held.lines <= history.length && now.ino === held.ino && now.size === held.size) {
+    if (history.length > held.lines) appendFileSync(file, lines(history.slice(held.lines)));
   } else {
     const partial = join(dir, `.${HISTORY_FILE}.cnfkit-tmp-${process.pid}`);
     writeFileSync(partial, lines(history));
     renameSync(partial, file);
   }
-  known.set(file, history.length);
+  const after = statSync(file);
+  known.set(file, { lines: history.length, ino: after.ino, size: after.size });
 }
 
 /**

@@ -24,11 +24,13 @@ const CUSTOM_WIDTH_PER_DIM = 64;
 export function chunkRows(options: ResolvedCnfOptions, tangents: number): number {
   const widths = options.dynamics ? CUSTOM_WIDTH_PER_DIM * options.dim : options.dim + options.hiddenDims.reduce((a, b) => a + b, 0);
   const perRow = BYTES_PER_WIDTH * widths * (tangents + 1) * (tapeRecording() ? 3 : 1);
-  if (perRow > options.memoryLimit) {
+  // Refused only for the built-in networks, whose cost per row was measured; custom dynamics' is a
+  // guess (64 widths per dimension), so one row of theirs is tried.
+  if (perRow > options.memoryLimit && !options.dynamics) {
     const hint = tangents > 1 ? "; the exact trace carries one tangent per dimension, Hutchinson's (trace: 'hutchinson') one in all" : '';
     throw new InputError('CNF', 'options.memoryLimit', `is ${options.memoryLimit} bytes, but one point of this ${options.dim}-dimensional flow needs about ${perRow} (${tangents} tangents beside x)${hint}; raise it where the machine has the memory`);
   }
-  return Math.floor(options.memoryLimit / perRow);
+  return Math.max(1, Math.floor(options.memoryLimit / perRow));
 }
 
 /** Row counts of consecutive chunks of at most `size` rows covering `rows`. */

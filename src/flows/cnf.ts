@@ -28,7 +28,7 @@ import { negativeLogLikelihoodGrads } from './likelihood_grads.js';
 import { chunkRows, named, solveInChunks } from './chunks.js';
 import { logScale, toDataSpace, toFlowSpace, toFlowSpaceInPlace } from './standardize.js';
 import { samplesWithLogProb } from './sampling.js';
-import { checkLogProbOptions, resolveCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
+import { checkLogProbOptions, resolveCnfOptions, savedCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
 import type { TrainableFlow } from '../train/trainable_flow.js';
@@ -581,7 +581,7 @@ export class CNF {
     if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${String(maxParameters)}`);
     const files = await readModel(fn, source, (config) => savedFlowWeights(config, 'CNF', maxParameters));
     const dir = describeLocation(source);
-    const flow = new CNF(files.config.options as CnfOptions);
+    const flow = new CNF(savedCnfOptions(files.config.options as CnfOptions));
     const variables = new Map(flow.namedVariables());
     if (variables.size !== files.weights.length) {
       flow.dispose();

@@ -287,3 +287,15 @@ export interface SamplesWithLogProb {
   /** log p of each sample [n], in nats (exact trace). */
   logProb: tf.Tensor1D;
 }
+
+/**
+ * Saved options as a flow is made from them: a `stepSize` beside an adaptive method, which cnfkit
+ * before 0.2's check ignored (and saved), is dropped, so those files load as they always did.
+ */
+export function savedCnfOptions(options: CnfOptions): CnfOptions {
+  if (options === null || typeof options !== 'object' || options.stepSize === undefined) return options;
+  const method = options.method ?? CNF_DEFAULTS.method;
+  if (!(Object.hasOwn(SOLVERS, method) && SOLVERS[method].adaptive)) return options;
+  const { stepSize: _ignored, ...rest } = options;
+  return rest;
+}

@@ -6,7 +6,7 @@
 import { InputError } from '../errors.js';
 import type { ExpectedWeights } from '../io/model_checks.js';
 import { parameterShapes } from '../nn/dynamics_net.js';
-import { resolveCnfOptions, type CnfOptions } from './cnf_options.js';
+import { resolveCnfOptions, savedCnfOptions, type CnfOptions } from './cnf_options.js';
 
 /** More weight tensors than any real flow has (a thousand blocks of a hundred layers). */
 const MAX_WEIGHT_ENTRIES = 100_000;
@@ -23,7 +23,7 @@ export function savedFlowWeights(config: Record<string, unknown>, kind: 'CNF' | 
   if (config.options === null || typeof config.options !== 'object' || Array.isArray(config.options)) return { problem: "has no 'options' object" };
   let options;
   try {
-    options = resolveCnfOptions(config.options as CnfOptions);
+    options = resolveCnfOptions(savedCnfOptions(config.options as CnfOptions));
   } catch (e) {
     // Hostile values (an object whose toString is not a function, say) can break the message itself.
     return { problem: `has options that make no flow: ${e instanceof InputError ? e.message : 'a value of the wrong type'}` };

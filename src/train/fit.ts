@@ -37,13 +37,15 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
 
   let stopped = false;
   let stoppedEarly = false;
+  let afterFinish: (() => void) | undefined;
   try {
     if (resume) restoreOptimizer(fn, objective, resume);
+    await validation?.start();
     const first = (resume?.iteration ?? 0) + 1;
     for (let iteration = first; iteration <= iterations; iteration++) {
       const stats = createStats();
       const backwardStats = createStats();
-      const { loss, applied } = await unsolvableAsDivergence(fn, iteration > first, iteration, objective, () => runAsync(objective.step(iteration, stats, backwardStats)));
+      const { loss, applied } = await unsolvableAsDivergence(fn, iteration > 1, iteration, () => objective.undoLastUpdate(), () => runAsync(objective.step(iteration, stats, backwardStats)));
       // A non-finite loss, or an update that would overflow a weight, stops training with the last
       // good weights in place.
       if (!applied) throw new DivergenceError(fn, iteration, loss);
@@ -55,7 +57,10 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
         seconds: offsetSeconds + (performance.now() - started) / 1000,
         endTimes: await runAsync(objective.endTimes()),
       };
-      stoppedEarly = (await unsolvableAsDivergence(fn, true, iteration, objective, async () => validation?.measure(record))) === 'patience ran out' && iteration < iterations;
+      // An objective that cannot take its update back returns to the last weights that solved, once
+      // it has written its own (flow matching's kernels write theirs when it finishes).
+      const undo = () => void (objective.undoLastUpdate() || (afterFinish = () => validation?.restoreSolvable()));
+      stoppedEarly = (await unsolvableAsDivergence(fn, true, iteration, undo, async () => validation?.measure(record))) === 'patience ran out' && iteration < iterations;
       history.push(record);
       onProgress?.(record);
       // Let the event loop breathe (progress output, Ctrl-C) between iterations.
@@ -67,6 +72,7 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
     }
   } finally {
     objective.finish();
+    afterFinish?.();
   }
   // A run stopped by its signal keeps the weights of its last checkpoint, so that it resumes where it
   // stopped (restoring the best there would pair the best weights with the last one's Adam state).
@@ -80,12 +86,12 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
  * the objective can, and a DivergenceError names the learning rate. A failure before any update is the
  * data's or the model's and reaches the caller as it is.
  */
-async function unsolvableAsDivergence<T>(fn: string, updated: boolean, iteration: number, objective: { undoLastUpdate(): boolean }, work: () => Promise<T>): Promise<T> {
+async function unsolvableAsDivergence<T>(fn: string, updated: boolean, iteration: number, undo: () => void, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (e) {
     if (!updated || !(e instanceof StepSizeError || e instanceof MaxStepsError)) throw e;
-    objective.undoLastUpdate();
+    undo();
     throw new DivergenceError(fn, iteration, NaN, e);
   }
 }
@@ -101,10 +107,16 @@ function watchValidation(flow: TrainableFlow, options: ResolvedFitOptions) {
   const keepBest = options.keepBest ?? true;
   let best: { iteration: number; validationNll: number } | undefined;
   let bestWeights: Float32Array[] | undefined;
+  // The weights of the last validation that solved (or the start's): where an objective cannot take
+  // its last update back (flow matching solves no ODE but here), a failed validation returns to them.
+  let solvable: Float32Array[] | undefined;
   let since = 0;
   return {
     get best() {
       return best;
+    },
+    async start(): Promise<void> {
+      solvable = await runAsync(flow.readWeights());
     },
     /** Measures after `record`'s update when due; says when patience ran out. */
     async measure(record: IterationRecord): Promise<'patience ran out' | undefined> {
@@ -113,16 +125,23 @@ function watchValidation(flow: TrainableFlow, options: ResolvedFitOptions) {
       record.validationNll = nll;
       if (!best || nll < best.validationNll) {
         best = { iteration: record.iteration, validationNll: nll };
-        if (keepBest) bestWeights = await runAsync(flow.readWeights());
+        solvable = await runAsync(flow.readWeights());
+        if (keepBest) bestWeights = solvable;
         since = 0;
         return undefined;
       }
+      solvable = await runAsync(flow.readWeights());
       since++;
       return patience !== undefined && since >= patience ? 'patience ran out' : undefined;
     },
     /** Puts the best weights back (with keepBest). */
     restoreBest(): void {
       if (bestWeights) flow.writeWeights(bestWeights);
+    },
+    /** Puts the weights of the last validation that solved back. */
+    restoreSolvable(): boolean {
+      if (solvable) flow.writeWeights(solvable);
+      return solvable !== undefined;
     },
   };
 }

@@ -61,7 +61,8 @@ function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): 
         let grads: Record<string, tf.Tensor>;
         if (syncReadsAvailable()) {
           // The tape through the adjoint's custom gradient (its solves read synchronously).
-          const taped = freeingTapeOnThrow(() => tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables]), true);
+          // In a tidy: a backward solve that fails must not leave the forward's value behind either.
+          const taped = freeingTapeOnThrow(() => tf.tidy(() => tf.variableGrads(() => flow.negativeLogLikelihood(batch as tf.Tensor2D, rng, stats, backwardStats), [...flow.variables])), true);
           grads = taped.grads;
           loss = yield* readNumber(taped.value);
         } else {
@@ -128,7 +129,8 @@ function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): Train
     },
     optimizerState: () => stepper.optimizerState(),
     restoreOptimizer: (state) => stepper.restoreOptimizer(state),
-    // Flow matching solves no ODE while training: an update it cannot take back never breaks a solve there.
+    // Its kernels step keeps no previous weights: a validation that fails after an update returns to
+    // the last weights that solved instead (fit.ts).
     undoLastUpdate: () => false,
     finish() {
       if (stepper.holdsWeights) {
