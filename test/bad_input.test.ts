@@ -174,6 +174,7 @@ const API_CASES: ApiCase[] = [
   ['load: a misspelt option', () => CNF.load(join(tmp, 'nothing'), { maxParams: 10 } as never), InputError, "CNF.load: 'options.maxParams' is not an option"],
   ['sample: more values than one tensor holds', () => t.flow.sample(1e12), InputError, "CNF.sample: 'n' is 1000000000000"],
   ['new CNF: stepSize with an adaptive method', () => new CNF({ dim: 2, stepSize: 0.1 }), InputError, "new CNF: 'options.stepSize' applies to fixed-step methods only"],
+  ['new CNF: a weight matrix beyond one tensor', () => new CNF({ dim: 100000, hiddenDims: [100000] }), InputError, "new CNF: 'options.hiddenDims' make a 100000 × 100000 weight matrix"],
   ['new CNF: stepSize -0.1', () => new CNF({ dim: 2, method: 'rk4', stepSize: -0.1 }), InputError, "new CNF: 'options.stepSize' must be a finite number > 0"],
   ['a disposed flow', () => { const f = new CNF({ dim: 2, hiddenDims: [4] }); f.dispose(); return f.logProb(t.x); }, CnfkitError, 'CNF.logProb: this flow was disposed'],
   ['a disposed flow, save', () => { const f = new CNF({ dim: 2, hiddenDims: [4] }); f.dispose(); return f.save(join(tmp, 'gone')); }, CnfkitError, 'CNF.save: this flow was disposed'],

@@ -180,6 +180,8 @@ describe('cnfkit command line', () => {
     writeFileSync(csv, lines.join('\n') + '\n1,2,3,4,5\n');
     expect((await cli('eval', '--model', run)).err).toMatch(/points.csv held 600 points when the run trained and holds 601 now: its held-out tenth cannot be rebuilt/);
     writeFileSync(csv, lines.join('\n') + '\n');
+    // --n and --seed choose toy points: given for a CSV they would be ignored, so they are refused.
+    expect((await cli('eval', '--model', run, '--n', '100')).err).toMatch(/--n chooses toy data's held-out points; a CSV's points are its rows/);
     // By default eval scores the run's own held-out tenth, as train split it (train printed the same NLL).
     const whole = await cli('eval', '--model', run);
     const nll = Number(/NLL on the held-out points of points.csv \(60 points, exact trace\): ([\d.]+)/.exec(whole.out)?.[1]);

@@ -71,13 +71,18 @@ function checkDataValue(name: unknown): void {
   }
 }
 
-export async function evaluate(o: ParsedOptions, log: (line: string) => void): Promise<number> {
+export async function evaluate(o: ParsedOptions, log: (line: string) => void, given: ReadonlySet<string> = new Set()): Promise<number> {
   checkDataValue(o.data);
   const { modelDir, runDir } = locate(o.model as string);
   const name = dataName(o, runDir);
   const shard = parseShard(o.shard);
   const out = o.out as string | undefined;
   const csv = isCsvPath(name);
+  const toyOnly = ['n', 'seed'].filter((key) => given.has(key));
+  if (csv && toyOnly.length) {
+    const [what, verb, them] = toyOnly.length > 1 ? ['--n and --seed', 'choose', 'them'] : [`--${toyOnly[0]}`, 'chooses', 'it'];
+    throw new UsageError(`${what} ${verb} toy data's held-out points; a CSV's points are its rows (omit ${them})`);
+  }
   if (out) {
     const inputs = inputFiles(modelDir, runDir, csv ? name : undefined);
     checkOutputFile('out', out, inputs, o.overwrite === true);
