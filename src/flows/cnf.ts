@@ -28,7 +28,7 @@ import { negativeLogLikelihoodGrads } from './likelihood_grads.js';
 import { chunkRows, named, solveInChunks } from './chunks.js';
 import { logScale, toDataSpace, toFlowSpace, toFlowSpaceInPlace } from './standardize.js';
 import { samplesWithLogProb } from './sampling.js';
-import { checkLogProbOptions, resolveCnfOptions, savedCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
+import { checkLayerSizes, checkLogProbOptions, resolveCnfOptions, savedCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
 import type { TrainableFlow } from '../train/trainable_flow.js';
@@ -62,6 +62,7 @@ export class CNF {
   constructor(options: CnfOptions) {
     this.options = resolveCnfOptions(options);
     const o = this.options;
+    if (!o.dynamics) checkLayerSizes('new CNF', o);
     const rng = new Rng(o.seed);
     this.blocks = Array.from({ length: o.blocks }, () => {
       const net = o.dynamics ? new VjpDynamics(o.dynamics) : new DynamicsNet({ dim: o.dim, hiddenDims: o.hiddenDims, activation: o.activation, layer: o.layer, ...(o.fieldTime === 'flow-matching' ? { timeMap: { scale: -1 / o.T, shift: 1 } } : {}) }, rng);

@@ -167,13 +167,6 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   positiveInt('blocks', r.blocks);
   if (!Array.isArray(r.hiddenDims)) throw new InputError(fn, 'options.hiddenDims', 'must be an array of layer widths');
   r.hiddenDims.forEach((h, i) => positiveInt(`hiddenDims[${i}]`, h));
-  // Each layer's weight matrix is one tensor: past 2^29 floats (2 GiB) it cannot be allocated.
-  const widths = [r.dim, ...r.hiddenDims, r.dim];
-  for (let i = 1; i < widths.length; i++) {
-    if (widths[i - 1] * widths[i] > 2 ** 29) {
-      throw new InputError(fn, 'options.hiddenDims', `make a ${widths[i - 1]} × ${widths[i]} weight matrix, more than one tensor holds (2^29 floats, 2 GiB)`);
-    }
-  }
   const oneOf = (key: keyof ResolvedCnfOptions, allowed: readonly string[]) => {
     if (!allowed.includes(r[key] as string)) {
       throw new InputError(fn, `options.${key}`, `must be one of ${allowed.join(', ')}, but got ${JSON.stringify(r[key])}`);
@@ -305,4 +298,17 @@ export function savedCnfOptions(options: CnfOptions): CnfOptions {
   if (!(Object.hasOwn(SOLVERS, method) && SOLVERS[method].adaptive)) return options;
   const { stepSize: _ignored, ...rest } = options;
   return rest;
+}
+
+/**
+ * Each layer's weight matrix is one tensor: past 2^29 floats (2 GiB) it cannot be allocated. Checked
+ * when a flow is built (a loaded file's size is judged first against its `maxParameters`).
+ */
+export function checkLayerSizes(fn: string, options: ResolvedCnfOptions): void {
+  const widths = [options.dim, ...options.hiddenDims, options.dim];
+  for (let i = 1; i < widths.length; i++) {
+    if (widths[i - 1] * widths[i] > 2 ** 29) {
+      throw new InputError(fn, 'options.hiddenDims', `make a ${widths[i - 1]} × ${widths[i]} weight matrix, more than one tensor holds (2^29 floats, 2 GiB)`);
+    }
+  }
 }
