@@ -26,7 +26,7 @@ export function kernelFlowOps(net: DynamicsNet): FlowOps {
     flow: () => (t, [x]) => {
       untaped();
       const [rows, dim] = x.shape;
-      return [tf.tensor2d(kernels.forward(t.dataSync()[0], x.dataSync() as Float32Array, undefined, rows, 0).slice(), [rows, dim])];
+      return [tf.tensor2d(kernels.forward(valuesOf(t)[0], valuesOf(x), undefined, rows, 0).slice(), [rows, dim])];
     },
   };
 }
@@ -86,9 +86,9 @@ function kernelJointDynamics(kernels: WasmJointDynamics, v: tf.Tensor3D, terms: 
     if (jacobian) out.push(tensorOf(jacobian, [rows]));
     return out;
   };
-  const dynamics: ListDynamics = (t, y) => untaped() ?? outputs(kernels.forward(t.dataSync()[0], valuesOf(y[0]), tangents, rows, k));
+  const dynamics: ListDynamics = (t, y) => untaped() ?? outputs(kernels.forward(valuesOf(t)[0], valuesOf(y[0]), tangents, rows, k));
   dynamics.vjp = (t, y, cotangents) => {
-    const stacked = kernels.forward(t.dataSync()[0], valuesOf(y[0]), tangents, rows, k);
+    const stacked = kernels.forward(valuesOf(t)[0], valuesOf(y[0]), tangents, rows, k);
     const value = outputs(stacked);
     // Seeds for F and each J v_k from the cotangents of [F, −tr, ‖F‖², Σ‖Jv‖²].
     const [cF, cTrace] = [valuesOf(cotangents[0]), valuesOf(cotangents[1])];

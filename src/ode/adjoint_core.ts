@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
-import { hostArithmetic, tensorOf, valuesOf } from './host_arithmetic.js';
+import { hostArithmetic, tensorOf, timeScalar, valuesOf } from './host_arithmetic.js';
 import type { StepObserver } from './adaptive.js';
 import type { ResolvedOdeintOptions } from './options.js';
 import { readNumber, runSync, type Reads } from './host_reads.js';
@@ -238,7 +238,7 @@ function augmentedDynamics(f: ListDynamics, m: number, params: readonly tf.Varia
     return tf.tidy(() => {
       const z = y.slice(0, m);
       const a = y.slice(m, 2 * m);
-      const tScalar = tf.scalar(t);
+      const tScalar = timeScalar(t);
       if (f.vjp) {
         const r = f.vjp(tScalar, z, weightedSum(-1, [1], [a]));
         return [...r.value, ...r.gradY, ...flatParams(r.gradParams), ...(wantTimes ? [r.gradT] : [])];
@@ -274,7 +274,7 @@ export function countedDynamics(f: ListDynamics, stats: OdeStats): StateDynamics
   const counted: StateDynamics = (t, y) => {
     stats.nfe++;
     return tf.tidy(() => {
-      const time = tf.scalar(t);
+      const time = timeScalar(t);
       return f(time, y).map((c) => ownedResult(c, time));
     });
   };

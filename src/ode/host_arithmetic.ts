@@ -53,6 +53,11 @@ export function tensorOf(values: Float32Array, shape: number[]): tf.Tensor {
   return t;
 }
 
+/** The scalar tensor of a solver's time: its value known to {@link valuesOf} on the host path (no read back). */
+export function timeScalar(t: number): tf.Scalar {
+  return (hostArithmetic() ? tensorOf(Float32Array.of(t), []) : tf.scalar(t)) as tf.Scalar;
+}
+
 /**
  * base + Σ coefficients_i · terms_i, element by element (base optional), summed in float64.
  * @returns a new tensor of the terms' shape
