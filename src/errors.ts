@@ -177,12 +177,12 @@ export class ConvergenceError extends CnfkitError {
     readonly method: string,
     /** The end time of the step whose equation did not converge. */
     readonly t: number,
-    detail: string,
+    /** What the iteration did. */
+    readonly detail: string,
+    /** What to do about it. */
+    hint = "use a smaller stepSize, or implicitSolver: 'newton' for stiff problems",
   ) {
-    super(
-      `${method}: the implicit equation at t=${t} did not converge (${detail}); ` +
-        `use a smaller stepSize, or implicitSolver: 'newton' for stiff problems`,
-    );
+    super(`${method}: the implicit equation at t=${t} did not converge (${detail}); ${hint}`);
   }
 }
 

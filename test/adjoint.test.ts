@@ -209,6 +209,30 @@ describe('odeintAdjoint at many output times (a loss at each, as latent ODEs hav
   });
 });
 
+describe('odeintAdjoint with implicit methods', () => {
+  it("solves a stiff problem forward with Newton as odeint does (its Jacobian, inside the adjoint's custom gradient, was zero), and says why the backward solve fails", () => {
+    const f: Dynamics = (t, y) => tf.mul(-1000, tf.sub(y, tf.cos(t))); // hλ = −10 at stepSize 0.01
+    const y0 = tf.zeros([2]);
+    const before = tf.memory().numTensors;
+    for (const method of ['implicit_euler', 'trapezoid'] as const) {
+      const [plain, adjoint] = [createStats(), createStats()];
+      const options = { method, stepSize: 0.01, implicitSolver: 'newton' as const };
+      const a = odeint(f, y0, [0, 1], { ...options, stats: plain });
+      const b = odeintAdjoint(f, y0, [0, 1], { ...options, stats: adjoint, params: [] });
+      expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+      expect(adjoint.implicitIterations).toBe(plain.implicitIterations); // two per step: Newton on a linear f
+      tf.dispose([a, b]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    // The backward solve iterates by fixed point (Newton there would need second derivatives): a clear
+    // error. (tfjs keeps the other ops' saved copies after a backward pass that throws: not counted.)
+    expect(() => tf.grad((y: tf.Tensor) => tf.sum(odeintAdjoint(f, y, [0, 1], { method: 'implicit_euler', stepSize: 0.01, params: [] })))(y0)).toThrow(
+      /the adjoint's backward solve: fixed-point iteration diverges .*its implicit steps iterate by fixed point .*an explicit adjointMethod/,
+    );
+    y0.dispose();
+  });
+});
+
 describe('odeintAdjoint rejects bad params with a clear error', () => {
   it('missing params, non-variables, and variables f uses but params leaves out', () => {
     const y0 = tf.tensor1d([1]);

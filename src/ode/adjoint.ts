@@ -4,6 +4,7 @@
  * interval by interval between output times, so memory does not grow with the number of solver steps.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { freeingTapeOnThrow } from './tape_cleanup.js';
 import { InputError } from '../errors.js';
 import { checkFiniteOutputs, checkInitialState, checkInitialValues, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { runSync } from './host_reads.js';
@@ -97,11 +98,19 @@ export function odeintAdjoint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tens
   const dynamics = stateDynamics(fn, f, y0.shape, stats);
   checkParamsCover(fn, f, y0, ts instanceof tf.Tensor ? ts : undefined, times[0], params);
 
-  const packed = adjointSolve([y0], () => (t, [y]) => [f(t, y)], [], times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats, dynamics);
-  const result = tf.tidy(() => packed.reshape([times.length, ...y0.shape]));
-  packed.dispose();
-  if (!SOLVERS[forward.method].adaptive) runSync(fn, checkFiniteOutputs(result, times));
-  return result;
+  // Under a tape, a failed solve (or a non-finite result) must not leave the tape's saved copies behind.
+  return freeingTapeOnThrow(() => {
+    const packed = adjointSolve([y0], () => (t, [y]) => [f(t, y)], [], times, ts instanceof tf.Tensor ? ts : undefined, params, forward, backward, stats, dynamics);
+    const result = tf.tidy(() => packed.reshape([times.length, ...y0.shape]));
+    packed.dispose();
+    try {
+      if (!SOLVERS[forward.method].adaptive) runSync(fn, checkFiniteOutputs(result, times));
+    } catch (e) {
+      result.dispose();
+      throw e;
+    }
+    return result;
+  });
 }
 
 /**

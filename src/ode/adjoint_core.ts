@@ -5,7 +5,7 @@
  * adjoints travel as one flat component.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError } from '../errors.js';
+import { ConvergenceError, InputError } from '../errors.js';
 import { hostArithmetic, tensorOf, timeScalar, valuesOf } from './host_arithmetic.js';
 import type { StepObserver } from './adaptive.js';
 import type { ResolvedOdeintOptions } from './options.js';
@@ -87,7 +87,14 @@ export function adjointSolve(
           const k = grid.outputAt.indexOf(g);
           return k >= 0 ? dyOut[k] : dyOut[0].map((c) => tf.zerosLike(c));
         });
-        const grads = runSync('odeintAdjoint', backwardSweep(f, zAt, dyAt, grid.times, params, tsTensor !== undefined, backward, isOutput, tracker.firstBackwardStep()));
+        let grads;
+        try {
+          grads = runSync('odeintAdjoint', backwardSweep(f, zAt, dyAt, grid.times, params, tsTensor !== undefined, backward, isOutput, tracker.firstBackwardStep()));
+        } catch (e) {
+          // tfjs frees what the forward pass saved only after a backward pass that succeeds.
+          tf.dispose(saved);
+          throw e;
+        }
         const tsGrad = grads.timeGrads ? tf.tensor1d(grid.outputAt.map((g) => grads.timeGrads![g])) : undefined;
         return [...grads.y0, ...(tsGrad ? [tsGrad] : []), ...grads.params];
       },
@@ -194,7 +201,7 @@ export function* backwardSweep(
         timeGrads[i] = yield* readNumber(direct);
       }
       const first = i === n - 1 && settings.firstStep === undefined && startStep ? { ...settings, firstStep: startStep } : settings;
-      const solved = yield* solveStateSteps(augmented, state, [ts[i], ts[i - 1]], first, settings.stats, mask);
+      const solved = yield* backwardImplicitHint(solveStateSteps(augmented, state, [ts[i], ts[i - 1]], first, settings.stats, mask));
       disposeStates(state, solved[0]);
       state = solved[1];
       // Restart z from the forward state at t_{i−1} (no drift from the backward reconstruction) and
@@ -216,6 +223,19 @@ export function* backwardSweep(
   const paramGrads = params.length ? splitFlat(state[2 * m], params) : [];
   if (params.length) state[2 * m].dispose();
   return { y0: state.slice(m, 2 * m), timeGrads: wantTimes ? timeGrads : undefined, params: paramGrads };
+}
+
+/**
+ * The backward solve's implicit steps iterate by fixed point whatever implicitSolver says (Newton
+ * there would differentiate the VJP: second derivatives of f), so its failures say that instead.
+ */
+function* backwardImplicitHint<T>(steps: Reads<T>): Reads<T> {
+  try {
+    return yield* steps;
+  } catch (e) {
+    if (!(e instanceof ConvergenceError)) throw e;
+    throw new ConvergenceError(e.method, e.t, `the adjoint's backward solve: ${e.detail}`, "its implicit steps iterate by fixed point (Newton there would need second derivatives of f): use a smaller stepSize, or an explicit adjointMethod (with adjointCheckpoints for stiff forward solves)");
+  }
 }
 
 /** The flat parameter adjoint split into one gradient per parameter (on the host, with no tfjs kernel). */

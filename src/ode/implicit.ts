@@ -24,6 +24,9 @@ export interface ImplicitSettings {
   readonly tol: number;
 }
 
+/** What to do when Newton fails (it is already the solver for stiff problems). */
+const NEWTON_HINT = 'use a smaller stepSize';
+
 /** `auto` picks Newton up to this many state elements (its Jacobian costs one VJP per element). */
 const AUTO_NEWTON_MAX_SIZE = 100;
 
@@ -106,9 +109,11 @@ function* newtonSolve(
   const factors = luFactor(m, n);
   if (!factors) {
     disposeStates(y);
-    throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular');
+    throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular', NEWTON_HINT);
   }
+  let iterations = 0;
   for (let iter = 1; iter <= settings.maxIterations; iter++) {
+    iterations = iter;
     stats.implicitIterations++;
     const residual = disposingOnThrow(y, () =>
       tf.tidy(() => {
@@ -128,7 +133,8 @@ function* newtonSolve(
     if (!Number.isFinite(update)) break;
   }
   disposeStates(y);
-  throw new ConvergenceError(name, t1, `Newton iteration not converged after ${settings.maxIterations} iterations`);
+  const what = iterations < settings.maxIterations ? `Newton's update became non-finite at iteration ${iterations}` : `Newton iteration not converged after ${iterations} iterations`;
+  throw new ConvergenceError(name, t1, what, NEWTON_HINT);
 }
 
 /**
@@ -149,7 +155,7 @@ function* tapedNewtonStep(name: string, f: StateDynamics, t1: number, base: Stat
     for (let i = 0; i < n * n; i++) m[i] = -hTheta * jac[i];
     for (let i = 0; i < n; i++) m[i * n + i] += 1;
     const factors = luFactor(m, n);
-    if (!factors) throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular');
+    if (!factors) throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular', NEWTON_HINT);
     // Column j of the inverse solves (I − hθJ) x = e_j; stored row-major for the product below.
     const inverse = new Float32Array(n * n);
     for (let j = 0; j < n; j++) {

@@ -14,7 +14,10 @@ export function firstOrderGradients(y: () => tf.Tensor, xs: readonly tf.Tensor[]
     value.dispose();
     return { grads: grads.map((g, i) => g ?? tf.zerosLike(xs[i])) };
   };
-  return tf.engine().state.gradientDepth === 0 ? outsideTape(compute) : compute();
+  // Inside a kernel (a customGrad's forward pass: the adjoint's forward solve, whose implicit steps
+  // need a Newton Jacobian) tfjs records nothing, and every gradient came back null: a tape of its own.
+  const state = tf.engine().state;
+  return state.gradientDepth === 0 || state.kernelDepth > 0 ? outsideTape(compute) : compute();
 }
 
 /**
@@ -23,13 +26,15 @@ export function firstOrderGradients(y: () => tf.Tensor, xs: readonly tf.Tensor[]
  */
 export function outsideTape<T>(run: () => T): T {
   const state = tf.engine().state;
-  const outer = { tape: state.activeTape, depth: state.gradientDepth };
+  const outer = { tape: state.activeTape, depth: state.gradientDepth, kernelDepth: state.kernelDepth };
   state.activeTape = null as unknown as typeof state.activeTape;
   state.gradientDepth = 0;
+  state.kernelDepth = 0;
   try {
     return run();
   } finally {
     state.activeTape = outer.tape;
     state.gradientDepth = outer.depth;
+    state.kernelDepth = outer.kernelDepth;
   }
 }
