@@ -4,7 +4,7 @@
  * (and, for 2-D data, the pictures). The flow standardises the data itself (option `standardize`), so
  * the same settings suit any scale, and densities are in your units.
  *
- *   npx tsx examples/density.ts points.csv [--query 0.5,1.0;2,3] [--seconds 30] [--out runs/density]
+ *   npx tsx examples/density.ts points.csv [--query '0.5,1.0;2,3'] [--seconds 30] [--out runs/density]
  *
  * Without a file it writes a demonstration CSV (a noisy ring) first and uses that.
  */
@@ -23,7 +23,15 @@ function fail(message: string): never {
 }
 
 const out = arg('out') ?? 'runs/density';
-let file = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : undefined;
+// The file is the argument that is neither an option nor an option's value, wherever it stands.
+const OPTIONS = ['query', 'seconds', 'out'];
+const given = process.argv.slice(2);
+given.forEach((a) => a.startsWith('--') && !OPTIONS.includes(a.slice(2)) && fail(`unknown option ${a}; the options are ${OPTIONS.map((o) => `--${o}`).join(', ')}`));
+const positional = given.filter((a, i) => !a.startsWith('--') && !(i > 0 && OPTIONS.includes(given[i - 1].slice(2)) && given[i - 1].startsWith('--')));
+if (positional.length > 1) fail(`expected one CSV file, but got ${positional.map((p) => `'${p}'`).join(', ')} (quote a --query holding ';')`);
+let file = positional[0];
+const seconds = Number(arg('seconds') ?? 30);
+if (!(seconds > 0 && Number.isFinite(seconds))) fail(`--seconds must be a positive number, but got '${arg('seconds')}'`);
 if (file && !existsSync(file)) fail(`${file} does not exist; pass a CSV of comma-separated points, or no file for a demonstration ring`);
 mkdirSync(out, { recursive: true });
 if (!file) {
@@ -69,7 +77,7 @@ const report = await flow.fit(data, {
   objective: 'flow-matching',
   batchSize: 512,
   learningRate: 3e-3,
-  signal: AbortSignal.timeout(Number(arg('seconds') ?? 30) * 1000),
+  signal: AbortSignal.timeout(seconds * 1000),
 });
 console.log(`trained on ${points.length} points: ${report.history.length} iterations in ${report.seconds.toFixed(1)} s`);
 

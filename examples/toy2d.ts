@@ -11,8 +11,16 @@ const arg = (name: string) => {
   const at = process.argv.indexOf(`--${name}`);
   return at > 0 ? process.argv[at + 1] : undefined;
 };
+/** One line on what is wrong, then exit 2 (no stack traces for a user's mistakes). */
+function fail(message: string): never {
+  console.error(`examples/toy2d.ts: ${message}`);
+  process.exit(2);
+}
 const seconds = Number(arg('seconds') ?? 20);
+if (!(seconds > 0 && Number.isFinite(seconds))) fail(`--seconds must be a positive number, but got '${arg('seconds')}'`);
 const names = (arg('only')?.split(',') ?? TOY_DATASETS) as ToyDataset[];
+const unknown = names.filter((name) => !(TOY_DATASETS as readonly string[]).includes(name));
+if (unknown.length) fail(`--only: unknown data set ${unknown.map((n) => `'${n}'`).join(', ')}; the sets are ${TOY_DATASETS.join(', ')}`);
 
 await ready();
 for (const name of names) {

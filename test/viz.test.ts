@@ -124,7 +124,7 @@ describe('figures that read like a paper\'s (issue 12)', () => {
       }
     }
     expect(darkest).toBeLessThan(0.75);
-    const density = { n: 2, lo: -1, hi: 1, values: [0, 0.1, 0.2, 0.05] };
+    const density = { n: 2, view: { x: [-1, 1], y: [-1, 1] } as const, values: [0, 0.1, 0.2, 0.05] };
     const figure = threePanelFigure([0, 0], [0, 0], density, 1, 'x');
     // Labels beside the bar between its ends (0.05, 0.10, 0.15): dark pixels right of it, mid-height.
     const barRight = 50 + 2 * 340 + 300 + 15 + 21;
@@ -135,5 +135,19 @@ describe('figures that read like a paper\'s (issue 12)', () => {
 
   it('smooths the loss curve with a trailing mean', () => {
     expect(movingAverage([1, 3, 5, NaN, 7], 2)).toEqual([1, 2, 4, 5, 7]);
+  });
+
+  it("looks where a standardised flow's data are (±4 std around their mean, per axis), not at [−4, 4]² (empty panels for data away from the origin)", async () => {
+    const { CNF } = await import('../src/index.js');
+    const { densityOnGrid, flowView } = await import('../src/viz/flow_pictures.js');
+    const flow = new CNF({ dim: 2, hiddenDims: [4], seed: 1, standardize: { mean: [1000, -300], std: [2, 3] } });
+    const view = flowView(flow);
+    expect(view).toEqual({ x: [992, 1008], y: [-312, -288] });
+    const peak = (g: { values: ArrayLike<number> }) => Math.max(...Array.from(g.values));
+    // About N((1000, −300), diag(4, 9)) untrained: a visible peak there, nothing in [−4, 4]².
+    expect(peak(densityOnGrid(flow, view, 20))).toBeGreaterThan(1e-3);
+    expect(peak(densityOnGrid(flow, 4, 20))).toBe(0);
+    expect(flowView(new CNF({ dim: 2, hiddenDims: [4] }))).toEqual({ x: [-4, 4], y: [-4, 4] });
+    flow.dispose();
   });
 });

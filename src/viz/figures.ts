@@ -12,13 +12,24 @@ export type Points = ArrayLike<number>;
 /** A density on a square grid: values[i * n + j] at (x_i, y_j), cell centres over [lo, hi]². */
 export interface GridDensity {
   readonly n: number;
-  readonly lo: number;
-  readonly hi: number;
+  /** The window the grid covers. */
+  readonly view: View;
   readonly values: ArrayLike<number>;
 }
 
-function scatterPanel(raster: Raster, left: number, top: number, size: number, lim: number, points: Points, title: string, color: Color): void {
-  const ax = new Axes(raster, left, top, size, size, [-lim, lim], [-lim, lim]);
+/** The region a 2-D picture shows: x and y ranges (square panels: give them the same width). */
+export interface View {
+  readonly x: readonly [number, number];
+  readonly y: readonly [number, number];
+}
+
+/** [−lim, lim]², or the view itself. */
+export function viewOf(view: View | number): View {
+  return typeof view === 'number' ? { x: [-view, view], y: [-view, view] } : view;
+}
+
+function scatterPanel(raster: Raster, left: number, top: number, size: number, view: View, points: Points, title: string, color: Color): void {
+  const ax = new Axes(raster, left, top, size, size, view.x, view.y);
   ax.frame({ title, grid: false });
   const xs: number[] = [];
   const ys: number[] = [];
@@ -31,16 +42,16 @@ function scatterPanel(raster: Raster, left: number, top: number, size: number, l
 
 /**
  * Data samples, model samples and the model density side by side, with a colour scale for the density.
- * @param lim - every panel shows [−lim, lim]²
+ * @param view - what every panel shows ([−lim, lim]² for a number)
  */
-export function threePanelFigure(data: Points, samples: Points, density: GridDensity, lim: number, title: string): Raster {
+export function threePanelFigure(data: Points, samples: Points, density: GridDensity, view: View | number, title: string): Raster {
   const size = 300;
   const raster = new Raster(3 * size + 220, size + 110);
   raster.text(20, 8, title, COLORS.black, 2);
-  scatterPanel(raster, 50, 60, size, lim, data, 'data', COLORS.blue);
-  scatterPanel(raster, 50 + size + 40, 60, size, lim, samples, 'samples', COLORS.orange);
+  scatterPanel(raster, 50, 60, size, viewOf(view), data, 'data', COLORS.blue);
+  scatterPanel(raster, 50 + size + 40, 60, size, viewOf(view), samples, 'samples', COLORS.orange);
   const left = 50 + 2 * (size + 40);
-  const ax = new Axes(raster, left, 60, size, size, [density.lo, density.hi], [density.lo, density.hi]);
+  const ax = new Axes(raster, left, 60, size, size, density.view.x, density.view.y);
   let max = 0;
   for (let i = 0; i < density.values.length; i++) max = Math.max(max, density.values[i]);
   const cell = size / density.n;
@@ -67,7 +78,7 @@ export function threePanelFigure(data: Points, samples: Points, density: GridDen
 /**
  * Particles at several times: frames[k] are the points at times[k], drawn side by side.
  */
-export function trajectoryFigure(frames: readonly Points[], times: readonly number[], lim: number, title: string): Raster {
+export function trajectoryFigure(frames: readonly Points[], times: readonly number[], view: View | number, title: string): Raster {
   const size = 200;
   const gap = 25;
   const raster = new Raster(frames.length * (size + gap) + 40, size + 90);
@@ -76,7 +87,7 @@ export function trajectoryFigure(frames: readonly Points[], times: readonly numb
     const left = 30 + k * (size + gap);
     // Viridis stops short of its yellow end, which is unreadable on a white panel.
     const color = viridis(0.72 * (k / Math.max(1, frames.length - 1)));
-    scatterPanel(raster, left, 55, size, lim, points, `t = ${times[k].toFixed(2)}`, color);
+    scatterPanel(raster, left, 55, size, viewOf(view), points, `t = ${times[k].toFixed(2)}`, color);
   });
   return raster;
 }

@@ -6,27 +6,39 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CNF } from '../flows/cnf.js';
 import { Rng } from '../random.js';
 import { COLORS } from './axes.js';
-import { curvesFigure, threePanelFigure, trajectoryFigure, type CurvePanel, type GridDensity } from './figures.js';
+import { curvesFigure, threePanelFigure, trajectoryFigure, viewOf, type CurvePanel, type GridDensity, type View } from './figures.js';
 import { writePng } from './png.js';
 import type { Color } from './raster.js';
 
-/** exp(logProb) on an n×n grid over [−lim, lim]², in batches (exact trace). */
-export function densityOnGrid(flow: CNF, lim: number, n: number, batch = 4096): GridDensity {
+/** exp(logProb) on an n×n grid over `view` ([−lim, lim]² for a number), in batches (exact trace). */
+export function densityOnGrid(flow: CNF, view: View | number, n: number, batch = 4096): GridDensity {
+  const { x, y } = viewOf(view);
   const values = new Float32Array(n * n);
-  const cell = (2 * lim) / n;
+  const [cellX, cellY] = [(x[1] - x[0]) / n, (y[1] - y[0]) / n];
   for (let start = 0; start < n * n; start += batch) {
     const count = Math.min(batch, n * n - start);
     const pts = new Float32Array(2 * count);
     for (let k = 0; k < count; k++) {
       const idx = start + k;
-      pts[2 * k] = -lim + (Math.floor(idx / n) + 0.5) * cell;
-      pts[2 * k + 1] = -lim + ((idx % n) + 0.5) * cell;
+      pts[2 * k] = x[0] + (Math.floor(idx / n) + 0.5) * cellX;
+      pts[2 * k + 1] = y[0] + ((idx % n) + 0.5) * cellY;
     }
     const p = tf.tidy(() => tf.exp(flow.logProb(tf.tensor2d(pts, [count, 2]))));
     values.set(p.dataSync(), start);
     p.dispose();
   }
-  return { n, lo: -lim, hi: lim, values };
+  return { n, view: { x, y }, values };
+}
+
+/**
+ * Where a flow's pictures look: ±4 standard deviations around the mean it standardises with, each
+ * axis its own (data away from the origin, in their own units, drew empty panels in [−4, 4]²), else
+ * [−4, 4]².
+ */
+export function flowView(flow: CNF): View {
+  const s = flow.options.standardize;
+  if (!s) return viewOf(4);
+  return { x: [s.mean[0] - 4 * s.std[0], s.mean[0] + 4 * s.std[0]], y: [s.mean[1] - 4 * s.std[1], s.mean[1] + 4 * s.std[1]] };
 }
 
 /** What {@link writeFlowPictures} draws. */
@@ -35,7 +47,7 @@ export interface FlowPictureInputs {
   /** Data points [N, 2] to show beside the samples. */
   readonly data: tf.Tensor2D;
   readonly title: string;
-  /** Half-width of the square shown. */
+  /** Half-width of the square [−lim, lim]² shown (default: {@link flowView}). */
   readonly lim?: number;
   /** Training loss per iteration, and held-out NLL at some iterations (and seconds of training), for the curves. */
   readonly losses?: readonly number[];
@@ -54,16 +66,17 @@ export const FLOW_PICTURES = ['figure.png', 'trajectories.png', 'curves.png'] as
  * @returns the paths written
  */
 export function writeFlowPictures(dir: string, inputs: FlowPictureInputs): string[] {
-  const { flow, data, title, lim = 4, seed = 0 } = inputs;
+  const { flow, data, title, seed = 0 } = inputs;
+  const view = inputs.lim !== undefined ? viewOf(inputs.lim) : flowView(flow);
   const n = Math.min(2000, data.shape[0]);
   const samples = flow.sample(n, seed);
-  const density = densityOnGrid(flow, lim, 100);
+  const density = densityOnGrid(flow, view, 100);
   const written = [`${dir}/${FLOW_PICTURES[0]}`, `${dir}/${FLOW_PICTURES[1]}`];
-  writePng(written[0], threePanelFigure(randomRows(data, n, seed), samples.dataSync(), density, lim, title));
+  writePng(written[0], threePanelFigure(randomRows(data, n, seed), samples.dataSync(), density, view, title));
   const z = tf.randomNormal([n, 2], 0, 1, 'float32', seed + 1) as tf.Tensor2D;
   const { times, states } = flow.trajectory(z, 6);
   const frames = tf.unstack(states).map((s) => s.dataSync());
-  writePng(written[1], trajectoryFigure(frames, times, lim, `${title}: from the base (t = T) to the data (t = 0)`));
+  writePng(written[1], trajectoryFigure(frames, times, view, `${title}: from the base (t = T) to the data (t = 0)`));
   tf.dispose([samples, z, states]);
   if (inputs.losses && inputs.losses.length > 1) {
     written.push(`${dir}/${FLOW_PICTURES[2]}`);
