@@ -75,6 +75,8 @@ const API_CASES: ApiCase[] = [
   ['odeint: implicitTol NaN', () => odeint(decay, t.y0, [0, 1], { implicitTol: NaN }), InputError, "odeint: 'options.implicitTol'"],
   ['odeint: stats not an object', () => odeint(decay, t.y0, [0, 1], { stats: 3 as never }), InputError, "odeint: 'options.stats'"],
   ['odeint: rtol a string', () => odeint(decay, t.y0, [0, 1], { rtol: '1e-3' as never }), InputError, "odeint: 'options.rtol'"],
+  ['odeint: rtol below float32', () => odeint(decay, t.y0, [0, 1], { rtol: 1e-12 }), InputError, "odeint: 'options.rtol' is 1e-12, below what float32 states resolve"],
+  ['odeintAdjoint: adjointRtol below float32', () => odeintAdjoint(decay, t.y0, [0, 1], { params: [], adjointRtol: 1e-9 }), InputError, "odeintAdjoint: 'options.adjointRtol' is 1e-9, below what float32 states resolve"],
 
   // odeintAdjoint
   ['odeintAdjoint: no options', () => odeintAdjoint(usesK, t.y0, [0, 1], undefined as never), InputError, "odeintAdjoint: 'options'"],

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { checkFiniteOutputs, checkInitialState, checkInitialValues, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { runSync } from './host_reads.js';
 import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
-import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
+import { MIN_RTOL, resolveOdeintOptions, rtolTooSmall, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
 import { outsideTape } from './vjp.js';
 import { resolveParams, type Params } from './params.js';
@@ -172,6 +172,7 @@ function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: Res
       throw new InputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(value)}`);
     }
   }
+  if (adjointRtol !== undefined && adjointRtol < MIN_RTOL) throw new InputError(fn, 'options.adjointRtol', rtolTooSmall(adjointRtol));
   const resolved = resolveOdeintOptions(fn, {
     method,
     rtol: adjointRtol ?? forward.rtol,
