@@ -168,7 +168,7 @@ describe('sync and async agree where the review found they did not', () => {
       tf.dispose([g.value, g.y0, ...g.params]);
       expect(tf.memory().numTensors, method).toBe(before);
     }
-    await expect(odeintAdjointGrads(f, y0, [0, 0.5, 1], dLdy, { params: [k], maxSteps: 12, adjointRtol: 1e-12, adjointAtol: 1e-12, adjointNorm: 'full' })).rejects.toBeInstanceOf(MaxStepsError);
+    await expect(odeintAdjointGrads(f, y0, [0, 0.5, 1], dLdy, { params: [k], maxSteps: 4, adjointRtol: 1e-7, adjointAtol: 1e-12, adjointNorm: 'full' })).rejects.toBeInstanceOf(MaxStepsError);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([k, y0, dLdy]);
   });
