@@ -22,13 +22,17 @@ describe('CSV points', () => {
 
   it('refuses what it would misread, naming the line and why', async () => {
     const refuse = (text: string) => expect(readCsvPoints(file(text), 'data')).rejects;
-    // A first line mixing names and numbers is a bad point, not a header.
-    await refuse('1.0,abc,2.0\n3,4,5\n').toThrow(/:1: expected 3 comma-separated numbers, got '1.0,abc,2.0'/);
     // Hex, binary and octal are not decimal numbers (Number() would take them).
     await refuse('x,y\n0x10,1\n').toThrow(/:2: expected 2 comma-separated numbers/);
     await refuse('x,y\n1e39,1\n').toThrow(/:2: column 1 holds 1e39, beyond float32's range/);
     await refuse('x,y\n1,2,\n').toThrow(/:2: expected 2 comma-separated numbers, got '1,2,' \(an empty cell: a trailing comma\?\)/);
     await refuse('x,y\n"1",2\n').toThrow(/quoted cells are not read/);
+  });
+
+  it('takes a first line with any name as the header, numeric names included (years as columns)', async () => {
+    const r = await readCsvPoints(file('region,2019,2020\n1,2,3\n'), 'data');
+    expect(r.header).toEqual(['region', '2019', '2020']);
+    expect(r.rows).toBe(1);
   });
 
   it('reads a very wide row (no spread of 200,000 arguments onto the stack)', async () => {

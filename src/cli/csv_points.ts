@@ -43,10 +43,10 @@ export async function* csvChunks(path: string, chunkRows: number, option: string
     const line = raw.replace(/^\uFEFF/, '');
     if (!line.trim()) continue;
     const cells = line.split(',');
-    // The first non-blank line is a header when its cells are names (not numbers, NaN or Infinity);
-    // a line mixing names and numbers is a point with a bad cell, reported below.
+    // The first non-blank line is a header when a cell is a name (not a number, NaN or Infinity): a
+    // header may hold numeric names too (years as columns), so one name is enough.
     const isName = (c: string) => c.trim() !== '' && Number.isNaN(parseCell(c)) && !/^\s*[-+]?(nan|infinity)\s*$/i.test(c);
-    if (first && cells.some(isName) && cells.every((c) => isName(c) || c.trim() === '')) {
+    if (first && cells.some(isName)) {
       first = false;
       header = cells.map((c) => c.trim());
       dim = cells.length;
