@@ -17,6 +17,8 @@ export interface WorkerInfo {
   /** TOY_DATASETS, and TOY_ENTROPY (the best possible NLL) where it is known. */
   datasets: readonly ToyDataset[];
   entropy: Partial<Record<ToyDataset, number>>;
+  /** The kernel threads' runs so far and how many shares the workers ran themselves (tests: the threaded path ran). */
+  kernelThreadRuns?: { runs: number; sharesOnWorkers: number };
 }
 
 /** What to train on and how. */

@@ -4,6 +4,7 @@
  * often while it trains, and saves and loads it. The page talks to it through protocol.ts.
  */
 import { CNF, TOY_DATASETS, TOY_ENTROPY, backendInfo, ready, tf, toyData, type BackendInfo } from '../src/index.browser.js';
+import { kernelThreadPool } from '../src/native/runtime.js';
 import { modelFiles } from './model_io.js';
 import { EXTENT, type EventMessage, type ModelSummary, type ModelView, type ReplyMessage, type RequestMessage, type Requests, type TrainSettings, type TrainSummary } from './protocol.js';
 
@@ -137,7 +138,11 @@ function refuseWhileTraining(what: string): void {
 type Handlers = { [K in keyof Requests]: (args: Requests[K]['args']) => Promise<Requests[K]['value']> | Requests[K]['value'] };
 
 const handlers: Handlers = {
-  info: () => ({ backend: backendInfo(), crossOriginIsolated: self.crossOriginIsolated, tensors: tf.memory().numTensors, datasets: TOY_DATASETS, entropy: { ...TOY_ENTROPY } }),
+  info: () => {
+    const pool = kernelThreadPool();
+    const kernelThreadRuns = pool ? { runs: pool.runs, sharesOnWorkers: pool.sharesOnWorkers } : undefined;
+    return { backend: backendInfo(), crossOriginIsolated: self.crossOriginIsolated, tensors: tf.memory().numTensors, datasets: TOY_DATASETS, entropy: { ...TOY_ENTROPY }, kernelThreadRuns };
+  },
   toyPoints: ({ dataset, n, seed }) => read(() => toyData(dataset, n, seed)),
   train: ({ settings }) => train(settings),
   stop: () => {

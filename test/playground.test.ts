@@ -73,6 +73,13 @@ describe.skipIf(!available)('the playground page in headless Chromium', () => {
       lap('train 1500 × 256 (with pictures)');
       expect(summary.iterations).toBe(1500);
       expect(summary.stopped).toBe(false);
+      // The split path ran, and the Web Workers (not only the trainer's thread) ran shares of it.
+      if (cores > 1) {
+        const after = (await hook(page, (p) => p.info())).kernelThreadRuns!;
+        console.log(`playground: kernel thread runs ${after.runs}, shares on workers ${after.sharesOnWorkers}`);
+        expect(after.runs - (info.kernelThreadRuns?.runs ?? 0)).toBeGreaterThan(1000);
+        expect(after.sharesOnWorkers - (info.kernelThreadRuns?.sharesOnWorkers ?? 0)).toBeGreaterThan(500);
+      }
       const nll = await hook(page, (p) => p.heldOutNll('8gaussians', 2000, 12345));
       lap('held-out NLL');
       const entropy = TOY_ENTROPY['8gaussians']!;
