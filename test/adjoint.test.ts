@@ -209,6 +209,28 @@ describe('odeintAdjoint at many output times (a loss at each, as latent ODEs hav
   });
 });
 
+describe('odeintAdjoint with a fixed-step adjointMethod under an adaptive forward', () => {
+  it('takes adjointStepSize steps backwards (one step per interval without it, far off), and checks it', () => {
+    const A = tf.variable(tf.tensor2d([[0, 2], [-2, -0.1]]));
+    const f: Dynamics = (_t, y) => tf.matMul(y as tf.Tensor2D, A);
+    const y0 = tf.tensor2d([[1, 0.5]]);
+    const times = [0, 0.9, 1.8];
+    const grads = (options: object) => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(odeintAdjoint(f, y0, times, { rtol: 1e-7, atol: 1e-7, params: [A], ...options }))) as tf.Scalar);
+      const dA = Array.from(grads[A.name].dataSync());
+      tf.dispose([value, grads[A.name]]);
+      return dA;
+    };
+    const reference = grads({});
+    const off = (dA: number[]) => Math.max(...dA.map((g, i) => Math.abs(g - reference[i]))) / Math.max(...reference.map(Math.abs));
+    expect(off(grads({ adjointMethod: 'rk4', adjointStepSize: 0.01 }))).toBeLessThan(1e-4);
+    expect(off(grads({ adjointMethod: 'rk4' }))).toBeGreaterThan(1e-2);
+    expect(() => odeintAdjoint(f, y0, times, { params: [A], adjointStepSize: 0.01 })).toThrow("'options.adjointStepSize' applies to a fixed-step adjointMethod; 'dopri5' is adaptive");
+    expect(() => odeintAdjoint(f, y0, times, { params: [A], adjointMethod: 'rk4', adjointStepSize: -1 })).toThrow("'options.adjointStepSize' must be a positive finite number");
+    tf.dispose([A, y0]);
+  });
+});
+
 describe('odeintAdjoint with implicit methods', () => {
   it("solves a stiff problem forward with Newton as odeint does (its Jacobian, inside the adjoint's custom gradient, was zero), and says why the backward solve fails", () => {
     const f: Dynamics = (t, y) => tf.mul(-1000, tf.sub(y, tf.cos(t))); // hλ = −10 at stepSize 0.01

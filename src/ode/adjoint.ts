@@ -39,6 +39,12 @@ export interface OdeintAdjointOptions extends OdeintOptions {
    */
   adjointAtol?: number;
   /**
+   * Step size of a fixed-step `adjointMethod` (rk4, …).
+   * @defaultValue the forward `stepSize` when the forward method is fixed-step too; else one step per
+   *   interval between output times (coarse: give a step size)
+   */
+  adjointStepSize?: number;
+  /**
    * Error norm of the backward solve: `'seminorm'` controls the error of z and a only, not of the
    * parameter and time integrals (Kidger et al. 2021), which cuts backward evaluations; `'full'`
    * controls every component, as torchdiffeq does by default.
@@ -57,7 +63,7 @@ export interface OdeintAdjointOptions extends OdeintOptions {
   adjointCheckpoints?: boolean;
 }
 
-const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointNorm', 'backwardStats', 'adjointCheckpoints'];
+const ADJOINT_KEYS = ['params', 'adjointMethod', 'adjointRtol', 'adjointAtol', 'adjointStepSize', 'adjointNorm', 'backwardStats', 'adjointCheckpoints'];
 
 /**
  * Solves dy/dt = f(t, y) like {@link odeint}; gradients of anything computed from the result reach
@@ -173,12 +179,19 @@ function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: Res
     }
   }
   if (adjointRtol !== undefined && adjointRtol < MIN_RTOL) throw new InputError(fn, 'options.adjointRtol', rtolTooSmall(adjointRtol));
+  const { adjointStepSize } = options;
+  if (adjointStepSize !== undefined) {
+    if (!(typeof adjointStepSize === 'number' && adjointStepSize > 0 && Number.isFinite(adjointStepSize))) {
+      throw new InputError(fn, 'options.adjointStepSize', `must be a positive finite number, but got ${String(adjointStepSize)}`);
+    }
+    if (SOLVERS[method].adaptive) throw new InputError(fn, 'options.adjointStepSize', `applies to a fixed-step adjointMethod; '${method}' is adaptive (set adjointRtol/adjointAtol)`);
+  }
   const resolved = resolveOdeintOptions(fn, {
     method,
     rtol: adjointRtol ?? forward.rtol,
     atol: adjointAtol ?? forward.atol,
     // The forward stepSize carries over only between fixed-step methods.
-    ...(SOLVERS[method].adaptive ? {} : { stepSize: forward.stepSize }),
+    ...(SOLVERS[method].adaptive ? {} : { stepSize: adjointStepSize ?? forward.stepSize }),
     maxSteps: forward.maxSteps,
     maxStepSize: forward.maxStepSize,
     safety: forward.safety,
