@@ -52,6 +52,13 @@ export class InputError extends CnfkitError {
   }
 }
 
+/** Refuses a key `options` does not have (a misspelt option is otherwise ignored silently). */
+export function rejectUnknownOptions(fn: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
+  }
+}
+
 /**
  * The name cnfkit 0.1 gave {@link InputError}; the same class, so code that catches it keeps
  * catching every bad argument (of the CNF and training too, as before).

@@ -28,6 +28,14 @@ export function checkOutputFile(option: string, path: string, inputs: readonly s
   if (!overwrite) throw new UsageError(`--${option} ${path} exists; nothing was changed. Pass --overwrite to replace it, or name a new file`);
 }
 
+/**
+ * A file's temporary name beside it while it is written: the process id alone repeats across
+ * containers (node as PID 1), where a killed task's leftover would block every retry.
+ */
+export function temporaryName(path: string): string {
+  return `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
 /** Whether two stats are of one file (inode 0: a file system without inodes, never the same). */
 export function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
   return a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
@@ -38,9 +46,8 @@ export class CsvOutput {
   private done = false;
 
   constructor(readonly path: string, header: string) {
-    // The process id alone repeats across containers (node as PID 1): a killed task's leftover
-    // would block every retry. 'wx': a file of that name that is not ours is never overwritten.
-    this.partial = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+    // 'wx': a file of that name that is not ours is never overwritten.
+    this.partial = temporaryName(path);
     writeFileSync(this.partial, header + '\n', { flag: 'wx' });
   }
 

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'n
 import { basename, join } from 'node:path';
 import { crc32 } from '../io/crc32.js';
 import { UsageError } from './args.js';
+import { temporaryName } from './csv_output.js';
 
 export interface ShardManifest {
   readonly kind: 'eval' | 'sample';
@@ -41,7 +42,7 @@ export function dataIdentity(path: string): string {
 /** Writes a part's manifest (under a temporary name, then renamed: whole or absent). */
 export function writeShardManifest(part: string, manifest: ShardManifest): void {
   const path = manifestPath(part);
-  const partial = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const partial = temporaryName(path);
   writeFileSync(partial, JSON.stringify({ cnfkitShard: 1, ...manifest }, null, 2) + '\n', { flag: 'wx' });
   renameSync(partial, path);
 }

@@ -9,7 +9,7 @@
  * likelihood gradients in likelihood_grads.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CnfkitError, ModelFileError, InputError } from '../errors.js';
+import { CnfkitError, ModelFileError, InputError, rejectUnknownOptions } from '../errors.js';
 import { checkLocation, describeLocation, readModel, writeModel, type ModelLocation } from '../io/model_store.js';
 import { assignValues } from '../nn/assign_values.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
@@ -28,7 +28,7 @@ import { negativeLogLikelihoodGrads } from './likelihood_grads.js';
 import { chunkRows, named, solveInChunks } from './chunks.js';
 import { logScale, toDataSpace, toFlowSpace, toFlowSpaceInPlace } from './standardize.js';
 import { samplesWithLogProb } from './sampling.js';
-import { checkLayerSizes, checkLogProbOptions, resolveCnfOptions, savedCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
+import { MAX_TENSOR_FLOATS, checkLayerSizes, checkLogProbOptions, resolveCnfOptions, savedCnfOptions, type CnfOptions, type LogProbOptions, type LogProbTerms, type ResolvedCnfOptions, type SamplesWithLogProb, type SaveOptions, type Trajectory } from './cnf_options.js';
 import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
 import type { TrainableFlow } from '../train/trainable_flow.js';
@@ -549,7 +549,7 @@ export class CNF {
     if (options === null || typeof options !== 'object' || (options.overwrite !== undefined && typeof options.overwrite !== 'boolean')) {
       throw new InputError(fn, 'options', `must be { overwrite?: boolean }, but got ${JSON.stringify(options)}`);
     }
-    checkKnownKeys(fn, options, ['overwrite']);
+    rejectUnknownOptions(fn, options, ['overwrite']);
     await writeModel(fn, target, {
       config: { kind: 'CNF', options: this.options },
       // Awaited reads: saving works on every backend, WebGPU included.
@@ -577,7 +577,7 @@ export class CNF {
     const fn = 'CNF.load';
     checkLocation(fn, 'source', source);
     if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be { maxParameters?: number }, but got ${String(options)}`);
-    checkKnownKeys(fn, options, ['maxParameters']);
+    rejectUnknownOptions(fn, options, ['maxParameters']);
     const maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
     if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${String(maxParameters)}`);
     const files = await readModel(fn, source, (config) => savedFlowWeights(config, 'CNF', maxParameters));
@@ -753,11 +753,4 @@ function checkSampleCount(fn: string, n: unknown, dim: number): asserts n is num
     throw new InputError(fn, 'n', `is ${n}: ${n} × ${dim} values are more than one tensor holds (2^29 floats, 2 GiB); draw them in batches with different seeds, or stream them with \`cnfkit sample\``);
   }
 }
-const MAX_TENSOR_FLOATS = 2 ** 29;
 
-/** Refuses keys an options object does not have (a typo would otherwise be ignored silently). */
-function checkKnownKeys(fn: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
-  }
-}

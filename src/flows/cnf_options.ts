@@ -3,7 +3,7 @@
  * resolver that checks every field. Unknown keys throw.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { InputError } from '../errors.js';
+import { InputError, rejectUnknownOptions } from '../errors.js';
 import { checkStandardization, type Standardization } from './standardize.js';
 import { ACTIVATIONS, type ActivationName } from '../nn/activations.js';
 import { LAYERS, type LayerKind } from '../nn/layers.js';
@@ -152,9 +152,7 @@ const KNOWN = ['dim', 'stepSize', 'dynamics', 'standardize', ...Object.keys(CNF_
 export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   const fn = 'new CNF';
   if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', 'must be an object with at least { dim }');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${KNOWN.join(', ')}`);
-  }
+  rejectUnknownOptions(fn, options, KNOWN);
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   if (given.hiddenDims !== undefined && !Array.isArray(given.hiddenDims)) {
     throw new InputError(fn, 'options.hiddenDims', `must be an array of layer widths, e.g. [64, 64, 64], but got ${typeof given.hiddenDims}`);
@@ -265,10 +263,7 @@ export interface Trajectory {
 /** Checks {@link LogProbOptions} at the boundary of `CNF.logProb`. */
 export function checkLogProbOptions(fn: string, options: LogProbOptions): void {
   if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
-  const known = ['trace', 'seed', 'stats', 'backwardStats'];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${known.join(', ')}`);
-  }
+  rejectUnknownOptions(fn, options, ['trace', 'seed', 'stats', 'backwardStats']);
   if (options.trace !== undefined && options.trace !== 'exact' && options.trace !== 'hutchinson') {
     throw new InputError(fn, 'options.trace', `must be one of exact, hutchinson, but got ${JSON.stringify(options.trace)}`);
   }
@@ -300,6 +295,9 @@ export function savedCnfOptions(options: CnfOptions): CnfOptions {
   return rest;
 }
 
+/** The most floats one tensor is allowed here (2 GiB: tfjs's wasm heap holds at most 4). */
+export const MAX_TENSOR_FLOATS = 2 ** 29;
+
 /**
  * Each layer's weight matrix is one tensor: past 2^29 floats (2 GiB) it cannot be allocated. Checked
  * when a flow is built (a loaded file's size is judged first against its `maxParameters`).
@@ -307,7 +305,7 @@ export function savedCnfOptions(options: CnfOptions): CnfOptions {
 export function checkLayerSizes(fn: string, options: ResolvedCnfOptions): void {
   const widths = [options.dim, ...options.hiddenDims, options.dim];
   for (let i = 1; i < widths.length; i++) {
-    if (widths[i - 1] * widths[i] > 2 ** 29) {
+    if (widths[i - 1] * widths[i] > MAX_TENSOR_FLOATS) {
       throw new InputError(fn, 'options.hiddenDims', `make a ${widths[i - 1]} × ${widths[i]} weight matrix, more than one tensor holds (2^29 floats, 2 GiB)`);
     }
   }

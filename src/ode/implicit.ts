@@ -103,24 +103,12 @@ function* newtonSolve(
   const shapes = y.map((c) => c.shape);
   const n = elementCount(y);
   const jac = yield* disposingOnStop([y], jacobian(f, t1, y, n));
-  const m = new Float64Array(n * n);
-  for (let i = 0; i < n * n; i++) m[i] = -hTheta * jac[i];
-  for (let i = 0; i < n; i++) m[i * n + i] += 1;
-  const factors = luFactor(m, n);
-  if (!factors) {
-    disposeStates(y);
-    throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular', NEWTON_HINT);
-  }
+  const factors = disposingOnThrow(y, () => newtonFactors(name, t1, jac, n, hTheta));
   let iterations = 0;
   for (let iter = 1; iter <= settings.maxIterations; iter++) {
     iterations = iter;
     stats.implicitIterations++;
-    const residual = disposingOnThrow(y, () =>
-      tf.tidy(() => {
-        const fy = f(t1, y);
-        return flatten(y.map((c, i) => tf.sub(c, tf.add(base[i], tf.mul(fy[i], hTheta)))));
-      }),
-    );
+    const residual = disposingOnThrow(y, () => newtonResidual(f, t1, y, base, hTheta));
     const g = yield* disposingOnStop([y], read(residual));
     const step = luSolve(factors, g as Float32Array);
     const delta = unflatten(Float32Array.from(step, (v) => -v), shapes);
@@ -150,12 +138,7 @@ function* tapedNewtonStep(name: string, f: StateDynamics, t1: number, base: Stat
   disposeStates(y);
   const converged = unflatten(Float32Array.from(values), shapes);
   try {
-    const jac = yield* jacobian(f, t1, converged, n);
-    const m = new Float64Array(n * n);
-    for (let i = 0; i < n * n; i++) m[i] = -hTheta * jac[i];
-    for (let i = 0; i < n; i++) m[i * n + i] += 1;
-    const factors = luFactor(m, n);
-    if (!factors) throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular', NEWTON_HINT);
+    const factors = newtonFactors(name, t1, yield* jacobian(f, t1, converged, n), n, hTheta);
     // Column j of the inverse solves (I − hθJ) x = e_j; stored row-major for the product below.
     const inverse = new Float32Array(n * n);
     for (let j = 0; j < n; j++) {
@@ -164,8 +147,7 @@ function* tapedNewtonStep(name: string, f: StateDynamics, t1: number, base: Stat
       luSolve(factors, e).forEach((v, i) => (inverse[i * n + j] = v));
     }
     return tf.tidy(() => {
-      const fy = f(t1, converged);
-      const residual = flatten(converged.map((c, i) => tf.sub(c, tf.add(base[i], tf.mul(fy[i], hTheta)))));
+      const residual = newtonResidual(f, t1, converged, base, hTheta);
       const next = tf.sub(flatten(converged), tf.matMul(tf.tensor2d(inverse, [n, n]), residual.reshape([n, 1])).reshape([n]));
       let offset = 0;
       return shapes.map((shape) => {
@@ -178,6 +160,24 @@ function* tapedNewtonStep(name: string, f: StateDynamics, t1: number, base: Stat
   } finally {
     disposeStates(converged);
   }
+}
+
+/** The LU factors of Newton's matrix I − hθJ. @throws ConvergenceError when it is singular */
+function newtonFactors(name: string, t1: number, jac: Float64Array, n: number, hTheta: number): NonNullable<ReturnType<typeof luFactor>> {
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n * n; i++) m[i] = -hTheta * jac[i];
+  for (let i = 0; i < n; i++) m[i * n + i] += 1;
+  const factors = luFactor(m, n);
+  if (!factors) throw new ConvergenceError(name, t1, 'the Newton matrix I − hθJ is singular', NEWTON_HINT);
+  return factors;
+}
+
+/** G(y) = y − base − hθ f(t1, y), flattened: the residual Newton drives to zero. */
+function newtonResidual(f: StateDynamics, t1: number, y: State, base: State, hTheta: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const fy = f(t1, y);
+    return flatten(y.map((c, i) => tf.sub(c, tf.add(base[i], tf.mul(fy[i], hTheta)))));
+  });
 }
 
 /** ∂f/∂y at (t, y), flattened over all components, row-major; one VJP per row. */

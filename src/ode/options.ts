@@ -2,7 +2,7 @@
  * The options of `odeint`: one interface with documented defaults, one resolver that checks every
  * field and returns the complete settings. Unknown keys throw.
  */
-import { InputError } from '../errors.js';
+import { InputError, rejectUnknownOptions } from '../errors.js';
 import type { ControllerKind } from './controller.js';
 import type { ImplicitSolver } from './implicit.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
@@ -117,11 +117,7 @@ export function resolveOdeintOptions(fn: string, options: object, extraKeys: rea
   if (options === null || typeof options !== 'object') {
     throw new InputError(fn, 'options', `must be an object, but got ${options === null ? 'null' : typeof options}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.includes(key) && !extraKeys.includes(key)) {
-      throw new InputError(fn, `options.${key}`, `is not an option; known options are ${[...KNOWN_KEYS, ...extraKeys].join(', ')}`);
-    }
-  }
+  rejectUnknownOptions(fn, options, [...KNOWN_KEYS, ...extraKeys]);
   const given = options as OdeintOptions;
   const resolved = { ...ODEINT_DEFAULTS, ...withoutUndefined(given) } as ResolvedOdeintOptions;
 

@@ -3,7 +3,7 @@
  * reports and saves.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError } from '../errors.js';
+import { InputError, rejectUnknownOptions } from '../errors.js';
 import { checkPointValues, checkPointsShape } from '../input_points.js';
 import type { Reads } from '../ode/host_reads.js';
 import type { RngState } from '../random.js';
@@ -202,9 +202,7 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
   if (options === undefined || options === null || typeof options !== 'object') {
     throw new InputError(fn, 'options', `must be an object with at least { iterations }, but got ${options === null ? 'null' : typeof options}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) throw new InputError(fn, `options.${key}`, `is not an option; known options are ${KNOWN.join(', ')}`);
-  }
+  rejectUnknownOptions(fn, options, KNOWN);
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o = { ...FIT_DEFAULTS, ...given } as ResolvedFitOptions;
   if (o.objective !== 'maximum-likelihood' && o.objective !== 'flow-matching') {

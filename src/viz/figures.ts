@@ -17,7 +17,7 @@ export interface GridDensity {
   readonly values: ArrayLike<number>;
 }
 
-/** The region a 2-D picture shows: x and y ranges (square panels: give them the same width). */
+/** The region a 2-D picture shows: x and y ranges (each drawn on a square panel, so their scales may differ). */
 export interface View {
   readonly x: readonly [number, number];
   readonly y: readonly [number, number];
