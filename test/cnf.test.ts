@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CNF, CnfkitError, OdeInputError, tf, type FitReport } from '../src/index.js';
+import { CNF, CnfkitError, OdeInputError, createStats, tf, toyData, type FitReport, type TrainingState } from '../src/index.js';
+import { runSync } from '../src/ode/host_reads.js';
+import type { TrainableFlow } from '../src/train/trainable_flow.js';
 import { DynamicsNet } from '../src/nn/dynamics_net.js';
 import { Rng } from '../src/random.js';
 
@@ -330,6 +332,69 @@ describe('stacked blocks and RNODE regularisers', () => {
       expect(Math.abs(kinetic[b] - simpson(kin, b)) / simpson(kin, b)).toBeLessThan(1e-3);
       expect(Math.abs(jacobian[b] - simpson(jac, b)) / simpson(jac, b)).toBeLessThan(1e-3);
     }
+    flow.dispose();
+  });
+});
+
+describe("maximum likelihood's forward solves start where the last one did", () => {
+  // dopri5 evaluates f(0) once and six times a step (FSAL); Hairer's initial-step heuristic adds a
+  // probe. So a block's forward solve costs 2 + 6k evaluations with the heuristic, 1 + 6k without.
+  const blocks = 2;
+  const options = { iterations: 6, batchSize: 64, seed: 2, checkpointEvery: 3 };
+
+  it('after the first iteration (no probe), resumed from a checkpoint to the same steps and the same weights', async () => {
+    const data = toyData('8gaussians', 400, 6);
+    const straight = new CNF({ dim: 2, hiddenDims: [12, 12], blocks, seed: 1 });
+    let saved: TrainingState | undefined;
+    let weights: Float32Array[] = [];
+    const run = await straight.fit(data, {
+      ...options,
+      onCheckpoint: (state) => {
+        if (state.iteration !== 3) return;
+        saved = state;
+        weights = straight.trainableVariables.map((v) => v.dataSync().slice() as Float32Array);
+      },
+    });
+    const nfe = run.history.map((h) => h.nfeForward);
+    expect(nfe[0] % 6).toBe((2 * blocks) % 6);
+    nfe.slice(1).forEach((n) => expect(n % 6).toBe(blocks % 6));
+    expect(saved!.firstSteps).toHaveLength(blocks);
+    saved!.firstSteps!.forEach((h) => expect(h).toBeGreaterThan(0));
+
+    const resume = async (state: TrainingState) => {
+      const flow = new CNF({ dim: 2, hiddenDims: [12, 12], blocks, seed: 5 });
+      flow.trainableVariables.forEach((v, i) => v.assign(tf.tensor(weights[i], v.shape)));
+      const report = await flow.fit(data, { ...options, resume: state });
+      const values = flow.trainableVariables.map((v) => Array.from(v.dataSync()));
+      flow.dispose();
+      return { nfe: report.history.map((h) => h.nfeForward), values };
+    };
+    const resumed = await resume(saved!);
+    expect(resumed.nfe).toEqual(nfe);
+    straight.trainableVariables.forEach((v, i) => expect(resumed.values[i]).toEqual(Array.from(v.dataSync())));
+    // A state written before 0.2 has no first steps: its first resumed solves probe again.
+    const { firstSteps: _, ...older } = saved!;
+    expect((await resume(older)).nfe[3] % 6).toBe((2 * blocks) % 6);
+    await expect(straight.fit(data, { ...options, resume: { ...saved!, firstSteps: [0.1] } })).rejects.toThrow("CNF.fit: 'options.resume' does not fit this flow: it holds first steps for 1 blocks, the flow has 2");
+    await expect(straight.fit(data, { ...options, resume: { ...saved!, firstSteps: [0.1, -1] } })).rejects.toThrow("CNF.fit: 'options.resume' has firstSteps that are not an array of positive numbers or nulls");
+    tf.dispose(data);
+    straight.dispose();
+  });
+
+  it('on the tape-free path too (WebGPU trains there)', () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [12, 12], seed: 1 });
+    const view = (flow as unknown as { trainingView(): TrainableFlow }).trainingView();
+    const batch = toyData('8gaussians', 64, 3);
+    const forwardNfe = () => {
+      const stats = createStats();
+      const { grads } = runSync('test', view.negativeLogLikelihoodGrads(batch, new Rng('nll'), stats, createStats()));
+      tf.dispose(Object.values(grads));
+      return stats.nfe;
+    };
+    expect(forwardNfe() % 6).toBe(2);
+    expect(view.stepMemory[0].firstStep).toBeGreaterThan(0);
+    expect(forwardNfe() % 6).toBe(1);
+    tf.dispose(batch);
     flow.dispose();
   });
 });

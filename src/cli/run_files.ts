@@ -24,7 +24,7 @@ export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingSta
   // The records first: a checkpoint never refers to lines that are not there.
   writeHistory(dir, state.history);
   await writeModelFiles('cnfkit train', join(dir, 'checkpoint'), {
-    config: { kind: 'checkpoint', options: flow.options, run, iteration: state.iteration, rng: state.rng, historyLines: state.history.length },
+    config: { kind: 'checkpoint', options: flow.options, run, iteration: state.iteration, rng: state.rng, firstSteps: state.firstSteps, historyLines: state.history.length },
     weights: [
       ...(await Promise.all(flow.namedVariables().map(async ([name, v]) => ({ name, shape: v.shape, values: (await v.data()) as Float32Array })))),
       ...state.optimizer.map((o, i) => ({ name: `optimizer.${i}`, shape: o.shape, values: o.values })),
@@ -45,7 +45,7 @@ export async function readCheckpoint(dir: string, maxParameters = DEFAULT_MAX_PA
   } catch (e) {
     throw new CnfkitError(`cannot resume: ${(e as Error).message}`);
   }
-  const config = files.config as { kind?: string; options?: CnfOptions; run?: Record<string, unknown>; iteration?: number; rng?: TrainingState['rng']; history?: TrainingState['history']; historyLines?: number };
+  const config = files.config as { kind?: string; options?: CnfOptions; run?: Record<string, unknown>; iteration?: number; rng?: TrainingState['rng']; history?: TrainingState['history']; historyLines?: number; firstSteps?: TrainingState['firstSteps'] };
   if (config.kind !== 'checkpoint' || !config.options || !config.rng || !Number.isInteger(config.iteration) || typeof config.run !== 'object' || config.run === null) {
     throw new CnfkitError(`cannot resume: ${path} is not a training checkpoint`);
   }
@@ -60,7 +60,8 @@ export async function readCheckpoint(dir: string, maxParameters = DEFAULT_MAX_PA
   const optimizer = files.weights.filter((w) => w.name.startsWith('optimizer.')).map((w) => ({ shape: w.shape, values: w.values }));
   // Checkpoints before history.jsonl held the records themselves.
   const history = config.history ?? (Number.isInteger(config.historyLines) ? readHistory(dir, config.historyLines!) : []);
-  return { flow, state: { iteration: config.iteration!, rng: config.rng, optimizer, history }, run: config.run };
+  const state: TrainingState = { iteration: config.iteration!, rng: config.rng, optimizer, history, ...(config.firstSteps !== undefined ? { firstSteps: config.firstSteps } : {}) };
+  return { flow, state, run: config.run };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
-import { adjointSolve, backwardSweep, countedDynamics, forwardStepTracker, type BackwardSettings } from '../ode/adjoint_core.js';
+import { adjointSolve, backwardSweep, countedDynamics, forwardStepTracker, rememberedStart, type BackwardSettings, type StepMemory } from '../ode/adjoint_core.js';
 import { readNumber, runSync, type Reads } from '../ode/host_reads.js';
 import { solveStateSteps } from '../ode/odeint.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
@@ -50,7 +50,8 @@ export class CnfBlock {
   /**
    * Integrates the joint state [x, ℓ, k?, j?] from 0 to T for the tangents v (see joint_dynamics.ts)
    * and returns it at T, component by component. Differentiable by the adjoint (w.r.t. x, the
-   * network and T) when the network supports training.
+   * network and T) when the network supports training; `memory` carries a training loop's first
+   * step from one solve to the next.
    */
   integrateJoint(
     x: tf.Tensor2D,
@@ -59,6 +60,7 @@ export class CnfBlock {
     forward: ResolvedOdeintOptions,
     backward: BackwardSettings,
     stats: OdeStats,
+    memory?: StepMemory,
   ): tf.Tensor[] {
     if (!this.net.supportsTraining) return runSync('CNF.logProb', this.solveJointSteps(x, v, terms, forward, stats));
     const rows = x.shape[0];
@@ -68,7 +70,7 @@ export class CnfBlock {
     const ts = T ? tf.stack([tf.scalar(0), T]) : undefined;
     const params = this.net.namedVariables().map(([, p]) => p);
     const k = v.shape[0];
-    const packed = adjointSolve(y0, ([tangents]) => flowOps(this.net, rows, k).joint(tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, stats);
+    const packed = adjointSolve(y0, ([tangents]) => flowOps(this.net, rows, k).joint(tangents as tf.Tensor3D, terms), [v], times, ts, params, forward, backward, stats, undefined, memory);
     const last = packed.slice([1, 0], [1, -1]).reshape([-1]);
     return tf.split(last, y0.map((c) => c.size)).map((part, i) => part.reshape(y0[i].shape));
   }
@@ -94,13 +96,14 @@ export class CnfBlock {
    * The forward half of the tape-free adjoint: the joint state at 0 and at T (the caller owns both),
    * and T. See {@link jointGradsSteps} for the backward half.
    */
-  *jointEndsSteps(x: tf.Tensor2D, v: tf.Tensor3D, terms: JointTerms, forward: ResolvedOdeintOptions, stats: OdeStats): Reads<JointEnds> {
+  *jointEndsSteps(x: tf.Tensor2D, v: tf.Tensor3D, terms: JointTerms, forward: ResolvedOdeintOptions, stats: OdeStats, memory?: StepMemory): Reads<JointEnds> {
     const zeros = jointZeros(x.shape[0], terms);
     try {
       const T = yield* this.endTimeSteps();
       // The backward half starts with the forward solve's last steps, as the taped adjoint does.
       const tracker = forwardStepTracker(0);
-      const [start, end] = yield* solveStateSteps(countedDynamics(flowOps(this.net, x.shape[0], v.shape[0]).joint(v, terms), stats), [x, ...zeros], [0, T], forward, stats, undefined, tracker.onStep);
+      const [start, end] = yield* solveStateSteps(countedDynamics(flowOps(this.net, x.shape[0], v.shape[0]).joint(v, terms), stats), [x, ...zeros], [0, T], rememberedStart(forward, memory), stats, undefined, tracker.onStep);
+      if (memory) memory.firstStep = tracker.nextFirstStep();
       return { start, end, T, backwardStep: tracker.firstBackwardStep() };
     } finally {
       disposeStates(zeros);

@@ -14,7 +14,7 @@ import { checkLocation, describeLocation, readModel, writeModel, type ModelLocat
 import { assignValues } from '../nn/assign_values.js';
 import { DynamicsNet } from '../nn/dynamics_net.js';
 import { VjpDynamics } from '../nn/vjp_dynamics.js';
-import type { BackwardSettings } from '../ode/adjoint_core.js';
+import type { BackwardSettings, StepMemory } from '../ode/adjoint_core.js';
 import { resolveOdeintOptions, type ResolvedOdeintOptions } from '../ode/options.js';
 import { addStats, createStats, type OdeStats } from '../ode/stats.js';
 import { sumOf } from '../ode/state.js';
@@ -157,7 +157,7 @@ export class CNF {
    * log p(x) and the regularisers' integrals, after the point checks; a large batch chunk by chunk
    * (flows/chunks.ts), its statistics added up over the chunks.
    */
-  private terms(fn: string, x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
+  private terms(fn: string, x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean, memory?: readonly StepMemory[]): LogProbTerms {
     this.checkAlive(fn);
     this.syncWeights();
     checkPoints(fn, 'x', x, this.options.dim);
@@ -167,7 +167,7 @@ export class CNF {
       Object.assign(stats, createStats());
       const chunkTerms = (chunk: tf.Tensor2D) => {
         const chunkStats = createStats();
-        const part = this.integrateLogProb(chunk, { ...options, stats: chunkStats }, rng, withRegularisers);
+        const part = this.integrateLogProb(chunk, { ...options, stats: chunkStats }, rng, withRegularisers, memory);
         addStats(stats, chunkStats);
         return noReads(part);
       };
@@ -183,7 +183,7 @@ export class CNF {
     return (trace ?? this.options.trace) === 'exact' ? this.options.dim : 1;
   }
 
-  private integrateLogProb(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean): LogProbTerms {
+  private integrateLogProb(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean, memory?: readonly StepMemory[]): LogProbTerms {
     const stats = options.stats ?? createStats();
     const backwardStats = options.backwardStats ?? createStats();
     Object.assign(stats, createStats());
@@ -196,10 +196,10 @@ export class CNF {
     const jacobian: tf.Tensor[] = [];
     const forward = this.forwardOptions();
     const backward: BackwardSettings = { ...forward, stats: backwardStats, seminorm: true };
-    for (const block of this.blocks) {
+    for (const [b, block] of this.blocks.entries()) {
       const v = traceTangents(mode, this.options.noise, rows, dim, rng);
       const blockStats = createStats();
-      const parts = block.integrateJoint(z as tf.Tensor2D, v, terms, forward, backward, blockStats);
+      const parts = block.integrateJoint(z as tf.Tensor2D, v, terms, forward, backward, blockStats, memory?.[b]);
       addStats(stats, blockStats);
       z = parts[0].reshape([rows, dim]);
       deltas.push(parts[1]);
@@ -226,16 +226,18 @@ export class CNF {
     const blocks = this.blocks;
     const single = blocks.length === 1 ? blocks[0] : undefined;
     const { kineticEnergy, jacobianNorm, dim } = this.options;
+    const stepMemory: StepMemory[] = blocks.map(() => ({}));
     return {
       dim,
       variables: this.trainableVariables,
+      stepMemory,
       endTimes: function* (this: void) {
         const times: number[] = [];
         for (const block of blocks) times.push(yield* block.endTimeSteps());
         return times;
       },
       negativeLogLikelihood: (batch, rng, stats, backwardStats) => {
-        const terms = this.terms('CNF.fit', batch, { stats, backwardStats }, rng, true);
+        const terms = this.terms('CNF.fit', batch, { stats, backwardStats }, rng, true, stepMemory);
         let loss = tf.neg(tf.mean(terms.logProb));
         if (terms.kinetic) loss = tf.add(loss, tf.mul(kineticEnergy, tf.mean(terms.kinetic)));
         if (terms.jacobian) loss = tf.add(loss, tf.mul(jacobianNorm, tf.mean(terms.jacobian)));
@@ -245,7 +247,7 @@ export class CNF {
         this.syncWeights();
         const forward = this.forwardOptions();
         const { trace, noise, standardize } = this.options;
-        return negativeLogLikelihoodGrads(blocks, { trace, noise, kineticEnergy, jacobianNorm, forward, backward: { ...forward, stats: backwardStats, seminorm: true }, standardize }, batch, rng, stats);
+        return negativeLogLikelihoodGrads(blocks, { trace, noise, kineticEnergy, jacobianNorm, forward, backward: { ...forward, stats: backwardStats, seminorm: true }, standardize, stepMemory }, batch, rng, stats);
       },
       toFlowSpace: (values) => toFlowSpaceInPlace(values, this.options.standardize),
       regressionField: () => (single ? { net: single.net, endTime: () => single.endTimeSteps() } : { reason: `trains one block, but the flow has ${this.blocks.length}` }),

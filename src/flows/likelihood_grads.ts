@@ -6,7 +6,7 @@
  * tape path (CNF.logProb under tf.variableGrads) computes the same numbers where reads can be sync.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackwardSettings } from '../ode/adjoint_core.js';
+import type { BackwardSettings, StepMemory } from '../ode/adjoint_core.js';
 import { readNumber, type Reads } from '../ode/host_reads.js';
 import type { ResolvedOdeintOptions } from '../ode/options.js';
 import { disposeStates, sumOf } from '../ode/state.js';
@@ -27,6 +27,8 @@ export interface LikelihoodSettings {
   readonly backward: BackwardSettings;
   /** The flow's standardisation: the batch enters standardised, the loss is reported for x. */
   readonly standardize?: Standardization;
+  /** Per block, the forward solve's first step carried between iterations. */
+  readonly stepMemory?: readonly StepMemory[];
 }
 
 /**
@@ -47,11 +49,11 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
     const u = toFlowSpace(batch, settings.standardize);
     if (u !== batch) standardized = u;
     let z: tf.Tensor = u;
-    for (const block of blocks) {
+    for (const [b, block] of blocks.entries()) {
       const pass: (typeof passes)[number] = { block, v: traceTangents(settings.trace, settings.noise, rows, dim, rng) };
       passes.push(pass);
       const blockStats = createStats();
-      pass.ends = yield* block.jointEndsSteps(z as tf.Tensor2D, pass.v, terms, settings.forward, blockStats);
+      pass.ends = yield* block.jointEndsSteps(z as tf.Tensor2D, pass.v, terms, settings.forward, blockStats, settings.stepMemory?.[b]);
       addStats(stats, blockStats);
       z = pass.ends.end[0];
     }

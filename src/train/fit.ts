@@ -33,13 +33,22 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
   const validation = watchValidation(flow, options);
   const objective = trainingObjective({ fn, flow, data, options, rng });
   // Every host read of training is awaited (ode/host_reads.ts), so the same loop trains on WebGPU.
-  const state = async (iteration: number): Promise<TrainingState> => ({ iteration, rng: rng.state(), optimizer: optimizerState(await runAsync(objective.optimizerState())), history: [...history] });
+  const state = async (iteration: number): Promise<TrainingState> => ({
+    iteration,
+    rng: rng.state(),
+    optimizer: optimizerState(await runAsync(objective.optimizerState())),
+    history: [...history],
+    firstSteps: flow.stepMemory.map((m) => m.firstStep ?? null),
+  });
 
   let stopped = false;
   let stoppedEarly = false;
   let afterFinish: (() => void) | undefined;
   try {
-    if (resume) restoreOptimizer(fn, objective, resume);
+    if (resume) {
+      restoreOptimizer(fn, objective, resume);
+      restoreStepMemory(fn, flow, resume);
+    }
     await validation?.start();
     const first = (resume?.iteration ?? 0) + 1;
     for (let iteration = first; iteration <= iterations; iteration++) {
@@ -155,6 +164,16 @@ function restoreOptimizer(fn: string, objective: { restoreOptimizer(state: AdamS
   } catch (e) {
     throw new InputError(fn, 'options.resume', `does not fit this flow: ${(e as Error).message}`);
   }
+}
+
+/** Puts the forward solves' first steps back (a state without them: the heuristic starts). */
+function restoreStepMemory(fn: string, flow: TrainableFlow, state: TrainingState): void {
+  const saved = state.firstSteps;
+  if (saved === undefined) return;
+  if (saved.length !== flow.stepMemory.length) {
+    throw new InputError(fn, 'options.resume', `does not fit this flow: it holds first steps for ${saved.length} blocks, the flow has ${flow.stepMemory.length}`);
+  }
+  saved.forEach((h, b) => (flow.stepMemory[b].firstStep = h ?? undefined));
 }
 
 /** Adam's step count and moments as saved tensors. */

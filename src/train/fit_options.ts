@@ -134,6 +134,12 @@ export interface TrainingState {
   optimizer: SavedTensor[];
   /** The records of the iterations so far. */
   history: IterationRecord[];
+  /**
+   * Per block, the first step of maximum likelihood's next forward solve (null: none yet; the
+   * initial-step heuristic picks it). States written before 0.2 lack it: the first resumed solve
+   * then starts with the heuristic's step.
+   */
+  firstSteps?: (number | null)[];
 }
 
 /** What `fit` minimises. */
@@ -256,6 +262,9 @@ function checkResume(fn: string, resume: unknown): void {
   const stepValue = step?.values?.[0];
   if (!Array.isArray(r.optimizer) || r.optimizer.length !== 3 || !(Number.isInteger(stepValue) && stepValue! >= 0)) {
     throw fail("must hold Adam's state as three saved tensors (step, m, v) with a step count ≥ 0");
+  }
+  if (r.firstSteps !== undefined && !(Array.isArray(r.firstSteps) && r.firstSteps.every((h) => h === null || (typeof h === 'number' && Number.isFinite(h) && h > 0)))) {
+    throw fail('has firstSteps that are not an array of positive numbers or nulls');
   }
 }
 

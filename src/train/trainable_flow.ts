@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TangentDynamics } from '../nn/dynamics_net.js';
+import type { StepMemory } from '../ode/adjoint_core.js';
 import type { Reads } from '../ode/host_reads.js';
 import type { OdeStats } from '../ode/stats.js';
 import type { Rng } from '../random.js';
@@ -13,6 +14,11 @@ export interface TrainableFlow {
   readonly dim: number;
   /** Every trainable variable, in a fixed order (the optimizer's flat order; the network's first). */
   readonly variables: readonly tf.Variable[];
+  /**
+   * Per block, the first step of maximum likelihood's next forward solve, which each solve leaves for
+   * the next (ode/adjoint_core.ts); part of a training state, so a resumed run takes the same steps.
+   */
+  readonly stepMemory: StepMemory[];
   /**
    * The integration time T of each block (one host read each when trained). Everything here that
    * reads is a generator whose reads a sync or an async driver serves (ode/host_reads.ts).
