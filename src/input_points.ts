@@ -37,6 +37,7 @@ export function checkPointsShape(fn: string, name: string, x: unknown, dim: numb
     const got = x instanceof tf.Tensor ? `shape [${x.shape}]` : typeof x;
     throw new InputError(fn, name, `must be a tf.Tensor2D of shape [B, ${dim}], but got ${got}`);
   }
+  if (x.isDisposed) throw new InputError(fn, name, 'has been disposed');
   if (x.dtype !== 'float32') throw new InputError(fn, name, `must have dtype float32, but has ${x.dtype}`);
   if (x.shape[0] === 0) throw new InputError(fn, name, 'must hold at least one point');
 }

@@ -26,6 +26,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const t = {} as {
   y0: tf.Tensor;
   disposed: tf.Tensor;
+  xDisposed: tf.Tensor2D;
   empty: tf.Tensor;
   x: tf.Tensor2D;
   x3: tf.Tensor2D;
@@ -41,6 +42,8 @@ beforeAll(() => {
   t.y0 = tf.tensor1d([1, 2]);
   t.disposed = tf.tensor1d([1]);
   t.disposed.dispose();
+  t.xDisposed = tf.tensor2d([[1, 2]]);
+  t.xDisposed.dispose();
   t.empty = tf.tensor1d([]);
   t.x = tf.tensor2d([[0.5, -1], [2, 0]]);
   t.x3 = tf.zeros([4, 3]) as tf.Tensor2D;
@@ -122,6 +125,8 @@ const API_CASES: ApiCase[] = [
   ['logProb: x int32', () => t.flow.logProb(t.xInt), InputError, "CNF.logProb: 'x'"],
   ['logProb: x with NaN', () => t.flow.logProb(t.xNaN), InputError, "CNF.logProb: 'x'"],
   ['logProb: x empty', () => t.flow.logProb(t.xEmpty), InputError, "CNF.logProb: 'x'"],
+  ['logProb: x disposed', () => t.flow.logProb(t.xDisposed), InputError, "CNF.logProb: 'x' has been disposed"],
+  ['fromLatentWithLogProbAsync: z disposed', () => t.flow.fromLatentWithLogProbAsync(t.xDisposed), InputError, "CNF.fromLatentWithLogProbAsync: 'z' has been disposed"],
   ['logProb: trace unknown', () => t.flow.logProb(t.x, { trace: 'approx' as never }), InputError, "CNF.logProb: 'options.trace'"],
   ['logProb: unknown option', () => t.flow.logProb(t.x, { exact: true } as never), InputError, "CNF.logProb: 'options.exact'"],
   ['sample: n 0', () => t.flow.sample(0), InputError, "CNF.sample: 'n'"],
