@@ -33,7 +33,7 @@ import { fitFlow } from '../train/fit.js';
 import type { FitOptions, FitReport, TrainingData } from '../train/fit_options.js';
 import type { TrainableFlow } from '../train/trainable_flow.js';
 import { DEFAULT_MAX_PARAMETERS, savedFlowWeights } from './saved_flow.js';
-import { traceTangents } from './trace.js';
+import { batchTangents, type BatchTangents } from './trace.js';
 
 /**
  * A continuous normalizing flow on `dim`-dimensional data with a standard normal base.
@@ -163,11 +163,12 @@ export class CNF {
     checkPoints(fn, 'x', x, this.options.dim);
     const size = chunkRows(this.options, this.tangentCount(options.trace));
     const stats = options.stats ?? createStats();
+    const tangents = batchTangents(options.trace ?? this.options.trace, this.options.noise, this.options.dim, this.blocks.length, rng);
     return tf.tidy(() => {
       Object.assign(stats, createStats());
       const chunkTerms = (chunk: tf.Tensor2D) => {
         const chunkStats = createStats();
-        const part = this.integrateLogProb(chunk, { ...options, stats: chunkStats }, rng, withRegularisers, memory);
+        const part = this.integrateLogProb(chunk, { ...options, stats: chunkStats }, tangents, withRegularisers, memory);
         addStats(stats, chunkStats);
         return noReads(part);
       };
@@ -183,11 +184,10 @@ export class CNF {
     return (trace ?? this.options.trace) === 'exact' ? this.options.dim : 1;
   }
 
-  private integrateLogProb(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean, memory?: readonly StepMemory[]): LogProbTerms {
+  private integrateLogProb(x: tf.Tensor2D, options: LogProbOptions, tangents: BatchTangents, withRegularisers: boolean, memory?: readonly StepMemory[]): LogProbTerms {
     const stats = options.stats ?? createStats();
     const backwardStats = options.backwardStats ?? createStats();
     Object.assign(stats, createStats());
-    const mode = options.trace ?? this.options.trace;
     const terms = { kinetic: withRegularisers && this.options.kineticEnergy > 0, jacobian: withRegularisers && this.options.jacobianNorm > 0 };
     const [rows, dim] = x.shape;
     let z: tf.Tensor = x;
@@ -197,7 +197,7 @@ export class CNF {
     const forward = this.forwardOptions();
     const backward: BackwardSettings = { ...forward, stats: backwardStats, seminorm: true };
     for (const [b, block] of this.blocks.entries()) {
-      const v = traceTangents(mode, this.options.noise, rows, dim, rng);
+      const v = tangents(b, rows);
       const blockStats = createStats();
       const parts = block.integrateJoint(z as tf.Tensor2D, v, terms, forward, backward, blockStats, memory?.[b]);
       addStats(stats, blockStats);
@@ -689,7 +689,8 @@ export class CNF {
     const s = this.options.standardize;
     const u = toFlowSpace(x, s);
     try {
-      const logProb = (yield* solveInChunks(u, chunkRows(this.options, this.tangentCount(trace)), (chunk) => named('logProb', this.chunkLogProbSteps(chunk, chunked, rng, stats)))).logProb;
+      const tangents = batchTangents(trace, this.options.noise, this.options.dim, this.blocks.length, rng);
+      const logProb = (yield* solveInChunks(u, chunkRows(this.options, this.tangentCount(trace)), (chunk) => named('logProb', this.chunkLogProbSteps(chunk, chunked, tangents, stats)))).logProb;
       if (!s) return logProb;
       const shifted = tf.tidy(() => tf.sub(logProb, logScale(s))) as tf.Tensor1D;
       logProb.dispose();
@@ -700,14 +701,14 @@ export class CNF {
   }
 
   /** One chunk of {@link logProbSteps}; adds its evaluations to `stats`. */
-  private *chunkLogProbSteps(x: tf.Tensor2D, options: LogProbOptions, rng: Rng, stats: OdeStats): Reads<tf.Tensor1D> {
+  private *chunkLogProbSteps(x: tf.Tensor2D, options: LogProbOptions, tangents: BatchTangents, stats: OdeStats): Reads<tf.Tensor1D> {
     const forward = this.forwardOptions();
-    const [rows, dim] = x.shape;
+    const rows = x.shape[0];
     let z = x;
     let delta: tf.Tensor | undefined;
     try {
-      for (const block of this.blocks) {
-        const v = traceTangents(options.trace ?? 'exact', this.options.noise, rows, dim, rng);
+      for (const [b, block] of this.blocks.entries()) {
+        const v = tangents(b, rows);
         const blockStats = createStats();
         let parts: tf.Tensor[];
         try {

@@ -14,7 +14,7 @@ import { addStats, createStats, type OdeStats } from '../ode/stats.js';
 import type { Rng } from '../random.js';
 import { standardNormalLogProb } from './base.js';
 import type { CnfBlock, JointEnds } from './block.js';
-import { traceTangents, type NoiseKind, type TraceMode } from './trace.js';
+import { batchTangents, type NoiseKind, type TraceMode } from './trace.js';
 import { logScale, toFlowSpace, type Standardization } from './standardize.js';
 
 /** What the loss needs of the flow's options. */
@@ -49,8 +49,9 @@ export function* negativeLogLikelihoodGrads(blocks: readonly CnfBlock[], setting
     const u = toFlowSpace(batch, settings.standardize);
     if (u !== batch) standardized = u;
     let z: tf.Tensor = u;
+    const tangents = batchTangents(settings.trace, settings.noise, dim, blocks.length, rng);
     for (const [b, block] of blocks.entries()) {
-      const pass: (typeof passes)[number] = { block, v: traceTangents(settings.trace, settings.noise, rows, dim, rng) };
+      const pass: (typeof passes)[number] = { block, v: tangents(b, rows) };
       passes.push(pass);
       const blockStats = createStats();
       pass.ends = yield* block.jointEndsSteps(z as tf.Tensor2D, pass.v, terms, settings.forward, blockStats, settings.stepMemory?.[b]);
