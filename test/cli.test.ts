@@ -368,5 +368,11 @@ describe('cnfkit command line', () => {
     const plotted = await cli('plot', '--model', join(tmp, 'straight'), '--out', mine);
     expect(plotted.err).toMatch(/--out .*figure.png exists; nothing was changed. Pass --overwrite/);
     expect(readFileSync(join(mine, 'figure.png'), 'utf8')).toBe('my picture');
+    // Nothing into a model folder: the pictures there made saving into it fail (train's final model too).
+    const modelFolder = join(tmp, 'straight', 'model');
+    const files = readdirSync(modelFolder).sort();
+    expect((await cli('plot', '--model', modelFolder)).err).toMatch(/--model .*model is a model folder, not a run folder: pass --out <folder> for the pictures/);
+    expect((await cli('plot', '--model', join(tmp, 'straight'), '--out', modelFolder)).err).toMatch(/--out .*model is the model folder/);
+    expect(readdirSync(modelFolder).sort()).toEqual(files);
   });
 });

@@ -215,8 +215,11 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
 export async function plot(o: ParsedOptions, log: (line: string) => void): Promise<number> {
   checkDataValue(o.data);
   const { modelDir, runDir } = locate(o.model as string);
+  // Never into a model folder: a file there beside the model makes save (and train's) refuse it.
+  const out = (o.out as string | undefined) ?? runDir;
+  if (out === undefined) throw new UsageError(`--model ${o.model} is a model folder, not a run folder: pass --out <folder> for the pictures (plot writes nothing into a model folder)`);
+  if (sameFolder(out, modelDir)) throw new UsageError(`--out ${out} is the model folder: pictures there would stand beside the model (saving into it would then be refused); choose another folder`);
   const name = dataName(o, runDir);
-  const out = (o.out as string | undefined) ?? runDir ?? modelDir;
   // Pictures in the run folder are train's own; elsewhere files of their names may be the user's.
   if (o.out !== undefined && !(runDir && sameFolder(out, runDir))) {
     for (const picture of FLOW_PICTURES) checkOutputFile('out', join(out, picture), [], o.overwrite === true);
