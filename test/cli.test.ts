@@ -210,6 +210,13 @@ describe('cnfkit command line', () => {
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'shard-points.csv'), '--out', evalOut)).code).toBe(0);
     const evaluated = rows(evalOut).slice(1).map((l) => Number(l.split(',')[1]));
     evaluated.forEach((v, i) => expect(Math.abs(v - denseRows[i][5])).toBeLessThan(2e-3 * Math.max(1, Math.abs(v))));
+    // The same points with their columns in another order are read by name; other names are refused.
+    writeFileSync(join(tmp, 'reordered.csv'), ['e,d,c,b,a', ...denseRows.map((r) => r.slice(0, 5).reverse().join(','))].join('\n') + '\n');
+    const reordered = await cli('eval', '--model', run, '--data', join(tmp, 'reordered.csv'), '--out', join(tmp, 'reordered-logp.csv'));
+    expect(reordered.out).toMatch(/reordered.csv: its columns reordered by name to the run's \(a,b,c,d,e\)/);
+    expect(rows(join(tmp, 'reordered-logp.csv'))).toEqual(rows(evalOut));
+    writeFileSync(join(tmp, 'renamed.csv'), ['a,b,c,d,x', ...denseRows.map((r) => r.slice(0, 5).join(','))].join('\n') + '\n');
+    expect((await cli('eval', '--model', run, '--data', join(tmp, 'renamed.csv'))).err).toMatch(/renamed.csv has columns a,b,c,d,x, but the run trained on a,b,c,d,e \(e missing\): rename or reorder them/);
     expect((await cli('eval', '--model', run, '--shard', '3/3')).err).toMatch(/--shard must be k\/n with 0 ≤ k < n/);
     writeFileSync(join(tmp, 'bad.csv'), 'a,b,c,d,e\n1,2,3,4,5\n1,2,3\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'bad.csv'))).err).toMatch(/bad.csv:3: expected 5 comma-separated numbers, got '1,2,3'/);

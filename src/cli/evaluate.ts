@@ -102,8 +102,14 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
   const file = out ? new CsvOutput(out, 'index,log_prob') : undefined;
   try {
     const chunks = csv ? csvChunks(name, 10_000, 'data') : toyChunks(name as ToyDataset, o.n as number, o.seed as number);
+    let order: number[] | undefined;
     for await (const chunk of chunks) {
       if (chunk.dim !== flow.options.dim) throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is ${flow.options.dim}-dimensional`);
+      if (!order) {
+        order = columnOrder(name, chunk.header, run?.columns as string[] | undefined);
+        if (order.length) log(`--data ${basename(name)}: its columns reordered by name to the run's (${(run!.columns as string[]).join(',')})`);
+      }
+      reorderColumns(chunk, order);
       const inRun = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => !heldOut || heldOut.has(index));
       selected += inRun.length;
       const keep = shard ? inRun.filter((index) => index % shard.n === shard.k) : inRun;
@@ -146,6 +152,32 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
   if (shard) log(`to combine shards: sum of log p ${sum} over ${count} points`);
   log(`evaluations ${stats.nfe}, ${seconds.toFixed(2)} s${out ? `; log-densities in ${out}` : ''}`);
   return 0;
+}
+
+/**
+ * Where each of the run's columns is in the CSV's header: none when they agree (or either is
+ * unnamed), a permutation when the same names stand in another order.
+ * @throws UsageError when the header names other columns than the run trained on
+ */
+function columnOrder(csv: string, header: string[] | undefined, trained: string[] | undefined): number[] {
+  if (!header || !trained || header.join() === trained.join()) return [];
+  const order = trained.map((name) => header.indexOf(name));
+  if (order.some((i) => i < 0) || new Set(header).size !== header.length) {
+    const missing = trained.filter((name) => !header.includes(name));
+    throw new UsageError(`--data ${csv} has columns ${header.join(',')}, but the run trained on ${trained.join(',')}${missing.length ? ` (${missing.join(', ')} missing)` : ''}: rename or reorder them`);
+  }
+  return order;
+}
+
+/** The chunk's columns in the run's order, in place (an empty order leaves it as it is). */
+function reorderColumns(chunk: PointChunk, order: number[]): void {
+  if (!order.length) return;
+  const row = new Float32Array(chunk.dim);
+  for (let r = 0; r < chunk.rows; r++) {
+    const values = chunk.values.subarray(r * chunk.dim, (r + 1) * chunk.dim);
+    order.forEach((from, k) => (row[k] = values[from]));
+    values.set(row);
+  }
 }
 
 /**
