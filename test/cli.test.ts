@@ -215,6 +215,16 @@ describe('cnfkit command line', () => {
     const reordered = await cli('eval', '--model', run, '--data', join(tmp, 'reordered.csv'), '--out', join(tmp, 'reordered-logp.csv'));
     expect(reordered.out).toMatch(/reordered.csv: its columns reordered by name to the run's \(a,b,c,d,e\)/);
     expect(rows(join(tmp, 'reordered-logp.csv'))).toEqual(rows(evalOut));
+    // A point whose log p overflows float32 is −∞: named, written, and merged.
+    writeFileSync(join(tmp, 'outlier.csv'), ['a,b,c,d,e', ...denseRows.slice(0, 3).map((r, i) => r.slice(0, 5).map((v, k) => (i === 1 && k === 2 ? 1e25 : v)).join(','))].join('\n') + '\n');
+    for (const k of [0, 1]) {
+      const part = await cli('eval', '--model', run, '--data', join(tmp, 'outlier.csv'), '--shard', `${k}/2`, '--out', join(tmp, `outlier-${k}.csv`));
+      expect(part.code, part.err).toBe(0);
+      if (k === 1) expect(part.out).toMatch(/warning: 1 point has log p = −∞ .* at index 1; the NLL is infinite[\s\S]*exact trace\): ∞ nats/);
+    }
+    const merged = await cli('merge', '--parts', join(tmp, 'outlier-{k}.csv'), '--shards', '2', '--out', join(tmp, 'outlier-logp.csv'));
+    expect(merged.code, merged.err).toBe(0);
+    expect(rows(join(tmp, 'outlier-logp.csv'))[2]).toBe('1,-Infinity');
     writeFileSync(join(tmp, 'renamed.csv'), ['a,b,c,d,x', ...denseRows.map((r) => r.slice(0, 5).join(','))].join('\n') + '\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'renamed.csv'))).err).toMatch(/renamed.csv has columns a,b,c,d,x, but the run trained on a,b,c,d,e \(e missing\): rename or reorder them/);
     expect((await cli('eval', '--model', run, '--shard', '3/3')).err).toMatch(/--shard must be k\/n with 0 ≤ k < n/);

@@ -98,6 +98,7 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
   // Running sums over chunks of points, so a file of any size streams through (and --out with it).
   let [count, sum, sumSquares] = [0, 0, 0];
   let selected = 0; // the points of the whole (unsharded) evaluation, for the shard's manifest
+  const offSupport: number[] = []; // indices of points whose log p overflowed float32 (−∞)
   const what = `${shard ? `shard ${shard.k}/${shard.n} of ` : ''}${csv ? `${heldOut ? 'the held-out points of ' : 'all points of '}${basename(name)}` : `${name} held-out points`}`;
   const file = out ? new CsvOutput(out, 'index,log_prob') : undefined;
   try {
@@ -123,7 +124,12 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
       const logp = await flow.logProbAsync(x, { stats: chunkStats });
       stats.nfe += chunkStats.nfe;
       const values = await logp.data();
-      values.forEach((v) => ((count += 1), (sum += v), (sumSquares += v * v)));
+      values.forEach((v, i) => {
+        count += 1;
+        sum += v;
+        sumSquares += v * v;
+        if (!Number.isFinite(v)) offSupport.push(keep[i]);
+      });
       file?.append(keep.map((index, i) => `${index},${values[i]}`));
       tf.dispose([x, logp]);
     }
@@ -148,7 +154,11 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
   const nll = -sum / count;
   const se = count > 1 ? Math.sqrt(Math.max(0, sumSquares / count - (sum / count) ** 2) * (count / (count - 1)) / count) : NaN;
   const bound = TOY_ENTROPY[name as ToyDataset];
-  log(`NLL on ${what} (${count} ${count === 1 ? 'point' : 'points'}, exact trace): ${nll.toFixed(4)}${count > 1 ? ` ± ${se.toFixed(4)}` : ''} nats` + (bound !== undefined ? `; entropy bound ${bound.toFixed(4)}` : ''));
+  if (offSupport.length) {
+    const shown = offSupport.slice(0, 5).join(', ') + (offSupport.length > 5 ? ', …' : '');
+    log(`warning: ${offSupport.length} ${offSupport.length === 1 ? 'point has' : 'points have'} log p = −∞ (too far from the data the model learned for float32: outliers, or columns in other units?), at index ${shown}; the NLL is infinite`);
+  }
+  log(`NLL on ${what} (${count} ${count === 1 ? 'point' : 'points'}, exact trace): ${Number.isFinite(nll) ? `${nll.toFixed(4)}${count > 1 ? ` ± ${se.toFixed(4)}` : ''}` : '∞'} nats` + (bound !== undefined ? `; entropy bound ${bound.toFixed(4)}` : ''));
   if (shard) log(`to combine shards: sum of log p ${sum} over ${count} points`);
   log(`evaluations ${stats.nfe}, ${seconds.toFixed(2)} s${out ? `; log-densities in ${out}` : ''}`);
   return 0;

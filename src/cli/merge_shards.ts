@@ -50,8 +50,9 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
   const byIndex = manifests[0].kind === 'eval';
   if (byIndex && header !== EVAL_HEADER) throw new UsageError(`--parts: ${parts[0]} has the header '${header}', but eval writes '${EVAL_HEADER}'`);
   const columns = header.split(',').length;
+  const logProbColumn = header.split(',').indexOf('log_prob');
   const counts: number[] = [];
-  for (const [k, file] of parts.entries()) counts.push(await checkPart(file, k, n, columns, byIndex));
+  for (const [k, file] of parts.entries()) counts.push(await checkPart(file, k, n, columns, byIndex, logProbColumn));
   const total = manifests[0].total;
   // A part cut at a line boundary, or a row lost: the file no longer holds what its job wrote.
   counts.forEach((rows, k) => {
@@ -61,7 +62,6 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
     if (!byIndex && rows !== expected) throw new UsageError(`--parts: ${parts[k]} holds ${rows} rows, but shard ${k}/${n} of ${total} samples has ${expected}`);
   });
 
-  const logProbColumn = header.split(',').indexOf('log_prob');
   let sum = 0;
   const file = new CsvOutput(out, header);
   try {
@@ -112,11 +112,11 @@ async function headerOf(file: string): Promise<string> {
 }
 
 /**
- * Checks every row of a part (as many finite numbers as the header has columns; for eval's parts,
- * integer indices of shard k, rising) and that the file ends with a line break (a job killed while
- * writing leaves a cut line); returns its row count.
+ * Checks every row of a part (as many finite numbers as the header has columns, −∞ allowed for a
+ * log-density; for eval's parts, integer indices of shard k, rising) and that the file ends with a
+ * line break (a job killed while writing leaves a cut line); returns its row count.
  */
-async function checkPart(file: string, k: number, n: number, columns: number, byIndex: boolean): Promise<number> {
+async function checkPart(file: string, k: number, n: number, columns: number, byIndex: boolean, logProbColumn: number): Promise<number> {
   const size = statSync(file).size;
   if (size > 0) {
     const last = await lastByte(file, size);
@@ -130,7 +130,9 @@ async function checkPart(file: string, k: number, n: number, columns: number, by
     if (lineNumber === 1 || !raw.trim()) continue;
     rows++;
     const cells = raw.split(',');
-    if (cells.length !== columns || cells.some((c) => c.trim() === '' || !Number.isFinite(Number(c)))) {
+    // A log-density may be −∞ (a point whose log p overflowed float32: eval writes and counts it).
+    const number = (c: string, column: number) => c.trim() !== '' && (Number.isFinite(Number(c)) || (column === logProbColumn && c.trim() === '-Infinity'));
+    if (cells.length !== columns || !cells.every(number)) {
       throw new UsageError(`--parts: ${file}:${lineNumber}: expected ${columns} comma-separated numbers, got '${raw.slice(0, 80)}'`);
     }
     if (!byIndex) continue;
