@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
@@ -231,7 +231,11 @@ describe('cnfkit command line', () => {
     writeFileSync(join(tmp, 'bad.csv'), 'a,b,c,d,e\n1,2,3,4,5\n1,2,3\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'bad.csv'))).err).toMatch(/bad.csv:3: expected 5 comma-separated numbers, got '1,2,3'/);
     writeFileSync(join(tmp, 'blank-cell.csv'), '1,2,3,4,5\n1,,3,4,5\n');
-    expect((await cli('eval', '--model', run, '--data', join(tmp, 'blank-cell.csv'))).err).toMatch(/blank-cell.csv:2: expected 5 comma-separated numbers, got '1,,3,4,5'/);
+    expect((await cli('eval', '--model', run, '--data', join(tmp, 'blank-cell.csv'))).err).toMatch(/blank-cell.csv:2: column 2 is empty: missing or non-finite values are not supported/);
+    // The run's own CSV moved away: said as such (not as a --data the user never passed).
+    renameSync(csv, `${csv}.moved`);
+    expect((await cli('eval', '--model', run)).err).toMatch(/the run's training data .*points.csv \(named in .*run.json\) does not exist any more; pass --data to use another file/);
+    renameSync(`${csv}.moved`, csv);
     // More shards than samples: the empty slices are finished parts (the header alone), as in eval, and they merge.
     for (const k of [0, 1, 2]) expect((await cli('sample', '--model', run, '--n', '2', '--shard', `${k}/3`, '--out', join(tmp, `few-${k}.csv`))).code).toBe(0);
     expect(readFileSync(join(tmp, 'few-0.csv'), 'utf8')).toBe('a,b,c,d,e\n');

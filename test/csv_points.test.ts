@@ -25,7 +25,14 @@ describe('CSV points', () => {
     // Hex, binary and octal are not decimal numbers (Number() would take them).
     await refuse('x,y\n0x10,1\n').toThrow(/:2: expected 2 comma-separated numbers/);
     await refuse('x,y\n1e39,1\n').toThrow(/:2: column 1 holds 1e39, beyond float32's range/);
-    await refuse('x,y\n1,2,\n').toThrow(/:2: expected 2 comma-separated numbers, got '1,2,' \(an empty cell: a trailing comma\?\)/);
+    await refuse('x,y\n1,2,\n').toThrow(/:2: expected 2 comma-separated numbers, got '1,2,' \(an empty last cell: a trailing comma\?\)/);
+    // Missing values: named by column, and what to do.
+    await refuse('x,y\n1,NaN\n').toThrow(/:2: column 2 holds NaN: missing or non-finite values are not supported \(drop or impute the row\)/);
+    await refuse('x,y\n-Infinity,1\n').toThrow(/:2: column 1 holds -Infinity: missing or non-finite/);
+    await refuse('x,y,z\n1,,2\n').toThrow(/:2: column 2 is empty: missing or non-finite values are not supported/);
+    // Other separators: the first line reads as a one-column header, the second says why it fails.
+    await refuse('x;y\n1;2\n').toThrow(/:2: expected 1 comma-separated numbers, got '1;2' \(the file looks ';'-separated; cnfkit reads comma-separated files\)/);
+    await refuse('1\t2\n3\t4\n').toThrow(/looks tab-separated/);
     await refuse('x,y\n"1",2\n').toThrow(/quoted cells are not read/);
   });
 

@@ -58,7 +58,19 @@ export async function* csvChunks(path: string, chunkRows: number, option: string
     if (values.length !== dim || !values.every((v) => Number.isFinite(Math.fround(v)))) {
       const wide = values.findIndex((v) => Number.isFinite(v) && !Number.isFinite(Math.fround(v)));
       if (values.length === dim && wide >= 0) throw new UsageError(`--${option} ${path}:${lineNumber}: column ${wide + 1} holds ${cells[wide].trim()}, beyond float32's range (±3.4e38) in which cnfkit computes`);
-      const hint = cells.some((c) => /["']/.test(c)) ? ' (quoted cells are not read: write plain numbers)' : cells.some((c) => c.trim() === '') ? ' (an empty cell: a trailing comma?)' : '';
+      if (values.length === dim) {
+        const missing = cells.findIndex((c) => c.trim() === '' || /^\s*[-+]?(nan|inf|infinity)\s*$/i.test(c));
+        if (missing >= 0) {
+          const what = cells[missing].trim() === '' ? 'is empty' : `holds ${cells[missing].trim()}`;
+          throw new UsageError(`--${option} ${path}:${lineNumber}: column ${missing + 1} ${what}: missing or non-finite values are not supported (drop or impute the row)`);
+        }
+      }
+      const separator = !line.includes(',') && [';', '\t', '|'].find((c) => line.includes(c));
+      const hint = separator
+        ? ` (the file looks ${separator === '\t' ? 'tab' : `'${separator}'`}-separated; cnfkit reads comma-separated files)`
+        : cells.some((c) => /["']/.test(c))
+          ? ' (quoted cells are not read: write plain numbers)'
+          : cells[cells.length - 1].trim() === '' ? ' (an empty last cell: a trailing comma?)' : '';
       throw new UsageError(`--${option} ${path}:${lineNumber}: expected ${dim} comma-separated numbers, got '${line.slice(0, 80)}'${hint}`);
     }
     for (const v of values) buffer.push(v);

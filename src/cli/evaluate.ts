@@ -61,6 +61,9 @@ function dataName(o: ParsedOptions, runDir?: string): string {
   const name = (o.data as string | undefined) ?? (runDir ? (readRunInfo(runDir)?.data as string | undefined) : undefined);
   if (!name) throw new UsageError('--data is required (the model folder does not say which data set it was trained on)');
   checkDataValue(name);
+  if (o.data === undefined && isCsvPath(name) && !existsSync(name)) {
+    throw new UsageError(`the run's training data ${name} (named in ${join(runDir!, 'run.json')}) does not exist any more; pass --data to use another file`);
+  }
   return name;
 }
 
