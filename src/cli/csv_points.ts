@@ -13,9 +13,13 @@ export function isCsvPath(value: string): boolean {
   return /\.csv$/i.test(value);
 }
 
-/** A chunk of points: `rows` × `dim` values, row-major, and the header when the file has one. */
+/**
+ * A chunk of points: `rows` × `dim` values, row-major, and the header when the file has one. Float64,
+ * as the text says them: standardised on the host before they become float32 (a Unix time in float32
+ * is a multiple of 128 s).
+ */
 export interface PointChunk {
-  values: Float32Array;
+  values: Float64Array;
   rows: number;
   dim: number;
   header?: string[];
@@ -76,12 +80,12 @@ export async function* csvChunks(path: string, chunkRows: number, option: string
     for (const v of values) buffer.push(v);
     index++;
     if (buffer.length === chunkRows * dim) {
-      yield { values: Float32Array.from(buffer), rows: chunkRows, dim, header, firstIndex };
+      yield { values: Float64Array.from(buffer), rows: chunkRows, dim, header, firstIndex };
       buffer = [];
       firstIndex = index;
     }
   }
-  if (buffer.length) yield { values: Float32Array.from(buffer), rows: buffer.length / dim, dim, header, firstIndex };
+  if (buffer.length) yield { values: Float64Array.from(buffer), rows: buffer.length / dim, dim, header, firstIndex };
   if (index === 0) throw new UsageError(`--${option} ${path} holds no points`);
 }
 
@@ -93,11 +97,11 @@ function parseCell(cell: string): number {
 }
 
 /** All the points of `path` (for training, which samples minibatches from them). */
-export async function readCsvPoints(path: string, option: string): Promise<{ values: Float32Array; rows: number; dim: number; header?: string[] }> {
+export async function readCsvPoints(path: string, option: string): Promise<{ values: Float64Array; rows: number; dim: number; header?: string[] }> {
   const parts: PointChunk[] = [];
   for await (const chunk of csvChunks(path, 65_536, option)) parts.push(chunk);
   const rows = parts.reduce((n, p) => n + p.rows, 0);
-  const values = new Float32Array(rows * parts[0].dim);
+  const values = new Float64Array(rows * parts[0].dim);
   let at = 0;
   for (const p of parts) {
     values.set(p.values, at);

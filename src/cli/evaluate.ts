@@ -13,6 +13,8 @@ import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './
 import { countCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
 import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, sameFile } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
+import { disposeWithTwin, flowSpaceTwin } from './flow_space.js';
+import { logScale, toDataSpaceHost, toFlowSpaceHost } from '../flows/standardize.js';
 import { dataIdentity, manifestPath, modelIdentity, writeShardManifest } from './shard_manifest.js';
 import { HISTORY_FILE } from './run_history.js';
 
@@ -96,6 +98,9 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
   const run = runDir ? readRunInfo(runDir) : undefined;
   const heldOut = csv && o.data === undefined && run ? new Set(csvSplit(await rowsAsTrained(name, run), Number(run.seed ?? 0)).heldOut) : undefined;
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
+  // The points are standardised here in float64, and the network runs on them (cli/flow_space.ts).
+  const standardize = flow.options.standardize;
+  const network = flowSpaceTwin(flow);
   const stats = createStats();
   const started = performance.now();
   // Running sums over chunks of points, so a file of any size streams through (and --out with it).
@@ -118,15 +123,16 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
       selected += inRun.length;
       const keep = shard ? inRun.filter((index) => index % shard.n === shard.k) : inRun;
       if (!keep.length) continue;
-      const rowsOf = new Float32Array(keep.length * chunk.dim);
+      const rowsOf = new Float64Array(keep.length * chunk.dim);
       keep.forEach((index, i) => rowsOf.set(chunk.values.subarray((index - chunk.firstIndex) * chunk.dim, (index - chunk.firstIndex + 1) * chunk.dim), i * chunk.dim));
-      const x = tf.tensor2d(rowsOf, [keep.length, chunk.dim]);
+      const u = tf.tensor2d(toFlowSpaceHost(rowsOf, standardize), [keep.length, chunk.dim]);
       // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
       // logProbAsync resets the stats it fills: one object per chunk, summed here.
       const chunkStats = createStats();
-      const logp = await flow.logProbAsync(x, { stats: chunkStats });
+      const logp = await network.logProbAsync(u, { stats: chunkStats });
       stats.nfe += chunkStats.nfe;
-      const values = await logp.data();
+      // log p(x) = log p_u(u) − Σ log std.
+      const values = Array.from(await logp.data(), (v) => v - logScale(standardize));
       values.forEach((v, i) => {
         count += 1;
         sum += v;
@@ -134,7 +140,7 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
         if (!Number.isFinite(v)) offSupport.push(keep[i]);
       });
       file?.append(keep.map((index, i) => `${index},${values[i]}`));
-      tf.dispose([x, logp]);
+      tf.dispose([u, logp]);
     }
     if (count === 0 && !shard) throw new UsageError(`${what}: no points to evaluate`);
     // A rerun's old manifest goes first: a part must never stand beside another run's manifest.
@@ -145,7 +151,7 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
       writeShardManifest(out, { kind: 'eval', shard, rows: count, total: selected, run: { model: modelIdentity(modelDir), data, heldOut: heldOut !== undefined } });
     }
   } finally {
-    flow.dispose();
+    disposeWithTwin(flow, network);
     file?.close();
   }
   // An empty shard (more shards than points) is a finished part of an indexed job, not a failure.
@@ -185,7 +191,7 @@ function columnOrder(csv: string, header: string[] | undefined, trained: string[
 /** The chunk's columns in the run's order, in place (an empty order leaves it as it is). */
 function reorderColumns(chunk: PointChunk, order: number[]): void {
   if (!order.length) return;
-  const row = new Float32Array(chunk.dim);
+  const row = new Float64Array(chunk.dim);
   for (let r = 0; r < chunk.rows; r++) {
     const values = chunk.values.subarray(r * chunk.dim, (r + 1) * chunk.dim);
     order.forEach((from, k) => (row[k] = values[from]));
@@ -209,7 +215,7 @@ async function rowsAsTrained(csv: string, run: Record<string, unknown>): Promise
 /** Toy held-out points as one chunk, in the CSV reader's form. */
 async function* toyChunks(name: ToyDataset, n: number, seed: number): AsyncGenerator<PointChunk> {
   const x = toyData(name, n, seed);
-  const values = (await x.data()) as Float32Array;
+  const values = Float64Array.from(await x.data());
   x.dispose();
   yield { values, rows: n, dim: 2, firstIndex: 0 };
 }
@@ -228,6 +234,9 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   await usableFolder('out', dirname(resolve(out)), false);
   const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
   const dim = flow.options.dim;
+  // The network gives u; x = u·std + mean in float64 here (cli/flow_space.ts).
+  const standardize = flow.options.standardize;
+  const network = flowSpaceTwin(flow);
   await usableFolder('out', dirname(resolve(out)), true);
   const columns = (runDir ? (readRunInfo(runDir)?.columns as string[] | undefined) : undefined) ?? (dim === 2 ? ['x', 'y'] : Array.from({ length: dim }, (_, k) => `x${k}`));
   const file = new CsvOutput(out, [...columns, ...(withLogProb ? ['log_prob'] : [])].join(','));
@@ -236,8 +245,9 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
     for (const { values: latents } of latentBlocks(n, dim, o.seed as number, from, to)) {
       const rows = latents.length / dim;
       const z = tf.tensor2d(latents, [rows, dim]);
-      const { samples, logProb } = withLogProb ? await flow.fromLatentWithLogProbAsync(z) : { samples: await flow.fromLatentAsync(z), logProb: undefined };
-      const [values, densities] = [await samples.data(), await logProb?.data()];
+      const { samples, logProb } = withLogProb ? await network.fromLatentWithLogProbAsync(z) : { samples: await network.fromLatentAsync(z), logProb: undefined };
+      const values = toDataSpaceHost(await samples.data(), standardize);
+      const densities = logProb && Array.from(await logProb.data(), (v) => v - logScale(standardize));
       tf.dispose([z, samples, ...(logProb ? [logProb] : [])]);
       const lines: string[] = [];
       for (let r = 0; r < rows; r++) {
@@ -250,7 +260,7 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
     file.commit();
     if (shard) writeShardManifest(out, { kind: 'sample', shard, rows: to - from, total: n, run: { model: modelIdentity(modelDir), seed: o.seed as number, withLogProb } });
   } finally {
-    flow.dispose();
+    disposeWithTwin(flow, network);
     file.close();
   }
   log(`wrote ${to - from} samples${withLogProb ? ' with their log-densities' : ''}${shard ? ` (shard ${shard.k}/${shard.n} of ${n})` : ''} to ${out}`);
@@ -279,7 +289,7 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
   let data: tf.Tensor2D | undefined;
   if (isCsvPath(name)) {
     for await (const chunk of csvChunks(name, 2000, 'data')) {
-      data = tf.tensor2d(chunk.values, [chunk.rows, chunk.dim]);
+      data = tf.tensor2d(Float32Array.from(chunk.values), [chunk.rows, chunk.dim]);
       break;
     }
   }

@@ -14,6 +14,8 @@ import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter } from './progress.js';
 import { csvSplit, isCsvPath, readCsvPoints } from './csv_points.js';
+import { copyWeights, disposeWithTwin, flowSpaceTwin } from './flow_space.js';
+import { logScale, toFlowSpaceHost, type Standardization } from '../flows/standardize.js';
 import { MAX_PARAMETERS_OPTION, checkRunFolder, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
@@ -83,21 +85,28 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   }
   const source = await trainingData(o.data as string, o.seed as number);
   flow ??= new CNF({ dim: source.dim, hiddenDims: hidden, trace: o.trace as TraceMode, seed: o.seed as number, ...(source.standardize ? { standardize: source.standardize } : {}) });
+  // Training runs on the CSV's points standardised here in float64 (cli/flow_space.ts); `flow`, with
+  // the standardisation (a resumed run's own), is what the checkpoints and the model hold.
+  const standardize = flow.options.standardize;
+  const inFlowSpace = (values: Float64Array) => tf.tensor2d(toFlowSpaceHost(values, standardize), [values.length / source.dim, source.dim]);
+  const trainPoints = source.train && inFlowSpace(source.train);
   const name = o.data as ToyDataset;
   // A CSV's row count too: its held-out tenth (and a resumed run's minibatches) depend on it.
   const settings = { ...runSettings(o), ...(source.rows !== undefined ? { 'data-rows': source.rows } : {}) };
   const trainedRows = resume ? (o as Record<string, unknown>)['data-rows'] : undefined;
   if (trainedRows !== undefined && trainedRows !== source.rows) {
     flow.dispose();
-    tf.dispose([...(source.train ? [source.train] : []), ...(source.heldOut ? [source.heldOut] : [])]);
+    trainPoints?.dispose();
     throw new UsageError(`cannot resume: ${o.data} held ${trainedRows} points when the run started and holds ${source.rows} now; its split and minibatches would differ. Start a new run (another --out)`);
   }
   const iterations = o.iterations as number;
   if (resume && resume.iteration >= iterations) {
     log(`checkpoint is at iteration ${resume.iteration}; nothing to do for --iterations ${iterations}`);
     flow.dispose();
+    trainPoints?.dispose();
     return 0;
   }
+  const network = flowSpaceTwin(flow);
   if (resume) log(`resuming from iteration ${resume.iteration}`);
   await usableFolder('out', out, true);
   writeFileSync(join(out, 'run.json'), JSON.stringify({ ...settings, iterations, ...(source.columns ? { columns: source.columns } : {}) }, null, 2) + '\n');
@@ -105,7 +114,7 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   const batchSize = o['batch-size'] as number;
   const seed = o.seed as number;
   // Fresh samples every iteration, as FFJORD trains; a function of the iteration, so resumable.
-  const sampler = source.train ?? ((n: number, iteration: number) => tf.tensor2d(toyPoints(name, n, new Rng(`train:${name}:${seed}:${iteration}`)), [n, 2]));
+  const sampler = trainPoints ?? ((n: number, iteration: number) => tf.tensor2d(toyPoints(name, n, new Rng(`train:${name}:${seed}:${iteration}`)), [n, 2]));
   // Ctrl-C, and SIGTERM (what Slurm and Kubernetes send before they preempt a task): a checkpoint, then exit.
   const controller = new AbortController();
   let signal: 'SIGINT' | 'SIGTERM' | undefined;
@@ -115,18 +124,20 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   process.once('SIGTERM', onSigterm);
   const progress = new ProgressPrinter(iterations, resume?.iteration ?? 0);
   const evalEvery = (given['eval-every'] as number | undefined) ?? Math.max(1, Math.round(iterations / 10));
-  const heldOutData = source.heldOut ?? toyData(name, 1000, 12345);
+  const heldOutData = source.heldOut ? inFlowSpace(source.heldOut) : toyData(name, 1000, 12345);
   const heldOut: { iteration: number; nll: number; seconds: number }[] = [];
   let evaluationSeconds = 0; // kept out of the training time the curves show
   const evaluateHeldOut = (iteration: number, seconds: number) => {
     if (iteration % evalEvery !== 0 && iteration !== iterations) return;
     const started = performance.now();
-    heldOut.push({ iteration, seconds: seconds - evaluationSeconds, nll: tf.tidy(() => -tf.mean(flow.logProb(heldOutData)).dataSync()[0]) });
+    // −mean log p(x) = −mean log p_u(u) + Σ log std.
+    const nll = tf.tidy(() => -tf.mean(network.logProb(heldOutData)).dataSync()[0]) + logScale(standardize);
+    heldOut.push({ iteration, seconds: seconds - evaluationSeconds, nll });
     evaluationSeconds += (performance.now() - started) / 1000;
   };
   let report;
   try {
-    report = await flow.fit(sampler, {
+    report = await network.fit(sampler, {
       iterations,
       batchSize,
       learningRate: o.lr as number,
@@ -138,7 +149,10 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
       resume,
       signal: controller.signal,
       checkpointEvery: o['checkpoint-every'] as number,
-      onCheckpoint: (state) => writeCheckpoint(out, flow, state, { ...settings, iterations }),
+      onCheckpoint: (state) => {
+        copyWeights(network, flow);
+        return writeCheckpoint(out, flow, state, { ...settings, iterations });
+      },
       onProgress: (r) => {
         progress.update(r);
         evaluateHeldOut(r.iteration, r.seconds);
@@ -151,13 +165,14 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   if (report.stopped) {
     progress.interrupt();
     log(`interrupted (${signal}) at iteration ${report.history.length}: checkpoint written to ${join(out, 'checkpoint')}; continue with --resume`);
-    flow.dispose();
-    tf.dispose([heldOutData, ...(source.train ? [source.train] : [])]);
+    disposeWithTwin(flow, network);
+    tf.dispose([heldOutData, ...(trainPoints ? [trainPoints] : [])]);
     return signal === 'SIGTERM' ? 143 : 130;
   }
+  copyWeights(network, flow);
   await flow.save(join(out, 'model'));
-  // Pictures of 2-D data (a toy set, or the CSV's training points).
-  const data = source.dim !== 2 ? undefined : source.train ? (source.train.slice([0, 0], [Math.min(2000, source.train.shape[0]), 2]) as tf.Tensor2D) : toyData(name, 2000, seed + 1);
+  // Pictures of 2-D data (a toy set, or the CSV's training points; float32 is plenty for pixels).
+  const data = source.dim !== 2 ? undefined : source.train ? tf.tensor2d(Float32Array.from(source.train.subarray(0, 2 * Math.min(2000, source.train.length / 2))), [Math.min(2000, source.train.length / 2), 2]) : toyData(name, 2000, seed + 1);
   const pictures = data
     ? writeFlowPictures(out, {
         flow,
@@ -168,11 +183,11 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
         lossLabel: o.objective === 'flow-matching' ? 'flow-matching loss' : 'NLL (nats)',
       })
     : [];
-  tf.dispose([heldOutData, ...(data ? [data] : []), ...(source.train ? [source.train] : [])]);
+  tf.dispose([heldOutData, ...(data ? [data] : []), ...(trainPoints ? [trainPoints] : [])]);
   if (heldOut.length) log(`held-out NLL at iteration ${heldOut[heldOut.length - 1].iteration}: ${heldOut[heldOut.length - 1].nll.toFixed(4)}`);
   const last = report.history[report.history.length - 1];
   log(`trained ${iterations} iterations in ${last.seconds.toFixed(1)} s; model in ${join(out, 'model')}; pictures: ${pictures.join(', ') || `none (${source.dim}-D data)`}`);
-  flow.dispose();
+  disposeWithTwin(flow, network);
   return 0;
 }
 
@@ -187,13 +202,13 @@ function checkDataName(value: string): void {
  * The training data: a toy set (2-D, drawn fresh every iteration), or a CSV's points shuffled with
  * the seed, a tenth (at most 5000) held out, and the flow's standardisation from the rest.
  */
-async function trainingData(data: string, seed: number): Promise<{ dim: number; rows?: number; train?: tf.Tensor2D; heldOut?: tf.Tensor2D; standardize?: { mean: number[]; std: number[] }; columns?: string[] }> {
+async function trainingData(data: string, seed: number): Promise<{ dim: number; rows?: number; train?: Float64Array; heldOut?: Float64Array; standardize?: Standardization; columns?: string[] }> {
   if (!isCsvPath(data)) return { dim: 2 };
   const { values, rows, dim, header } = await readCsvPoints(data, 'data');
   if (rows < 10) throw new UsageError(`--data ${data} holds ${rows} points; training needs at least 10 (a tenth is held out)`);
   const split = csvSplit(rows, seed);
   const pick = (indices: number[]) => {
-    const out = new Float32Array(indices.length * dim);
+    const out = new Float64Array(indices.length * dim);
     indices.forEach((r, i) => out.set(values.subarray(r * dim, (r + 1) * dim), i * dim));
     return out;
   };
@@ -209,8 +224,8 @@ async function trainingData(data: string, seed: number): Promise<{ dim: number; 
   return {
     dim,
     rows,
-    train: tf.tensor2d(trainValues, [n, dim]),
-    heldOut: tf.tensor2d(pick(split.heldOut), [split.heldOut.length, dim]),
+    train: trainValues,
+    heldOut: pick(split.heldOut),
     standardize: { mean, std },
     columns: header ?? Array.from({ length: dim }, (_, k) => `x${k}`),
   };

@@ -103,7 +103,8 @@ export interface CnfOptions {
    * Standardise the data: the flow works on u = (x − mean)/std, so the default training settings
    * suit data of any scale; every method takes and returns x, and log p(x) = log p(u) − Σ log std.
    * Saved with the model. Compute it from your training data, e.g. per-column mean and standard
-   * deviation.
+   * deviation. Points are float32 before they are standardised: for a column with a large offset
+   * (Unix times) subtract one in float64 first (the command line standardises in float64).
    */
   standardize?: Standardization;
   /**

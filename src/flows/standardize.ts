@@ -2,7 +2,10 @@
  * A flow on standardised data: the network sees u = (x − mean)/std, so one set of training settings
  * suits data of any scale, and densities are reported for x: log p(x) = log p_u(u) − Σ log std
  * (the change of variables of the affine map). Stored with the flow's options, so a saved model
- * keeps it.
+ * keeps it. Points given as tensors are float32 before they are standardised: a column whose offset
+ * is large against its spread (Unix times: float32 steps of 128 s at 1.7e9) has lost its resolution
+ * by then. Host code holding float64 points standardises them itself (`toFlowSpaceHost`), as the
+ * command line does.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError } from '../errors.js';
@@ -40,6 +43,24 @@ export function toDataSpace(u: tf.Tensor2D, s: Standardization | undefined): tf.
 /** Σ log std: what log p loses from u to x. */
 export function logScale(s: Standardization | undefined): number {
   return s ? s.std.reduce((sum, v) => sum + Math.log(v), 0) : 0;
+}
+
+/** Float64 host points x (row-major) as float32 u, each rounded once. */
+export function toFlowSpaceHost(values: ArrayLike<number>, s: Standardization | undefined): Float32Array {
+  if (!s) return Float32Array.from(values);
+  const dim = s.mean.length;
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = (values[i] - s.mean[i % dim]) / s.std[i % dim];
+  return out;
+}
+
+/** Host points u (row-major) as float64 x = u·std + mean. */
+export function toDataSpaceHost(u: ArrayLike<number>, s: Standardization | undefined): Float64Array {
+  if (!s) return Float64Array.from(u);
+  const dim = s.mean.length;
+  const out = new Float64Array(u.length);
+  for (let i = 0; i < u.length; i++) out[i] = u[i] * s.std[i % dim] + s.mean[i % dim];
+  return out;
 }
 
 /** Host values of x mapped to u in place (the flow-matching step's data). */

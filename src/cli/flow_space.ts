@@ -1,0 +1,33 @@
+/**
+ * The command line reads points as float64 text and standardises them on the host, so it runs a
+ * standardised flow's network on u = (x − mean)/std itself: through a twin of the flow without the
+ * standardisation (the same weights), adding −Σ log std to its log-densities and mapping its samples
+ * back to x in float64. The flow with the standardisation stays the one saved: a model folder means
+ * the same to the library (`CNF.load(dir).logProb(x)`) and to the command line.
+ */
+import { CNF } from '../flows/cnf.js';
+
+/** A flow of the same network and weights without `flow`'s standardisation (`flow` itself when it has none). */
+export function flowSpaceTwin(flow: CNF): CNF {
+  const { standardize, ...options } = flow.options;
+  if (!standardize) return flow;
+  const twin = new CNF(options);
+  copyWeights(flow, twin);
+  return twin;
+}
+
+/** Sets `to`'s variables to `from`'s (two flows of one network). */
+export function copyWeights(from: CNF, to: CNF): void {
+  if (from === to) return;
+  const source = from.namedVariables();
+  to.namedVariables().forEach(([name, v], i) => {
+    if (source[i][0] !== name) throw new Error(`copyWeights: ${name} is not ${source[i][0]}`);
+    v.assign(source[i][1]);
+  });
+}
+
+/** Disposes a flow and its twin (once, when they are one). */
+export function disposeWithTwin(flow: CNF, twin: CNF): void {
+  flow.dispose();
+  if (twin !== flow) twin.dispose();
+}
