@@ -12,11 +12,14 @@ import { availableCores } from './native/kernel_threads.js';
 import { diagnoseWasmFailure } from './wasm_files.js';
 import { registerConv2DBackpropFilter } from './nn/conv2d_backprop_filter.js';
 import { registerConv2DBackpropInput } from './nn/conv2d_backprop_input.js';
+import { registerUnsortedSegmentSum } from './nn/unsorted_segment_sum.js';
 
 // tfjs's wasm backend cannot take conv2d's filter gradient by itself (no kernel registered), and
-// takes its input gradient six times slower than a convolution: both become convolutions.
+// takes its input gradient six times slower than a convolution: both become convolutions. Nor can it
+// take gather's gradient (UnsortedSegmentSum): a product with a one-hot matrix.
 registerConv2DBackpropFilter('wasm');
 registerConv2DBackpropInput('wasm');
+registerUnsortedSegmentSum('wasm');
 
 /** A backend to ask for. `auto` is wasm, falling back to cpu. */
 export type BackendChoice = 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';
