@@ -158,11 +158,10 @@ export class MaxStepsError extends CnfkitError {
     readonly t: number,
     /** The final time it was heading for. */
     readonly tEnd: number,
+    /** The message, when the adaptive solver's advice does not fit (a fixed-step solve). */
+    message = `${maxSteps} steps reached at t=${t} before t=${tEnd}; raise maxSteps, loosen rtol/atol, or use an implicit method if the problem is stiff`,
   ) {
-    super(
-      `${maxSteps} steps reached at t=${t} before t=${tEnd}; ` +
-        `raise maxSteps, loosen rtol/atol, or use an implicit method if the problem is stiff`,
-    );
+    super(message);
   }
 }
 

@@ -2,7 +2,7 @@
  * The CNF's contract, as zuko tests every flow: the trace, the density, the inverse, gradients,
  * seeding, save/load and memory.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -235,6 +235,35 @@ describe('CNF memory, seeding and errors', () => {
     writeFileSync(join(dir, 'weights.bin'), new Uint8Array(10));
     await expect(CNF.load(dir)).rejects.toThrow(/weights.bin holds 10 bytes, but model.json lists \d+/);
     flow.dispose();
+  });
+});
+
+describe("a CNF's solver limits", () => {
+  it('maxSteps: a fixed-step flow that needs more steps says so, and the option lets it run', async () => {
+    const x = tf.tensor2d([[0.5, -1]]);
+    const short = new CNF({ dim: 2, hiddenDims: [4], method: 'rk4', stepSize: 0.1, maxSteps: 3 });
+    expect(() => short.logProb(x)).toThrow(/^stepSize 0.1 takes 5 steps from t=0 to t=0.49999\d+, more than maxSteps \(3\); raise maxSteps or take a larger stepSize$/);
+    const enough = new CNF({ dim: 2, hiddenDims: [4], method: 'rk4', stepSize: 0.1, maxSteps: 5 });
+    expect(Number.isFinite(tf.tidy(() => enough.logProb(x).dataSync()[0]))).toBe(true);
+    tf.dispose(x);
+    [short, enough].forEach((f) => f.dispose());
+  });
+
+  it('a saved rtol below float32 (before 0.2, or an FFJORD export) loads as 1e-7, which new CNF refuses below', async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [4], rtol: 1e-7 });
+    const dir = join(tmp, 'tight-rtol');
+    await flow.save(dir);
+    const file = join(dir, 'model.json');
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    json.modelTopology.cnfkit.options.rtol = 1e-9;
+    delete json.modelTopology.cnfkit.configChecksum;
+    writeFileSync(file, JSON.stringify(json));
+    const loaded = await CNF.load(dir);
+    expect(loaded.options.rtol).toBe(1e-7);
+    const x = tf.tensor2d([[0.5, -1]]);
+    expect(tf.tidy(() => loaded.logProb(x).dataSync()[0])).toBe(tf.tidy(() => flow.logProb(x).dataSync()[0]));
+    tf.dispose(x);
+    [flow, loaded].forEach((f) => f.dispose());
   });
 });
 

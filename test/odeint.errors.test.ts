@@ -73,11 +73,13 @@ describe('odeint fails during a solve with a typed error that says where and wha
     y0.dispose();
   });
 
-  it('too many steps end in MaxStepsError naming the limit and the time reached', () => {
+  it('too many steps end in MaxStepsError naming the limit and the time reached (a fixed-step solve says so before stepping)', () => {
     const y0 = tf.tensor1d([1]);
-    const error = thrown(() => odeint(decay, y0, [0, 100], { method: 'rk4', stepSize: 0.01, maxSteps: 50 }));
+    const before = tf.memory().numTensors;
+    const error = thrown(() => odeint(decay, y0, [0, 50, 100], { method: 'rk4', stepSize: 0.01, maxSteps: 50 }));
     expect(error).toBeInstanceOf(MaxStepsError);
-    expect(error.message).toBe('50 steps reached at t=0.5 before t=100; raise maxSteps, loosen rtol/atol, or use an implicit method if the problem is stiff');
+    expect(error.message).toBe('stepSize 0.01 takes 10000 steps from t=0 to t=100, more than maxSteps (50); raise maxSteps or take a larger stepSize');
+    expect(tf.memory().numTensors).toBe(before);
     const adaptive = thrown(() => odeint(decay, y0, [0, 100], { rtol: 1e-6, maxSteps: 5 }));
     expect(adaptive).toBeInstanceOf(MaxStepsError);
     expect(adaptive.message).toMatch(/^5 steps reached at t=[\d.]+ before t=100/);

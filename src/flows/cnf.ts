@@ -733,8 +733,8 @@ export class CNF {
   }
 
   private forwardOptions(): ResolvedOdeintOptions {
-    const { method, rtol, atol, stepSize } = this.options;
-    return resolveOdeintOptions('CNF', { method, rtol, atol, ...(stepSize !== undefined ? { stepSize } : {}) });
+    const { method, rtol, atol, stepSize, maxSteps } = this.options;
+    return resolveOdeintOptions('CNF', { method, rtol, atol, maxSteps, ...(stepSize !== undefined ? { stepSize } : {}) });
   }
 
 }

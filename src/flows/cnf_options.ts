@@ -2,6 +2,7 @@
  * The options of a CNF: one interface with documented defaults (FFJORD's train_toy defaults), one
  * resolver that checks every field. Unknown keys throw.
  */
+import { shownValue } from '../shown_value.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import { InputError, rejectUnknownOptions } from '../errors.js';
 import { checkStandardization, type Standardization } from './standardize.js';
@@ -10,6 +11,7 @@ import { LAYERS, type LayerKind } from '../nn/layers.js';
 import type { CustomDynamics } from '../nn/vjp_dynamics.js';
 import { resolveParams } from '../ode/params.js';
 import { METHODS, SOLVERS, type MethodName } from '../ode/solvers.js';
+import { MIN_RTOL, rtolTooSmall } from '../ode/options.js';
 import type { OdeStats } from '../ode/stats.js';
 import { checkSeed } from '../random.js';
 import type { NoiseKind, TraceMode } from './trace.js';
@@ -74,6 +76,12 @@ export interface CnfOptions {
    * @defaultValue `1e-5`
    */
   atol?: number;
+  /**
+   * The most steps one solve may take (each block's, forward or backward) before it stops with a
+   * `MaxStepsError`: a fixed-step method needs T/stepSize.
+   * @defaultValue `10000`
+   */
+  maxSteps?: number;
   /**
    * Step size for fixed-step methods.
    */
@@ -145,6 +153,7 @@ export const CNF_DEFAULTS = {
   seed: 0,
   memoryLimit: 2 ** 28,
   fieldTime: 'ffjord',
+  maxSteps: 10_000,
 } as const;
 
 const KNOWN = ['dim', 'stepSize', 'dynamics', 'standardize', ...Object.keys(CNF_DEFAULTS)];
@@ -160,7 +169,7 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   }
   const r = { ...CNF_DEFAULTS, ...given, hiddenDims: [...((given.hiddenDims as number[]) ?? CNF_DEFAULTS.hiddenDims)] } as ResolvedCnfOptions;
   const positiveInt = (key: string, v: unknown) => {
-    if (!Number.isInteger(v) || (v as number) < 1) throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1) throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${shownValue(v)}`);
   };
   positiveInt('dim', r.dim);
   positiveInt('blocks', r.blocks);
@@ -182,20 +191,23 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
   }
   for (const key of ['T', 'rtol', 'atol'] as const) {
     if (!(typeof r[key] === 'number' && r[key] > 0 && Number.isFinite(r[key]))) {
-      throw new InputError(fn, `options.${key}`, `must be a positive finite number, but got ${String(r[key])}`);
+      throw new InputError(fn, `options.${key}`, `must be a positive finite number, but got ${shownValue(r[key])}`);
     }
   }
+  // Here, not at the first solve: a flow every method of which would refuse is no flow.
+  if (r.rtol < MIN_RTOL) throw new InputError(fn, 'options.rtol', rtolTooSmall(r.rtol));
+  positiveInt('maxSteps', r.maxSteps);
   for (const key of ['kineticEnergy', 'jacobianNorm'] as const) {
     if (!(typeof r[key] === 'number' && r[key] >= 0 && Number.isFinite(r[key]))) {
-      throw new InputError(fn, `options.${key}`, `must be a finite number ≥ 0, but got ${String(r[key])}`);
+      throw new InputError(fn, `options.${key}`, `must be a finite number ≥ 0, but got ${shownValue(r[key])}`);
     }
   }
-  if (typeof r.trainT !== 'boolean') throw new InputError(fn, 'options.trainT', `must be a boolean, but got ${String(r.trainT)}`);
+  if (typeof r.trainT !== 'boolean') throw new InputError(fn, 'options.trainT', `must be a boolean, but got ${shownValue(r.trainT)}`);
   if (!(typeof r.memoryLimit === 'number' && r.memoryLimit >= 2 ** 20 && Number.isFinite(r.memoryLimit))) {
-    throw new InputError(fn, 'options.memoryLimit', `must be a number of bytes ≥ 2 ** 20 (1 MiB), but got ${String(r.memoryLimit)}`);
+    throw new InputError(fn, 'options.memoryLimit', `must be a number of bytes ≥ 2 ** 20 (1 MiB), but got ${shownValue(r.memoryLimit)}`);
   }
   if (r.standardize !== undefined) checkStandardization(fn, r.standardize, r.dim);
-  if (!Number.isFinite(r.seed)) throw new InputError(fn, 'options.seed', `must be a finite number, but got ${String(r.seed)}`);
+  if (!(typeof r.seed === 'number' && Number.isFinite(r.seed))) throw new InputError(fn, 'options.seed', `must be a finite number, but got ${shownValue(r.seed)}`);
   if (!SOLVERS[r.method].adaptive && r.stepSize === undefined) {
     throw new InputError(fn, 'options.stepSize', `is needed with the fixed-step method '${r.method}' (each solve spans [0, T])`);
   }
@@ -203,7 +215,7 @@ export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
     throw new InputError(fn, 'options.stepSize', `applies to fixed-step methods only; '${r.method}' is adaptive (its steps follow rtol and atol)`);
   }
   if (r.stepSize !== undefined && !(typeof r.stepSize === 'number' && r.stepSize > 0 && Number.isFinite(r.stepSize))) {
-    throw new InputError(fn, 'options.stepSize', `must be a finite number > 0, but got ${typeof r.stepSize === 'string' ? JSON.stringify(r.stepSize) : String(r.stepSize)}`);
+    throw new InputError(fn, 'options.stepSize', `must be a finite number > 0, but got ${shownValue(r.stepSize)}`);
   }
   if (r.dynamics !== undefined) {
     if (typeof r.dynamics?.f !== 'function' || r.dynamics.params === undefined) {
@@ -285,14 +297,19 @@ export interface SamplesWithLogProb {
 }
 
 /**
- * Saved options as a flow is made from them: a `stepSize` beside an adaptive method, which cnfkit
- * before 0.2's check ignored (and saved), is dropped, so those files load as they always did.
+ * Saved options as a flow is made from them, so files of earlier versions load: a `stepSize` beside
+ * an adaptive method, which cnfkit before 0.2's check ignored (and saved), is dropped; an `rtol`
+ * below float32's floor (1e-7, refused since 0.2; FFJORD runs exported with a smaller one) is
+ * raised to it, which its solves honoured at best anyway.
  */
 export function savedCnfOptions(options: CnfOptions): CnfOptions {
-  if (options === null || typeof options !== 'object' || options.stepSize === undefined) return options;
-  const method = options.method ?? CNF_DEFAULTS.method;
-  if (!(Object.hasOwn(SOLVERS, method) && SOLVERS[method].adaptive)) return options;
-  const { stepSize: _ignored, ...rest } = options;
+  if (options === null || typeof options !== 'object') return options;
+  let adapted = options;
+  if (typeof adapted.rtol === 'number' && adapted.rtol > 0 && adapted.rtol < MIN_RTOL) adapted = { ...adapted, rtol: MIN_RTOL };
+  if (adapted.stepSize === undefined) return adapted;
+  const method = adapted.method ?? CNF_DEFAULTS.method;
+  if (!(Object.hasOwn(SOLVERS, method) && SOLVERS[method].adaptive)) return adapted;
+  const { stepSize: _ignored, ...rest } = adapted;
   return rest;
 }
 

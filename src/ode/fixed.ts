@@ -24,6 +24,13 @@ export function* integrateFixed(
   stats: OdeStats,
   onStep?: StepObserver,
 ): Reads<State[]> {
+  // The steps are known up front: too many is said before any is taken, with the advice that fits.
+  const counts = ts.slice(1).map((t, i) => stepsIn(t - ts[i], stepSize));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (stats.acceptedSteps + total > maxSteps) {
+    const tEnd = ts[ts.length - 1];
+    throw new MaxStepsError(maxSteps, ts[0], tEnd, `stepSize ${stepSize} takes ${total} steps from t=${ts[0]} to t=${tEnd}, more than maxSteps (${maxSteps}); raise maxSteps or take a larger stepSize`);
+  }
   const outputs: State[] = [y0.map((c) => c.clone())];
   let y = outputs[0];
   // A finally, not a catch: a driver that stops reading (generator return) must free these too.
@@ -31,12 +38,10 @@ export function* integrateFixed(
   try {
     for (let i = 0; i + 1 < ts.length; i++) {
       const span = ts[i + 1] - ts[i];
-      // The 1e-9 slack keeps a span that is an exact multiple of stepSize from gaining a sliver step.
-      const n = stepSize === undefined ? 1 : Math.max(1, Math.ceil(Math.abs(span) / stepSize - 1e-9));
+      const n = counts[i];
       const h = span / n;
       stepper.reset?.();
       for (let k = 0; k < n; k++) {
-        if (stats.acceptedSteps >= maxSteps) throw new MaxStepsError(maxSteps, ts[i] + k * h, ts[ts.length - 1]);
         const next = yield* stepper.step(f, ts[i] + k * h, y, h, stats);
         stats.acceptedSteps++;
         onStep?.(k + 1 === n ? ts[i + 1] : ts[i] + (k + 1) * h, next);
@@ -54,4 +59,10 @@ export function* integrateFixed(
     }
   }
   return outputs;
+}
+
+/** Equal steps of at most `stepSize` across `span` (one without a stepSize). */
+function stepsIn(span: number, stepSize: number | undefined): number {
+  // The 1e-9 slack keeps a span that is an exact multiple of stepSize from gaining a sliver step.
+  return stepSize === undefined ? 1 : Math.max(1, Math.ceil(Math.abs(span) / stepSize - 1e-9));
 }

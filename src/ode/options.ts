@@ -2,6 +2,7 @@
  * The options of `odeint`: one interface with documented defaults, one resolver that checks every
  * field and returns the complete settings. Unknown keys throw.
  */
+import { shownValue } from '../shown_value.js';
 import { InputError, rejectUnknownOptions } from '../errors.js';
 import type { ControllerKind } from './controller.js';
 import type { ImplicitSolver } from './implicit.js';
@@ -129,12 +130,12 @@ export function resolveOdeintOptions(fn: string, options: object, extraKeys: rea
   if (resolved.rtol < MIN_RTOL) throw new InputError(fn, 'options.rtol', rtolTooSmall(resolved.rtol));
   if (!(resolved.safety < 1)) throw new InputError(fn, 'options.safety', `must be in (0, 1), but got ${resolved.safety}`);
   if (!(resolved.minFactor > 0 && resolved.minFactor < 1)) {
-    throw new InputError(fn, 'options.minFactor', `must be in (0, 1), but got ${resolved.minFactor}`);
+    throw new InputError(fn, 'options.minFactor', `must be in (0, 1), but got ${shownValue(resolved.minFactor)}`);
   }
-  if (!(resolved.maxFactor > 1)) throw new InputError(fn, 'options.maxFactor', `must be > 1, but got ${resolved.maxFactor}`);
+  if (!(resolved.maxFactor > 1)) throw new InputError(fn, 'options.maxFactor', `must be > 1, but got ${shownValue(resolved.maxFactor)}`);
   for (const key of ['maxSteps', 'implicitMaxIterations'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
-      throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${resolved[key]}`);
+      throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${shownValue(resolved[key])}`);
     }
   }
   if (!['pi', 'integral'].includes(resolved.controller)) {
@@ -164,7 +165,7 @@ export function resolveOdeintOptions(fn: string, options: object, extraKeys: rea
 
 function requirePositive(fn: string, key: string, value: unknown, allowInfinity = false): void {
   const ok = typeof value === 'number' && value > 0 && (allowInfinity ? !Number.isNaN(value) : Number.isFinite(value));
-  if (!ok) throw new InputError(fn, `options.${key}`, `must be a positive ${allowInfinity ? '' : 'finite '}number, but got ${String(value)}`);
+  if (!ok) throw new InputError(fn, `options.${key}`, `must be a positive ${allowInfinity ? '' : 'finite '}number, but got ${shownValue(value)}`);
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {

@@ -2,6 +2,7 @@
  * The options of `fit`, their defaults (written once, here) and their checks, and what training
  * reports and saves.
  */
+import { shownValue } from '../shown_value.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { InputError, rejectUnknownOptions } from '../errors.js';
 import { checkPointValues, checkPointsShape } from '../input_points.js';
@@ -218,15 +219,15 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
   if (!(o.sigma >= 0 && Number.isFinite(o.sigma))) throw new InputError(fn, 'options.sigma', `must be a finite number ≥ 0, but got ${o.sigma}`);
   if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new InputError(fn, 'options.iterations', `must be a positive integer, but got ${o.iterations}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new InputError(fn, 'options.batchSize', `must be a positive integer, but got ${o.batchSize}`);
-  if (!(o.learningRate > 0 && Number.isFinite(o.learningRate))) throw new InputError(fn, 'options.learningRate', `must be a finite number > 0, but got ${show(o.learningRate)}`);
-  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new InputError(fn, 'options.weightDecay', `must be a finite number ≥ 0, but got ${show(o.weightDecay)}`);
-  if (!(typeof o.seed === 'number' && Number.isFinite(o.seed))) throw new InputError(fn, 'options.seed', `must be a finite number, but got ${show(o.seed)}`);
+  if (!(o.learningRate > 0 && Number.isFinite(o.learningRate))) throw new InputError(fn, 'options.learningRate', `must be a finite number > 0, but got ${shownValue(o.learningRate)}`);
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw new InputError(fn, 'options.weightDecay', `must be a finite number ≥ 0, but got ${shownValue(o.weightDecay)}`);
+  if (!(typeof o.seed === 'number' && Number.isFinite(o.seed))) throw new InputError(fn, 'options.seed', `must be a finite number, but got ${shownValue(o.seed)}`);
   for (const key of ['onProgress', 'onCheckpoint'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'function') throw new InputError(fn, `options.${key}`, `must be a function, but got ${show(o[key])}`);
+    if (o[key] !== undefined && typeof o[key] !== 'function') throw new InputError(fn, `options.${key}`, `must be a function, but got ${shownValue(o[key])}`);
   }
   const signal = o.signal as unknown;
   if (signal !== undefined && !(signal !== null && typeof signal === 'object' && typeof (signal as AbortSignal).aborted === 'boolean')) {
-    throw new InputError(fn, 'options.signal', `must be an AbortSignal (e.g. new AbortController().signal), but got ${show(signal)}`);
+    throw new InputError(fn, 'options.signal', `must be an AbortSignal (e.g. new AbortController().signal), but got ${shownValue(signal)}`);
   }
   if (data instanceof tf.Tensor) {
     if (data.rank !== 2 || data.shape[1] !== dim) throw new InputError(fn, 'data', `must be a tf.Tensor2D of shape [N, ${dim}], but has shape [${data.shape}]`);
@@ -272,9 +273,4 @@ function checkResume(fn: string, resume: unknown): void {
 export function* checkFitValues(fn: string, data: TrainingData, options: ResolvedFitOptions): Reads<void> {
   if (data instanceof tf.Tensor) yield* checkPointValues(fn, 'data', data);
   if (options.validation !== undefined) yield* checkPointValues(fn, 'options.validation', options.validation);
-}
-
-/** A value as a message shows it: strings quoted (a '5' is not the number 5). */
-function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value);
 }
