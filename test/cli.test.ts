@@ -262,6 +262,11 @@ describe('cnfkit command line', () => {
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'bad.csv'))).err).toMatch(/bad.csv:3: expected 5 comma-separated numbers, got '1,2,3'/);
     writeFileSync(join(tmp, 'blank-cell.csv'), '1,2,3,4,5\n1,,3,4,5\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'blank-cell.csv'))).err).toMatch(/blank-cell.csv:2: column 2 is empty: missing or non-finite values are not supported/);
+    // A constant column has no density: refused, named (it trained a spike: NLL 23 against 26 without it).
+    writeFileSync(join(tmp, 'constant.csv'), ['a,b,c', ...Array.from({ length: 40 }, (_, i) => `${i % 7},7.5,${(i * 13) % 11}`)].join('\n') + '\n');
+    const constant = await cli('train', '--data', join(tmp, 'constant.csv'), '--out', join(tmp, 'constant-run'), '--iterations', '2');
+    expect(constant.code).toBe(2);
+    expect(constant.err).toMatch(/constant.csv: 'b' \(column 2\) holds 7.5 in every training point; a density over a constant is infinite. Drop the column/);
     // The run's own CSV moved away: said as such (not as a --data the user never passed).
     renameSync(csv, `${csv}.moved`);
     expect((await cli('eval', '--model', run)).err).toMatch(/the run's training data .*points.csv \(named in .*run.json\) does not exist any more; pass --data to use another file/);

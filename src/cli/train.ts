@@ -220,7 +220,13 @@ async function trainingData(data: string, seed: number): Promise<{ dim: number; 
   trainValues.forEach((v, i) => (sum[i % dim] += v));
   const mean = Array.from(sum, (s) => s / n);
   trainValues.forEach((v, i) => (squares[i % dim] += (v - mean[i % dim]) ** 2));
-  const std = mean.map((_, k) => Math.sqrt(squares[k] / n) || 1);
+  const std = mean.map((_, k) => Math.sqrt(squares[k] / n));
+  // A constant column has no density (a point mass): the flow would spend itself sharpening a spike.
+  const constant = std.findIndex((s) => s === 0);
+  if (constant >= 0) {
+    const column = header ? `'${header[constant]}' (column ${constant + 1})` : `column ${constant + 1}`;
+    throw new UsageError(`--data ${data}: ${column} holds ${mean[constant]} in every training point; a density over a constant is infinite. Drop the column (and add it back to samples yourself)`);
+  }
   return {
     dim,
     rows,
