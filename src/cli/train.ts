@@ -126,13 +126,13 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   const evalEvery = (given['eval-every'] as number | undefined) ?? Math.max(1, Math.round(iterations / 10));
   const heldOutData = source.heldOut ? inFlowSpace(source.heldOut) : toyData(name, 1000, 12345);
   const heldOut: { iteration: number; nll: number; seconds: number }[] = [];
-  let evaluationSeconds = 0; // kept out of the training time the curves show
+  let evaluationSeconds = 0; // this session's held-out evaluations, kept out of the training time
   const evaluateHeldOut = (iteration: number, seconds: number) => {
     if (iteration % evalEvery !== 0 && iteration !== iterations) return;
     const started = performance.now();
     // −mean log p(x) = −mean log p_u(u) + Σ log std.
     const nll = tf.tidy(() => -tf.mean(network.logProb(heldOutData)).dataSync()[0]) + logScale(standardize);
-    heldOut.push({ iteration, seconds: seconds - evaluationSeconds, nll });
+    heldOut.push({ iteration, seconds, nll });
     evaluationSeconds += (performance.now() - started) / 1000;
   };
   let report;
@@ -154,6 +154,9 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
         return writeCheckpoint(out, flow, state, { ...settings, iterations });
       },
       onProgress: (r) => {
+        // fit's clock runs through this callback: its record (which history.jsonl and a resume
+        // keep) counts training time only when the evaluations before it come off.
+        r.seconds -= evaluationSeconds;
         progress.update(r);
         evaluateHeldOut(r.iteration, r.seconds);
       },
@@ -186,7 +189,8 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   tf.dispose([heldOutData, ...(data ? [data] : []), ...(trainPoints ? [trainPoints] : [])]);
   if (heldOut.length) log(`held-out NLL at iteration ${heldOut[heldOut.length - 1].iteration}: ${heldOut[heldOut.length - 1].nll.toFixed(4)}`);
   const last = report.history[report.history.length - 1];
-  log(`trained ${iterations} iterations in ${last.seconds.toFixed(1)} s; model in ${join(out, 'model')}; pictures: ${pictures.join(', ') || `none (${source.dim}-D data)`}`);
+  const evaluated = evaluationSeconds >= 0.05 ? ` (and ${evaluationSeconds.toFixed(1)} s of held-out evaluations)` : '';
+  log(`trained ${iterations} iterations in ${last.seconds.toFixed(1)} s${evaluated}; model in ${join(out, 'model')}; pictures: ${pictures.join(', ') || `none (${source.dim}-D data)`}`);
   disposeWithTwin(flow, network);
   return 0;
 }
