@@ -219,7 +219,13 @@ describe('cnfkit command line', () => {
     expect(Number(/held-out NLL at iteration 40: ([\d.]+)/.exec(trained.out)?.[1])).toBeCloseTo(nll, 3);
     const sums = await Promise.all(['0/3', '1/3', '2/3'].map(async (k) => Number(/sum of log p (-?[\d.e+-]+) over (\d+) points/.exec((await cli('eval', '--model', run, '--shard', k)).out)?.[1])));
     expect(Math.abs(-sums.reduce((a, b) => a + b, 0) / 60 - nll)).toBeLessThan(2e-3);
-    expect((await cli('eval', '--model', run, '--data', csv)).out).toMatch(/NLL on all points of points.csv \(600 points, exact trace\)/);
+    const all = await cli('eval', '--model', run, '--data', csv);
+    expect(all.out).toMatch(/NLL on all points of points.csv \(600 points, exact trace\)/);
+    // This machine's memory cap: smaller chunks, the same NLL to the solver's tolerance.
+    const capped = await cli('eval', '--model', run, '--data', csv, '--memory-limit', '1');
+    const nllOf = (out: string) => Number(/exact trace\): (-?[\d.]+)/.exec(out)?.[1]);
+    expect(Math.abs(nllOf(capped.out) - nllOf(all.out))).toBeLessThan(1e-3);
+    expect((await cli('eval', '--model', run, '--memory-limit', '0.5')).err).toMatch(/--memory-limit is in MiB and must be at least 1, but got 0.5/);
     const full = join(tmp, 'full.csv');
     const part = join(tmp, 'part.csv');
     expect((await cli('sample', '--model', run, '--n', '12', '--out', full)).code).toBe(0);

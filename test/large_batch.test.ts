@@ -1,6 +1,9 @@
 // Large batches are solved in chunks under the flow's memoryLimit (flows/chunks.ts): each chunk takes
 // its own adaptive steps, so the results agree with one big solve to the solver's tolerance, the
 // statistics add up, gradients flow through, and nothing is left behind (issue 17).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CNF, createStats, tf, toyData } from '../src/index.js';
 import { chunkRows, chunkSizes } from '../src/flows/chunks.js';
@@ -78,6 +81,25 @@ describe('chunked solves', () => {
     tf.dispose([x, other, ...pairs.flat()]);
     whole.dispose();
     chunked.dispose();
+  });
+
+  it("a loaded flow takes this machine's memoryLimit (the saved one is the training machine's)", async () => {
+    const flow = new CNF(options);
+    const dir = mkdtempSync(join(tmpdir(), 'cnfkit-limit-'));
+    await flow.save(join(dir, 'm'));
+    const loaded = await CNF.load(join(dir, 'm'), { memoryLimit: 2 ** 20 });
+    expect(loaded.options.memoryLimit).toBe(2 ** 20);
+    const asSaved = await CNF.load(join(dir, 'm'));
+    expect(asSaved.options.memoryLimit).toBe(2 ** 28);
+    asSaved.dispose();
+    await expect(CNF.load(join(dir, 'm'), { memoryLimit: 1000 })).rejects.toThrow("CNF.load: 'options.memoryLimit' must be a number of bytes ≥ 2 ** 20");
+    const x = toyData('8gaussians', 1500, 2);
+    const [a, b] = [flow.logProb(x), loaded.logProb(x)];
+    expect(maxDiff(a, b)).toBeLessThan(2e-4);
+    tf.dispose([x, a, b]);
+    flow.dispose();
+    loaded.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a chunked logProb is differentiable: the gradient w.r.t. the points and the weights match one solve', () => {

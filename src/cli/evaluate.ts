@@ -20,6 +20,7 @@ import { HISTORY_FILE } from './run_history.js';
 
 const backend: OptionSpec = { name: 'backend', kind: 'string', choices: ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'], help: 'tfjs backend (else CNFKIT_BACKEND)' };
 const model: OptionSpec = { name: 'model', kind: 'string', required: true, help: 'a run folder (from train) or a model folder' };
+const memoryLimit: OptionSpec = { name: 'memory-limit', kind: 'number', range: 'positive', help: "MiB one solve may take; larger batches go in chunks (default: the model's, 256 unless it was trained with another)" };
 
 export const EVAL_OPTIONS: readonly OptionSpec[] = [
   model,
@@ -30,6 +31,7 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'out', kind: 'string', help: 'CSV file for each point\'s log-density (index,log_prob)' },
   OVERWRITE_OPTION,
   MAX_PARAMETERS_OPTION,
+  memoryLimit,
   backend,
 ];
 export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
@@ -41,6 +43,7 @@ export const SAMPLE_OPTIONS: readonly OptionSpec[] = [
   { name: 'shard', kind: 'string', help: 'k/n: only the k-th of n equal slices of the n samples (the same latent points as the whole run)' },
   OVERWRITE_OPTION,
   MAX_PARAMETERS_OPTION,
+  memoryLimit,
   backend,
 ];
 export const PLOT_OPTIONS: readonly OptionSpec[] = [
@@ -97,7 +100,7 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
   // The run's own CSV (no --data given): its held-out tenth, as train split it; a CSV named by --data: all its points.
   const run = runDir ? readRunInfo(runDir) : undefined;
   const heldOut = csv && o.data === undefined && run ? new Set(csvSplit(await rowsAsTrained(name, run), Number(run.seed ?? 0)).heldOut) : undefined;
-  const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
+  const flow = await CNF.load(modelDir, loadOptions(o));
   // The points are standardised here in float64, and the network runs on them (cli/flow_space.ts).
   const standardize = flow.options.standardize;
   const network = flowSpaceTwin(flow);
@@ -232,7 +235,7 @@ export async function sample(o: ParsedOptions, log: (line: string) => void): Pro
   // An empty slice (more shards than samples) is a finished part of an indexed job, as in eval: the header alone.
   const [from, to] = shard ? [Math.floor((shard.k * n) / shard.n), Math.floor(((shard.k + 1) * n) / shard.n)] : [0, n];
   await usableFolder('out', dirname(resolve(out)), false);
-  const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
+  const flow = await CNF.load(modelDir, loadOptions(o));
   const dim = flow.options.dim;
   // The network gives u; x = u·std + mean in float64 here (cli/flow_space.ts).
   const standardize = flow.options.standardize;
@@ -280,7 +283,7 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
     for (const picture of FLOW_PICTURES) checkOutputFile('out', join(out, picture), [], o.overwrite === true);
   }
   await usableFolder('out', out, true);
-  const flow = await CNF.load(modelDir, { maxParameters: o['max-parameters'] as number | undefined });
+  const flow = await CNF.load(modelDir, loadOptions(o));
   if (flow.options.dim !== 2) {
     flow.dispose();
     throw new UsageError(`plot draws 2-D models; this one is ${flow.options.dim}-dimensional`);
@@ -310,6 +313,13 @@ function inputFiles(modelDir: string, runDir: string | undefined, dataCsv: strin
   const run = runDir ? [join(runDir, 'run.json'), join(runDir, HISTORY_FILE), ...filesIn(join(runDir, 'checkpoint'))] : [];
   const trainedOn = runDir ? (readRunInfo(runDir)?.data as string | undefined) : undefined;
   return [...filesIn(modelDir), ...run, ...(trainedOn !== undefined && isCsvPath(trainedOn) ? [trainedOn] : []), ...(dataCsv ? [dataCsv] : [])];
+}
+
+/** CNF.load's options from --max-parameters and --memory-limit (MiB). */
+function loadOptions(o: ParsedOptions): { maxParameters?: number; memoryLimit?: number } {
+  const mib = o['memory-limit'] as number | undefined;
+  if (mib !== undefined && mib < 1) throw new UsageError(`--memory-limit is in MiB and must be at least 1, but got ${mib}`);
+  return { maxParameters: o['max-parameters'] as number | undefined, ...(mib !== undefined ? { memoryLimit: Math.round(mib * 2 ** 20) } : {}) };
 }
 
 function sameFolder(a: string, b: string): boolean {

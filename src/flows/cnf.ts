@@ -8,6 +8,7 @@
  * in cnf_options.ts, chunking in chunks.ts, sampling with densities in sampling.ts, the tape-free
  * likelihood gradients in likelihood_grads.ts.
  */
+import { shownValue } from '../shown_value.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { CnfkitError, ModelFileError, InputError, rejectUnknownOptions } from '../errors.js';
 import { checkLocation, describeLocation, readModel, writeModel, type ModelLocation } from '../io/model_store.js';
@@ -570,21 +571,26 @@ export class CNF {
    * the weights the manifest lists (names, shapes, at most `maxParameters` of them), and the weight
    * data must have their size; then the weights' checksum and that every weight is finite.
    * @param source - where to load from (see above)
-   * @param options - `maxParameters`: the most parameters a loaded flow may have (default 10⁸)
+   * @param options - `maxParameters`: the most parameters a loaded flow may have (default 10⁸);
+   *   `memoryLimit`: this machine's cap on a solve's memory (default: the one saved with the model,
+   *   which is the training machine's; see {@link CnfOptions.memoryLimit})
    * @returns the flow
    * @throws ModelFileError naming the folder, file or URL, the field and the problem when it is
    *   missing, corrupt, edited, too large or not a CNF
    */
-  static async load(source: ModelLocation, options: { maxParameters?: number } = {}): Promise<CNF> {
+  static async load(source: ModelLocation, options: { maxParameters?: number; memoryLimit?: number } = {}): Promise<CNF> {
     const fn = 'CNF.load';
     checkLocation(fn, 'source', source);
-    if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be { maxParameters?: number }, but got ${String(options)}`);
-    rejectUnknownOptions(fn, options, ['maxParameters']);
+    if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be { maxParameters?, memoryLimit? }, but got ${String(options)}`);
+    rejectUnknownOptions(fn, options, ['maxParameters', 'memoryLimit']);
     const maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
-    if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${String(maxParameters)}`);
+    if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${shownValue(maxParameters)}`);
+    // Checked before anything is read (the flow's own check would name new CNF).
+    if (options.memoryLimit !== undefined) resolveCnfOptions({ dim: 1, memoryLimit: options.memoryLimit }, fn);
     const files = await readModel(fn, source, (config) => savedFlowWeights(config, 'CNF', maxParameters));
     const dir = describeLocation(source);
-    const flow = new CNF(savedCnfOptions(files.config.options as CnfOptions));
+    const saved = savedCnfOptions(files.config.options as CnfOptions);
+    const flow = new CNF(options.memoryLimit !== undefined ? { ...saved, memoryLimit: options.memoryLimit } : saved);
     const variables = new Map(flow.namedVariables());
     if (variables.size !== files.weights.length) {
       flow.dispose();

@@ -127,7 +127,9 @@ export interface CnfOptions {
   /**
    * The most working memory (bytes) one solve may take: `logProb`, `sample`, `toLatent` and
    * `fromLatent` split larger batches into chunks solved one after another (each with its own
-   * adaptive steps, so results agree with one solve to the tolerance).
+   * adaptive steps, so results agree with one solve to the tolerance). Saved with the model: a machine
+   * that loads it sets its own with `CNF.load(dir, { memoryLimit })` (`--memory-limit` on the
+   * command line).
    * @defaultValue `2 ** 28` (256 MiB)
    */
   memoryLimit?: number;
@@ -159,8 +161,7 @@ export const CNF_DEFAULTS = {
 const KNOWN = ['dim', 'stepSize', 'dynamics', 'standardize', ...Object.keys(CNF_DEFAULTS)];
 
 /** Checks the options of `new CNF` and fills in the defaults. */
-export function resolveCnfOptions(options: CnfOptions): ResolvedCnfOptions {
-  const fn = 'new CNF';
+export function resolveCnfOptions(options: CnfOptions, fn = 'new CNF'): ResolvedCnfOptions {
   if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', 'must be an object with at least { dim }');
   rejectUnknownOptions(fn, options, KNOWN);
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
