@@ -249,9 +249,21 @@ describe('odeintAdjoint with implicit methods', () => {
     // The backward solve iterates by fixed point (Newton there would need second derivatives): a clear
     // error. (tfjs keeps the other ops' saved copies after a backward pass that throws: not counted.)
     expect(() => tf.grad((y: tf.Tensor) => tf.sum(odeintAdjoint(f, y, [0, 1], { method: 'implicit_euler', stepSize: 0.01, params: [] })))(y0)).toThrow(
-      /the adjoint's backward solve: fixed-point iteration diverges .*its implicit steps iterate by fixed point .*an explicit adjointMethod/,
+      /the adjoint's backward solve: fixed-point iteration diverges .*its implicit steps iterate by fixed point .*adjointCheckpoints: true with an explicit adjointMethod/,
     );
     y0.dispose();
+  });
+
+  it("takes a stiff solve's gradient with the guide's recipe: checkpoints and an explicit adjointMethod", () => {
+    // y′ = −1000 (y − cos t) + p sin t, L = y(1): dL/dp = ∫₀¹ e^{−1000(1−s)} sin s ds.
+    const p = tf.variable(tf.scalar(0.5));
+    const f: Dynamics = (t, y) => tf.add(tf.mul(-1000, tf.sub(y, tf.cos(t))), tf.mul(p, tf.sin(t)));
+    const y0 = tf.zeros([1]);
+    const lambda = 1000;
+    const exact = (Math.sin(1) * lambda - Math.cos(1) + Math.exp(-lambda)) / (lambda * lambda + 1);
+    const { value, grads } = tf.variableGrads(() => tf.sum(odeintAdjoint(f, y0, [0, 1], { method: 'implicit_euler', stepSize: 0.01, params: [p], adjointMethod: 'dopri5', adjointCheckpoints: true }).slice([1], [1])) as tf.Scalar, [p]);
+    expect(Math.abs(grads[p.name].dataSync()[0] - exact)).toBeLessThan(1e-4 * exact);
+    tf.dispose([value, ...Object.values(grads), p, y0]);
   });
 });
 

@@ -24,7 +24,9 @@ export interface OdeintAdjointOptions extends OdeintOptions {
    */
   params: Params;
   /**
-   * Method of the backward (augmented) solve.
+   * Method of the backward (augmented) solve. An implicit one iterates by fixed point there (Newton
+   * would need second derivatives of f), so a stiff forward solve takes an explicit adjointMethod
+   * with `adjointCheckpoints: true` (guide: Gradients, stiff problems).
    * @defaultValue the forward `method`
    */
   adjointMethod?: MethodName;

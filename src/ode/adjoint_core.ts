@@ -262,7 +262,12 @@ function* backwardImplicitHint<T>(steps: Reads<T>): Reads<T> {
     return yield* steps;
   } catch (e) {
     if (!(e instanceof ConvergenceError)) throw e;
-    throw new ConvergenceError(e.method, e.t, `the adjoint's backward solve: ${e.detail}`, "its implicit steps iterate by fixed point (Newton there would need second derivatives of f): use a smaller stepSize, or an explicit adjointMethod (with adjointCheckpoints for stiff forward solves)");
+    // A stiff forward solve decays fast, so z reconstructed backwards grows fast: smaller steps cannot help.
+    const stiff = "for a stiff forward solve, adjointCheckpoints: true with an explicit adjointMethod such as 'dopri5' (guide: Gradients, stiff problems)";
+    const hint = /overflowed/.test(e.detail)
+      ? `z reconstructed backwards overflowed (a fast decay forwards is a fast growth backwards): use ${stiff}`
+      : `its implicit steps iterate by fixed point (Newton there would need second derivatives of f): use a smaller stepSize, or ${stiff}`;
+    throw new ConvergenceError(e.method, e.t, `the adjoint's backward solve: ${e.detail}`, hint);
   }
 }
 

@@ -78,7 +78,8 @@ function* fixedPointSolve(
     if (update <= 1) return y;
     if (!Number.isFinite(update) || (update > previousUpdate && ++growing >= 3)) {
       disposeStates(y);
-      throw new ConvergenceError(name, t1, `fixed-point iteration diverges (update ratio ${update.toExponential(2)} after ${iter} iterations)`);
+      const what = Number.isFinite(update) ? `update ratio ${update.toExponential(2)}` : 'the iterate overflowed to non-finite values';
+      throw new ConvergenceError(name, t1, `fixed-point iteration diverges (${what} after ${iter} iterations)`);
     }
     previousUpdate = update;
   }
