@@ -14,6 +14,7 @@ import { solveState, solveStateSteps } from './odeint.js';
 import { SOLVERS } from './solvers.js';
 import { disposeStates, ownedResult, sumOf, weightedSum, type State, type StateDynamics } from './state.js';
 import { resetStats, type OdeStats } from './stats.js';
+import { freeAbortedTape } from './tape_cleanup.js';
 import { firstOrderGradients } from './vjp.js';
 
 /**
@@ -97,6 +98,7 @@ export function adjointSolve(
         } catch (e) {
           // tfjs frees what the forward pass saved only after a backward pass that succeeds.
           tf.dispose(saved);
+          freeAbortedTape();
           throw e;
         }
         const tsGrad = grads.timeGrads ? tf.tensor1d(grid.outputAt.map((g) => grads.timeGrads![g])) : undefined;

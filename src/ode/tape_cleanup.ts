@@ -2,7 +2,8 @@
  * tfjs keeps the tensors each recorded op saves for its gradient until backprop runs, and backprop
  * never runs for a forward pass that threw (a solve whose step size underflowed, say): every such
  * failure under a gradient tape leaked them. {@link freeingTapeOnThrow} frees what was kept while its
- * work ran, when that work throws.
+ * work ran, when that work throws; {@link freeAbortedTape} frees the tape's for a backward pass that
+ * throws.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -38,4 +39,17 @@ export function freeingTapeOnThrow<T>(work: () => T, startsTape = false): T {
     engine.keep = keep;
     engine.clone = clone;
   }
+}
+
+/**
+ * Frees what every op on tfjs's active gradient tape saved, as tfjs does after a backward pass that
+ * succeeds. For a gradient function that throws (a backward solve that fails): tfjs then frees
+ * nothing, and the saved copies of every op the tape recorded (cnfkit's, and the caller's) leaked,
+ * 3-4 tensors per failed odeintAdjoint gradient. Not inside a higher-order gradient, whose outer
+ * tape still needs them. Reads tfjs's engine state (private in its types, stable since tfjs 1).
+ */
+export function freeAbortedTape(): void {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null } }).state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) tf.dispose(node.saved ?? []);
 }
