@@ -209,6 +209,9 @@ describe('cnfkit command line', () => {
     expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'))['data-rows']).toBe(600);
     writeFileSync(csv, lines.join('\n') + '\n1,2,3,4,5\n');
     expect((await cli('eval', '--model', run)).err).toMatch(/points.csv held 600 points when the run trained and holds 601 now: its held-out tenth cannot be rebuilt/);
+    // The same rows sorted: the count agrees, the fingerprint does not (it scored training points as held out).
+    writeFileSync(csv, [lines[0], ...lines.slice(1).sort()].join('\n') + '\n');
+    expect((await cli('eval', '--model', run)).err).toMatch(/points.csv has changed since the run trained \(other values, or its rows in another order\): its held-out tenth cannot be rebuilt/);
     writeFileSync(csv, lines.join('\n') + '\n');
     // --n and --seed choose toy points: given for a CSV they would be ignored, so they are refused.
     expect((await cli('eval', '--model', run, '--n', '100')).err).toMatch(/--n chooses toy data's held-out points; a CSV's points are its rows/);

@@ -134,9 +134,33 @@ export function csvSplit(rows: number, seed: number): { heldOut: number[]; train
   return { heldOut: order.slice(0, held), train: order.slice(held) };
 }
 
-/** The number of points in a CSV file (one pass; the lines are checked). */
-export async function countCsvPoints(path: string, option: string): Promise<number> {
+/** The number of points in a CSV file and their fingerprint (one pass; the lines are checked). */
+export async function summarizeCsvPoints(path: string, option: string): Promise<{ rows: number; fingerprint: string }> {
   let rows = 0;
-  for await (const chunk of csvChunks(path, 65_536, option)) rows += chunk.rows;
-  return rows;
+  let hash = FNV_OFFSET;
+  for await (const chunk of csvChunks(path, 65_536, option)) {
+    rows += chunk.rows;
+    hash = fnv1a(chunk.values, hash);
+  }
+  return { rows, fingerprint: hex(hash) };
+}
+
+/**
+ * A fingerprint of points: FNV-1a over their float64 bits, in order. The same rows in another order,
+ * or one value changed, give another (so a CSV sorted in place is not taken for the one a run split).
+ */
+export function pointsFingerprint(values: Float64Array): string {
+  return hex(fnv1a(values, FNV_OFFSET));
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+
+function fnv1a(values: Float64Array, hash: number): number {
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+  for (let i = 0; i < words.length; i++) hash = Math.imul(hash ^ words[i], 0x01000193) >>> 0;
+  return hash;
+}
+
+function hex(hash: number): string {
+  return hash.toString(16).padStart(8, '0');
 }

@@ -10,7 +10,7 @@ import { createStats } from '../ode/stats.js';
 import { FLOW_PICTURES, writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
-import { countCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
+import { summarizeCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
 import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, sameFile } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
 import { disposeWithTwin, flowSpaceTwin } from './flow_space.js';
@@ -204,14 +204,15 @@ function reorderColumns(chunk: PointChunk, order: number[]): void {
 
 /**
  * The rows of the run's CSV, which must be those it trained on: its held-out tenth is rebuilt from
- * the count (runs before 0.2 did not record it).
+ * the count (runs before 0.2 recorded neither the count nor the fingerprint).
  */
 async function rowsAsTrained(csv: string, run: Record<string, unknown>): Promise<number> {
-  const rows = await countCsvPoints(csv, 'data');
+  const { rows, fingerprint } = await summarizeCsvPoints(csv, 'data');
   const trained = run['data-rows'];
-  if (trained !== undefined && trained !== rows) {
-    throw new UsageError(`${csv} held ${trained} points when the run trained and holds ${rows} now: its held-out tenth cannot be rebuilt. Pass --data ${csv} to evaluate all of its points`);
-  }
+  const advice = `its held-out tenth cannot be rebuilt. Pass --data ${csv} to evaluate all of its points`;
+  if (trained !== undefined && trained !== rows) throw new UsageError(`${csv} held ${trained} points when the run trained and holds ${rows} now: ${advice}`);
+  const print = run['data-fingerprint'];
+  if (print !== undefined && print !== fingerprint) throw new UsageError(`${csv} has changed since the run trained (other values, or its rows in another order): ${advice}`);
   return rows;
 }
 

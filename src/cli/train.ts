@@ -13,7 +13,7 @@ import { Rng } from '../random.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter } from './progress.js';
-import { csvSplit, isCsvPath, readCsvPoints } from './csv_points.js';
+import { csvSplit, isCsvPath, pointsFingerprint, readCsvPoints } from './csv_points.js';
 import { copyWeights, disposeWithTwin, flowSpaceTwin } from './flow_space.js';
 import { logScale, toFlowSpaceHost, type Standardization } from '../flows/standardize.js';
 import { MAX_PARAMETERS_OPTION, checkRunFolder, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
@@ -91,13 +91,19 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   const inFlowSpace = (values: Float64Array) => tf.tensor2d(toFlowSpaceHost(values, standardize), [values.length / source.dim, source.dim]);
   const trainPoints = source.train && inFlowSpace(source.train);
   const name = o.data as ToyDataset;
-  // A CSV's row count too: its held-out tenth (and a resumed run's minibatches) depend on it.
-  const settings = { ...runSettings(o), ...(source.rows !== undefined ? { 'data-rows': source.rows } : {}) };
-  const trainedRows = resume ? (o as Record<string, unknown>)['data-rows'] : undefined;
-  if (trainedRows !== undefined && trainedRows !== source.rows) {
+  // A CSV's row count and fingerprint too: its held-out tenth (and a resumed run's minibatches) depend on them.
+  const settings = { ...runSettings(o), ...(source.rows !== undefined ? { 'data-rows': source.rows, 'data-fingerprint': source.fingerprint } : {}) };
+  const trained = resume ? (o as Record<string, unknown>) : {};
+  const changed =
+    trained['data-rows'] !== undefined && trained['data-rows'] !== source.rows
+      ? `held ${trained['data-rows']} points when the run started and holds ${source.rows} now`
+      : trained['data-fingerprint'] !== undefined && trained['data-fingerprint'] !== source.fingerprint
+        ? 'has changed since the run started (other values, or its rows in another order)'
+        : undefined;
+  if (changed) {
     flow.dispose();
     trainPoints?.dispose();
-    throw new UsageError(`cannot resume: ${o.data} held ${trainedRows} points when the run started and holds ${source.rows} now; its split and minibatches would differ. Start a new run (another --out)`);
+    throw new UsageError(`cannot resume: ${o.data} ${changed}; its split and minibatches would differ. Start a new run (another --out)`);
   }
   const iterations = o.iterations as number;
   if (resume && resume.iteration >= iterations) {
@@ -206,7 +212,7 @@ function checkDataName(value: string): void {
  * The training data: a toy set (2-D, drawn fresh every iteration), or a CSV's points shuffled with
  * the seed, a tenth (at most 5000) held out, and the flow's standardisation from the rest.
  */
-async function trainingData(data: string, seed: number): Promise<{ dim: number; rows?: number; train?: Float64Array; heldOut?: Float64Array; standardize?: Standardization; columns?: string[] }> {
+async function trainingData(data: string, seed: number): Promise<{ dim: number; rows?: number; fingerprint?: string; train?: Float64Array; heldOut?: Float64Array; standardize?: Standardization; columns?: string[] }> {
   if (!isCsvPath(data)) return { dim: 2 };
   const { values, rows, dim, header } = await readCsvPoints(data, 'data');
   if (rows < 10) throw new UsageError(`--data ${data} holds ${rows} points; training needs at least 10 (a tenth is held out)`);
@@ -234,6 +240,7 @@ async function trainingData(data: string, seed: number): Promise<{ dim: number; 
   return {
     dim,
     rows,
+    fingerprint: pointsFingerprint(values),
     train: trainValues,
     heldOut: pick(split.heldOut),
     standardize: { mean, std },
