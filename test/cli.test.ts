@@ -82,6 +82,7 @@ describe('cnfkit command line', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, output).toBe(130);
     expect(output).toMatch(/interrupted \(SIGINT\) at iteration \d+: checkpoint written to .*checkpoint; continue with --resume/);
+    expect(existsSync(join(interrupted, 'train.lock'))).toBe(false); // released on the way out
     const stoppedAt = JSON.parse(readFileSync(join(interrupted, 'checkpoint', 'model.json'), 'utf8')).modelTopology.cnfkit.iteration;
     expect(stoppedAt).toBeLessThan(40);
 

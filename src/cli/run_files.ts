@@ -14,6 +14,7 @@ import { readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { CnfkitError, ModelFileError } from '../errors.js';
 import { ensureFolder, inspectFolder } from '../io/folders.js';
 import { UsageError, type OptionSpec } from './args.js';
+import { LOCK_FILE } from './run_lock.js';
 import { HISTORY_FILE, readHistory, writeHistory } from './run_history.js';
 
 /** The cap on a loaded model's size (a model file is untrusted): eval, sample, plot and train --resume. */
@@ -88,7 +89,7 @@ const RUN_FILES = ['model', 'checkpoint', 'run.json', HISTORY_FILE, 'figure.png'
 export function checkRunFolder(dir: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
   // Temporary siblings and files of an interrupted save are cnfkit's too.
-  const entries = readdirSync(dir).filter((e) => !/^\..*cnfkit-(tmp|old)/.test(e));
+  const entries = readdirSync(dir).filter((e) => !/^\..*cnfkit-(tmp|old)/.test(e) && e !== LOCK_FILE);
   const foreign = entries.filter((e) => !RUN_FILES.includes(e));
   const listed = (names: string[]) => names.slice(0, 3).map((e) => `'${e}'`).join(', ') + (names.length > 3 ? `, and ${names.length - 3} more` : '');
   if (foreign.length > 0) throw new UsageError(`--out ${dir} holds files cnfkit train did not write (${listed(foreign)}); nothing was changed. Choose a new or empty folder`);

@@ -17,6 +17,7 @@ import { csvSplit, isCsvPath, pointsFingerprint, readCsvPoints } from './csv_poi
 import { copyWeights, disposeWithTwin, flowSpaceTwin } from './flow_space.js';
 import { logScale, toFlowSpaceHost, type Standardization } from '../flows/standardize.js';
 import { MAX_PARAMETERS_OPTION, checkRunFolder, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
+import { acquireRunLock, type RunLock } from './run_lock.js';
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
   { name: 'data', kind: 'string', help: `a toy data set (${TOY_DATASETS.join(', ')}) or a CSV file of points of any width (standardised; a tenth held out); required, except with --resume` },
@@ -59,7 +60,20 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   // A CSV is remembered by its absolute path, so eval and --resume work from any folder.
   if (given.data !== undefined && isCsvPath(given.data as string)) given = { ...given, data: resolve(given.data as string) };
   await usableFolder('out', out, false);
+  if (!given.resume) {
+    if (hasCheckpoint(out)) throw new UsageError(`${out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+    checkRunFolder(out);
+  }
+  // One train per run folder (cli/run_lock.ts); everything below reads and writes under the lock.
+  const lock = await acquireRunLock(out, log);
+  try {
+    return await trainHoldingLock(given, out, hidden, lock, log, explicit);
+  } finally {
+    lock.release();
+  }
+}
 
+async function trainHoldingLock(given: ParsedOptions, out: string, hidden: number[], lock: RunLock, log: (line: string) => void, explicit: ReadonlySet<string>): Promise<number> {
   let o: ParsedOptions;
   let flow: CNF;
   let resume;
@@ -156,6 +170,7 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
       signal: controller.signal,
       checkpointEvery: o['checkpoint-every'] as number,
       onCheckpoint: (state) => {
+        lock.check();
         copyWeights(network, flow);
         return writeCheckpoint(out, flow, state, { ...settings, iterations });
       },
@@ -178,6 +193,7 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
     tf.dispose([heldOutData, ...(trainPoints ? [trainPoints] : [])]);
     return signal === 'SIGTERM' ? 143 : 130;
   }
+  lock.check();
   copyWeights(network, flow);
   await flow.save(join(out, 'model'));
   // Pictures of 2-D data (a toy set, or the CSV's training points; float32 is plenty for pixels).
