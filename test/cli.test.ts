@@ -272,6 +272,11 @@ describe('cnfkit command line', () => {
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'bad.csv'))).err).toMatch(/bad.csv:3: expected 5 comma-separated numbers, got '1,2,3'/);
     writeFileSync(join(tmp, 'blank-cell.csv'), '1,2,3,4,5\n1,,3,4,5\n');
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'blank-cell.csv'))).err).toMatch(/blank-cell.csv:2: column 2 is empty: missing or non-finite values are not supported/);
+    // A run on a headerless CSV has no names to hold another CSV's header against.
+    writeFileSync(join(tmp, 'headerless.csv'), Array.from({ length: 40 }, (_, i) => `${i % 7},${(i * 13) % 11}`).join('\n') + '\n');
+    expect((await cli('train', '--data', join(tmp, 'headerless.csv'), '--out', join(tmp, 'headerless-run'), '--iterations', '2', '--objective', 'flow-matching', '--hidden', '4')).code).toBe(0);
+    writeFileSync(join(tmp, 'named.csv'), 'p,q\n1,2\n3,4\n');
+    expect((await cli('eval', '--model', join(tmp, 'headerless-run'), '--data', join(tmp, 'named.csv'))).code).toBe(0);
     // A constant column has no density: refused, named (it trained a spike: NLL 23 against 26 without it).
     writeFileSync(join(tmp, 'constant.csv'), ['a,b,c', ...Array.from({ length: 40 }, (_, i) => `${i % 7},7.5,${(i * 13) % 11}`)].join('\n') + '\n');
     const constant = await cli('train', '--data', join(tmp, 'constant.csv'), '--out', join(tmp, 'constant-run'), '--iterations', '2');

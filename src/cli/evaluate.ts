@@ -178,11 +178,13 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
 
 /**
  * Where each of the run's columns is in the CSV's header: none when they agree (or either is
- * unnamed), a permutation when the same names stand in another order.
+ * unnamed: train names a headerless CSV's columns x0, x1, …), a permutation when the same names stand
+ * in another order.
  * @throws UsageError when the header names other columns than the run trained on
  */
 function columnOrder(csv: string, header: string[] | undefined, trained: string[] | undefined): number[] {
-  if (!header || !trained || header.join() === trained.join()) return [];
+  const unnamed = (names: string[]) => names.every((name, k) => name === `x${k}`);
+  if (!header || !trained || unnamed(trained) || header.join() === trained.join()) return [];
   const order = trained.map((name) => header.indexOf(name));
   if (order.some((i) => i < 0) || new Set(header).size !== header.length) {
     const missing = trained.filter((name) => !header.includes(name));
