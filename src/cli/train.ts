@@ -93,6 +93,7 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
     o = { ...given, ...(checkpoint.run as ParsedOptions), iterations: target };
     ({ flow, state: resume } = checkpoint);
   } else {
+    // Again under the lock: another run may have started here while this one waited for it.
     if (hasCheckpoint(out)) throw new UsageError(`${out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
     checkRunFolder(out);
     o = withObjectiveDefaults(given);
