@@ -36,13 +36,18 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
   export LD_LIBRARY_PATH="$work${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   say "no system Vulkan loader; using the one brought along (Debian's libvulkan1)"
 fi
+# The driver's libraries where the container mounts them outside the linker's paths.
+for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  [ -d "$dir" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$dir"
+done
 # NVIDIA's Vulkan driver file: installed with the driver, or written here when only the library is.
 icd=""
-for dir in /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/share/vulkan/icd.d /usr/share/glvnd /etc/glvnd; do
+for dir in /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/share/vulkan/icd.d /usr/share/glvnd /etc/glvnd; do
   [ -f "$dir/nvidia_icd.json" ] && icd="$dir/nvidia_icd.json" && break
 done
 if [ -z "$icd" ]; then
   lib="$(ldconfig -p 2>/dev/null | awk '/libGLX_nvidia.so.0/ {print $NF; exit}')"
+  [ -z "$lib" ] && lib="$(ls /usr/local/nvidia/lib64/libGLX_nvidia.so.0 2>/dev/null)"
   if [ -n "$lib" ]; then
     icd="$work/nvidia_icd.json"
     printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "%s", "api_version": "1.3"}}\n' "$lib" > "$icd"

@@ -79,11 +79,20 @@ const CASES: Case[] = [
 const batches: number[] = [];
 for (let b = 100; b <= maxBatch; b *= 10) batches.push(b);
 
+/** The GPU adapter WebGPU runs on (vendor, architecture, device, description), as the browser says it. */
+async function adapterLine(): Promise<string> {
+  type Info = { vendor?: string; architecture?: string; device?: string; description?: string };
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ info?: Info } | null> } } }).navigator?.gpu;
+  const info = (await gpu?.requestAdapter().catch(() => null))?.info;
+  return info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unnamed' : 'unknown';
+}
+
 /** Throughput per case and batch on `backend` (undefined past the time budget or on failure). */
 async function measure(backend: BackendChoice): Promise<{ info: string; figures: Map<string, (number | undefined)[]> }> {
   const info = await ready({ backend, verbose: false });
   if (info.name !== (backend === 'tensorflow-gpu' ? 'tensorflow' : backend)) throw new Error(`bench/gpu.ts: ${backend} is unavailable: ${info.reason}`);
-  const line = machineLine();
+  const line = backend === 'wasm' ? machineLine() : `${machineLine()}; adapter ${await adapterLine()}`;
+  console.log(`  ${backend}: ${line}`);
   const figures = new Map<string, (number | undefined)[]>();
   const flow = new CNF({ dim: 2, hiddenDims: [64, 64, 64], seed: 0 });
   for (const c of CASES) {
@@ -111,8 +120,9 @@ async function measure(backend: BackendChoice): Promise<{ info: string; figures:
 }
 
 console.log(`bench/gpu.ts: ${gpuBackend} against wasm, batches ${batches.join(', ')}, at most ~${caseSeconds} s per run\n`);
-const cpu = only === 'gpu' ? undefined : await measure('wasm');
+// The GPU first: a machine without a usable adapter says so at once, before minutes of wasm runs.
 const gpu = only === 'wasm' ? undefined : await measure(gpuBackend);
+const cpu = only === 'gpu' ? undefined : await measure('wasm');
 console.log('');
 if (cpu) console.log(`wasm: ${cpu.info}`);
 if (gpu) console.log(`${gpuBackend}: ${gpu.info}`);
