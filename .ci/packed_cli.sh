@@ -38,12 +38,22 @@ JS
 node smoke.mjs
 
 # A consumer's browser build of the installed package (package.json exports' default entry): esbuild
-# and webpack from this repository's devDependencies, with no externals.
+# and webpack from this repository's devDependencies, with no externals; each bundle is then run in
+# headless Chromium (a bundle that builds can still fail as it loads: webpack once evaluated tfjs's
+# gradient files before tfjs-core's flags).
 cat > page.mjs <<'JS'
-import { CNF, odeint, ready, toyData } from 'cnfkit';
-console.log(CNF, odeint, ready, toyData);
+import { odeint, ready, tf } from 'cnfkit';
+(async () => {
+  try {
+    const info = await ready({ backend: 'cpu', verbose: false });
+    const y = odeint((t, y) => tf.neg(y), tf.ones([1]), [0, 1]).dataSync()[1];
+    document.body.textContent = `cnfkit ran on ${info.name}: y(1) = ${y.toFixed(5)}`;
+  } catch (e) {
+    document.body.textContent = `cnfkit failed: ${e}`;
+  }
+})();
 JS
-"$root/node_modules/.bin/esbuild" page.mjs --bundle --platform=browser --format=esm --log-level=error --outfile=esbuild-bundle.js
+"$root/node_modules/.bin/esbuild" page.mjs --bundle --platform=browser --format=iife --log-level=error --outfile=esbuild-out/main.js
 cat > webpack.mjs <<JS
 import webpack from '$root/node_modules/webpack/lib/index.js';
 webpack({ mode: 'production', target: 'web', context: process.cwd(), entry: './page.mjs', output: { path: process.cwd() + '/webpack-out' }, performance: { hints: false } }, (err, stats) => {
@@ -51,4 +61,20 @@ webpack({ mode: 'production', target: 'web', context: process.cwd(), entry: './p
 });
 JS
 node webpack.mjs
-echo "packed cnfkit: browser bundles from the package: esbuild $(wc -c < esbuild-bundle.js) bytes, webpack $(cat webpack-out/*.js | wc -c) bytes (minified)"
+echo "packed cnfkit: browser bundles from the package: esbuild $(wc -c < esbuild-out/main.js) bytes, webpack $(cat webpack-out/*.js | wc -c) bytes (minified)"
+chromium_path="${CHROMIUM_PATH:-$(command -v chromium || true)}"
+if [ -z "$chromium_path" ]; then
+  [ "${CNFKIT_REQUIRE_BROWSER:-}" = 1 ] && { echo "packed cnfkit: CNFKIT_REQUIRE_BROWSER=1 but no Chromium" >&2; exit 1; }
+  echo "packed cnfkit: no Chromium here; the bundles were built but not run"
+  exit 0
+fi
+for bundler in esbuild webpack; do
+  echo '<!doctype html><meta charset="utf-8"><body>not run</body><script src="main.js"></script>' > "$bundler-out/index.html"
+  dom="$("$chromium_path" --headless --no-sandbox --disable-gpu --no-first-run --virtual-time-budget=30000 --dump-dom "file://$work/$bundler-out/index.html" 2>/dev/null || true)"
+  body="$(echo "$dom" | sed -n 's:.*<body>\([^<]*\).*:\1:p')"
+  if [ "$body" != "cnfkit ran on cpu: y(1) = 0.36788" ]; then
+    echo "packed cnfkit: the $bundler bundle did not run in Chromium; the page reads: ${dom:0:300}" >&2
+    exit 1
+  fi
+  echo "packed cnfkit: the $bundler bundle runs in headless Chromium ($body)"
+done

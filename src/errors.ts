@@ -16,10 +16,8 @@
  * ```
  */
 export class CnfkitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
+  // Each class names itself in a literal: a minifier renames classes, and `e.name` must survive it.
+  override name = 'CnfkitError';
 }
 
 /**
@@ -36,6 +34,7 @@ export class CnfkitError extends Error {
  * ```
  */
 export class InputError extends CnfkitError {
+  override name = 'InputError';
   /**
    * @param fn - the public function that was called, e.g. `odeint`
    * @param argument - the argument at fault, e.g. `ts` or `options.rtol`
@@ -92,6 +91,7 @@ export type OdeInputError = InputError;
  * ```
  */
 export class DivergenceError extends InputError {
+  override name = 'DivergenceError';
   constructor(
     fn: string,
     /** The iteration at which training diverged. */
@@ -114,7 +114,9 @@ export class DivergenceError extends InputError {
  * console.log(new KernelError('the wasm kernels are not loaded').message);
  * ```
  */
-export class KernelError extends CnfkitError {}
+export class KernelError extends CnfkitError {
+  override name = 'KernelError';
+}
 
 /**
  * The adaptive step size fell below what float64 time can resolve: a blow-up, stiffness, or NaN.
@@ -128,6 +130,7 @@ export class KernelError extends CnfkitError {}
  * ```
  */
 export class StepSizeError extends CnfkitError {
+  override name = 'StepSizeError';
   constructor(
     /** The time the solve reached. */
     readonly t: number,
@@ -151,6 +154,7 @@ export class StepSizeError extends CnfkitError {
  * ```
  */
 export class MaxStepsError extends CnfkitError {
+  override name = 'MaxStepsError';
   constructor(
     /** The limit that was reached. */
     readonly maxSteps: number,
@@ -178,6 +182,7 @@ export class MaxStepsError extends CnfkitError {
  * ```
  */
 export class ConvergenceError extends CnfkitError {
+  override name = 'ConvergenceError';
   constructor(
     /** The implicit method. */
     readonly method: string,
@@ -204,6 +209,7 @@ export class ConvergenceError extends CnfkitError {
  * ```
  */
 export class NonFiniteError extends CnfkitError {
+  override name = 'NonFiniteError';
   constructor(
     /** The time at which NaN or Inf was found. */
     readonly t: number,
@@ -227,6 +233,7 @@ export class NonFiniteError extends CnfkitError {
  * ```
  */
 export class ModelFileError extends CnfkitError {
+  override name = 'ModelFileError';
   /**
    * @param fn - the public function that was called, e.g. `CNF.save`
    * @param path - the folder or file at fault

@@ -6,6 +6,9 @@
  * converter, data: import those yourself when you want them).
  * @packageDocumentation
  */
+// tfjs-core itself first: its flags (DEBUG, …) must be registered before the gradient files run,
+// and webpack evaluates side-effect imports in the order written here (esbuild happened not to care).
+import '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import '@tensorflow/tfjs-backend-cpu';

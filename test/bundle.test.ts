@@ -37,6 +37,23 @@ describe('the browser bundle', () => {
     expect(code).not.toMatch(/["']node:[a-z/]+["']/);
   }, 60_000);
 
+  it("cnfkit's errors keep their names through a minifier (pages tell them apart by e.name)", async () => {
+    const minified = await build({ entryPoints: [join(root, 'src/errors.ts')], bundle: true, minify: true, format: 'esm', write: false, logLevel: 'silent' });
+    const file = join(mkdtempSync(join(tmpdir(), 'cnfkit-errors-')), 'errors.mjs');
+    writeFileSync(file, minified.outputFiles[0].text);
+    try {
+      const errors = await import(file);
+      const names = ['CnfkitError', 'InputError', 'DivergenceError', 'KernelError', 'StepSizeError', 'MaxStepsError', 'ConvergenceError', 'NonFiniteError', 'ModelFileError'];
+      expect(names.filter((n) => errors[n] === undefined)).toEqual([]);
+      // The minifier did rename the classes (so this test can fail); the errors' names did not change.
+      expect(names.filter((n) => errors[n].name === n)).toEqual([]);
+      const made = [new errors.CnfkitError('m'), new errors.InputError('f', 'a', 'p'), new errors.KernelError('k'), new errors.ModelFileError('f', 'w', 'p')];
+      expect(made.map((e) => e.name)).toEqual(['CnfkitError', 'InputError', 'KernelError', 'ModelFileError']);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
   it("'cnfkit/webgpu' bundles tfjs's WebGPU backend for a page, and not Dawn (Node's native WebGPU)", async () => {
     const result = await bundle("import './src/webgpu/index.ts'; import { ready } from './src/index.browser.ts'; await ready({ backend: 'webgpu' });");
     const inputs = Object.keys(result.metafile.inputs);
