@@ -5,7 +5,7 @@
  * loaded, cnfkit says why and falls back instead of failing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CnfkitError } from './errors.js';
 import { kernelThreadsStatus, kernelsUseFma, loadWasmKernels, setKernelThreads, setWasmKernels, wasmKernelsStatus } from './native/runtime.js';
 import { availableCores } from './native/kernel_threads.js';
@@ -45,7 +45,11 @@ export interface BackendInfo {
   reason: string;
   /** wasm only: whether SIMD is in use. */
   simd?: boolean;
-  /** wasm only: whether threads are in use (never in Node). */
+  /**
+   * wasm only: whether tfjs's own wasm kernels run on more than one thread (its threaded build, in a
+   * cross-origin-isolated page, with more than one thread; never in Node). cnfkit's kernels have their
+   * own threads: {@link BackendInfo.kernelThreads}.
+   */
   threads?: boolean;
   /**
    * cnfkit's own WebAssembly kernels for the built-in ConcatSquash/tanh network (flow-matching
@@ -248,7 +252,8 @@ function record(info: Omit<BackendInfo, 'name' | 'kernels' | 'kernelThreads' | '
   current = { name, ...info, kernels: kernelsLine(), kernelThreads: kernelThreadsStatus(), kernelFma: kernelsUseFma() };
   if (name === 'wasm') {
     current.simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-    current.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+    // The threaded build being loaded is not enough: tfjs may still run it on one thread.
+    current.threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') && getThreadsCount() > 1;
   }
   return { ...current };
 }

@@ -98,15 +98,66 @@ describe('CNF.load from http(s)://…/model.json', () => {
     const big = await CNF.load(`${base}/m/model.json`).catch((e) => e);
     expect(big.message).toMatch(/model.json is 1073741824 bytes \(Content-Length\), more than a model.json can be/);
     const short = await CNF.load(serveModel(modelJson, { '/m/weights.bin': send(weights.subarray(8)) })).catch((e) => e);
-    expect(short.message).toMatch(new RegExp(`/m/weights.bin hold ${weights.length - 8} bytes, but .*model.json lists ${weights.length}`));
+    expect(short.message).toMatch(new RegExp(`/m/weights.bin holds ${weights.length - 8} bytes, but .*model.json lists ${weights.length}`));
     const missing = await CNF.load(`${base}/nothing/model.json`).catch((e) => e);
     expect(missing).toBeInstanceOf(ModelFileError);
     expect(missing.message).toMatch(/^CNF.load: http:\/\/127.0.0.1:\d+\/nothing\/model.json cannot be fetched \(HTTP 404 Not Found\)/);
   });
 });
 
+describe('CNF.load over http: redirects, broken connections, aborts', () => {
+  it.each([
+    ['another folder of the same server', (r: ServerResponse) => r.writeHead(302, { location: '/private/weights.bin' }).end()],
+    ['another server', (r: ServerResponse) => r.writeHead(301, { location: 'http://169.254.169.254/latest/meta-data' }).end()],
+  ])('follows no redirect of a weight file (to %s)', async (_name, redirect) => {
+    const error = await CNF.load(serveModel(modelJson, { '/m/weights.bin': redirect, '/private/weights.bin': send(weights) })).catch((e) => e);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(/\/m\/weights.bin redirects to .*; weight files must be served from beside model.json, and cnfkit follows no redirect for them/);
+    expect(requested).toEqual(['/m/model.json', '/m/weights.bin']);
+  });
+
+  it('follows a redirect of model.json (the caller chose its URL); the weights still come from beside the URL asked for', async () => {
+    routes = { '/old/model.json': (r) => r.writeHead(301, { location: '/m/model.json' }).end(), '/m/model.json': send(JSON.stringify(modelJson)), '/old/weights.bin': send(weights) };
+    requested.length = 0;
+    const loaded = await CNF.load(`${base}/old/model.json`);
+    expect(logp(loaded)).toEqual(logp(flow));
+    expect(requested).toEqual(['/old/model.json', '/m/model.json', '/old/weights.bin']);
+    loaded.dispose();
+  });
+
+  it('names a weight file whose connection broke off mid-body', async () => {
+    const broken = (r: ServerResponse) => {
+      r.writeHead(200, { 'content-length': String(weights.length) });
+      r.write(weights.subarray(0, 16), () => setTimeout(() => r.socket?.destroy(), 20));
+    };
+    const error = await CNF.load(serveModel(modelJson, { '/m/weights.bin': broken })).catch((e) => e);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(/\/m\/weights.bin broke off after 16 bytes \(/);
+  });
+
+  it("stops at options.signal (a server that never answers would otherwise hold the load), and refuses a signal that is not one", async () => {
+    const silent = () => {}; // never answers
+    const started = performance.now();
+    const error = await CNF.load(serveModel(modelJson, { '/m/weights.bin': silent }), { signal: AbortSignal.timeout(300) }).catch((e) => e);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(/\/m\/weights.bin cannot be fetched: the load was aborted \(.*timeout/i);
+    const bad = await CNF.load(serveModel(modelJson), { signal: 300 as unknown as AbortSignal }).catch((e) => e);
+    expect(bad.message).toMatch(/^CNF.load: 'options.signal' must be an AbortSignal/);
+  });
+});
+
 describe('a model.json that names too many weight files', () => {
-  it('is refused before anything is fetched', async () => {
+  it('more than one per weight and KiB is refused before any is fetched (4000 files for a model of a few hundred bytes)', async () => {
+    const json = structuredClone(modelJson);
+    json.weightsManifest[0].paths = Array.from({ length: 4000 }, (_, i) => `w${i}.bin`);
+    const error = await CNF.load(serveModel(json)).catch((e) => e);
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error.message).toMatch(new RegExp(`names 4000 weight files for ${json.weightsManifest[0].weights.length} weights of ${weights.length} bytes in all; tf.io writes at most one file per weight and KiB`));
+    expect(requested).toEqual(['/m/model.json']);
+  });
+
+  it('more than 4096 is refused before anything is fetched', async () => {
     const json = structuredClone(modelJson);
     json.weightsManifest[0].paths = Array.from({ length: 5000 }, (_, i) => `w${i}.bin`);
     const error = await CNF.load(serveModel(json)).catch((e) => e);

@@ -573,21 +573,23 @@ export class CNF {
    * @param source - where to load from (see above)
    * @param options - `maxParameters`: the most parameters a loaded flow may have (default 10⁸);
    *   `memoryLimit`: this machine's cap on a solve's memory (default: the one saved with the model,
-   *   which is the training machine's; see {@link CnfOptions.memoryLimit})
+   *   which is the training machine's; see {@link CnfOptions.memoryLimit}); `signal`: an AbortSignal
+   *   that stops an http(s) load, e.g. `AbortSignal.timeout(30_000)` (fetch itself has no time limit)
    * @returns the flow
    * @throws ModelFileError naming the folder, file or URL, the field and the problem when it is
    *   missing, corrupt, edited, too large or not a CNF
    */
-  static async load(source: ModelLocation, options: { maxParameters?: number; memoryLimit?: number } = {}): Promise<CNF> {
+  static async load(source: ModelLocation, options: { maxParameters?: number; memoryLimit?: number; signal?: AbortSignal } = {}): Promise<CNF> {
     const fn = 'CNF.load';
     checkLocation(fn, 'source', source);
-    if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be { maxParameters?, memoryLimit? }, but got ${String(options)}`);
-    rejectUnknownOptions(fn, options, ['maxParameters', 'memoryLimit']);
+    if (options === null || typeof options !== 'object') throw new InputError(fn, 'options', `must be { maxParameters?, memoryLimit?, signal? }, but got ${String(options)}`);
+    rejectUnknownOptions(fn, options, ['maxParameters', 'memoryLimit', 'signal']);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InputError(fn, 'options.signal', `must be an AbortSignal (new AbortController().signal, AbortSignal.timeout(ms)), but got ${shownValue(options.signal)}`);
     const maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
     if (!(Number.isSafeInteger(maxParameters) && maxParameters > 0)) throw new InputError(fn, 'options.maxParameters', `must be a positive integer, but got ${shownValue(maxParameters)}`);
     // Checked before anything is read (the flow's own check would name new CNF).
     if (options.memoryLimit !== undefined) resolveCnfOptions({ dim: 1, memoryLimit: options.memoryLimit }, fn);
-    const files = await readModel(fn, source, (config) => savedFlowWeights(config, 'CNF', maxParameters));
+    const files = await readModel(fn, source, (config) => savedFlowWeights(config, 'CNF', maxParameters), options.signal);
     const dir = describeLocation(source);
     const saved = savedCnfOptions(files.config.options as CnfOptions);
     const flow = new CNF(options.memoryLimit !== undefined ? { ...saved, memoryLimit: options.memoryLimit } : saved);

@@ -8,6 +8,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { CnfkitError, InputError } from '../errors.js';
 import { isHttpUrl, loadHttpModel } from './http_model.js';
+import { loadPickedFiles, pickedFiles } from './picked_files.js';
 import type { ExpectedWeights, ModelFiles, ModelStore } from './model_checks.js';
 import { isIOHandler, isModelUrl, loadThroughHandler, routedLoadHandler, routedSaveHandler, saveThroughHandler } from './tfio_store.js';
 
@@ -33,10 +34,16 @@ export async function writeModel(fn: string, location: ModelLocation, model: Mod
   return folderStore(fn, location).write(fn, location, model, options);
 }
 
-/** Reads the model at `location`, checked against the weights `expect` says its options make. */
-export async function readModel(fn: string, location: ModelLocation, expect: (config: Record<string, unknown>) => ExpectedWeights): Promise<ModelFiles> {
-  if (isIOHandler(location)) return loadThroughHandler(fn, HANDLER, location, expect);
-  if (isHttpUrl(location)) return loadHttpModel(fn, location, expect);
+/**
+ * Reads the model at `location`, checked against the weights `expect` says its options make.
+ * @param signal - stops an http(s) load (its fetches) when it aborts
+ */
+export async function readModel(fn: string, location: ModelLocation, expect: (config: Record<string, unknown>) => ExpectedWeights, signal?: AbortSignal): Promise<ModelFiles> {
+  if (isIOHandler(location)) {
+    const picked = pickedFiles(location);
+    return picked ? loadPickedFiles(fn, picked, expect) : loadThroughHandler(fn, HANDLER, location, expect);
+  }
+  if (isHttpUrl(location)) return loadHttpModel(fn, location, expect, signal);
   if (isModelUrl(location)) return loadThroughHandler(fn, location, routedLoadHandler(fn, location), expect);
   return folderStore(fn, location).read(fn, location, expect);
 }
