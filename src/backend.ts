@@ -78,8 +78,8 @@ export interface ReadyOptions {
   wasmKernels?: boolean;
   /**
    * Where a page serves tfjs's wasm backend files (`tfjs-backend-wasm.wasm`, `-simd.wasm`,
-   * `-threaded-simd.wasm` from `@tensorflow/tfjs-backend-wasm/dist`): a URL prefix ending in `/`, or
-   * a map from file name to URL. A bundled page needs it; without the files the wasm backend fails
+   * `-threaded-simd.wasm` from `@tensorflow/tfjs-backend-wasm/dist`): the folder's URL (a `/` is
+   * added where it is missing: tfjs appends the file name to it as it is), or a map from file name to URL. A bundled page needs it; without the files the wasm backend fails
    * and cnfkit falls back to the ~20x slower cpu backend, saying so. Node finds them by itself.
    */
   wasmPaths?: string | Record<string, string>;
@@ -214,10 +214,11 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
     reason = `${requested} unavailable (${failure ?? 'backend failed to initialise'}; ${optional.hint}); fell back to wasm`;
     if (verbose) console.warn(`cnfkit: ${reason}`);
   }
-  if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths as string);
+  const wasmPaths = typeof options.wasmPaths === 'string' && options.wasmPaths !== '' && !options.wasmPaths.endsWith('/') ? `${options.wasmPaths}/` : options.wasmPaths;
+  if (wasmPaths !== undefined) setWasmPaths(wasmPaths as string);
   if (requested !== 'cpu' && (await trySetBackend('wasm'))) return record({ requested, source, reason });
   if (requested !== 'cpu') {
-    const cause = (await diagnoseWasmFailure(options.wasmPaths)) ?? 'wasm failed to initialise';
+    const cause = (await diagnoseWasmFailure(wasmPaths)) ?? 'wasm failed to initialise';
     reason = `${reason}; ${cause}; fell back to the pure-JS cpu backend (about 20x slower)`;
     if (verbose) console.warn(`cnfkit: ${reason}`);
   }

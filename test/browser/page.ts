@@ -2,7 +2,8 @@
 import { CNF, odeint, ready, tf, toyData } from '../../src/index.browser.js';
 
 async function run(): Promise<Record<string, unknown>> {
-  const info = await ready({ wasmPaths: '/wasm/', verbose: false });
+  // The folder without its trailing '/': ready adds it (tfjs would ask for /wasmtfjs-backend-wasm-simd.wasm).
+  const info = await ready({ wasmPaths: '/wasm', verbose: false });
   const y1 = odeint((_t, y) => tf.neg(y), tf.ones([1]), [0, 1]).dataSync()[1];
   const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 1 });
   const data = toyData('8gaussians', 2000, 0);
