@@ -95,6 +95,12 @@ describe('cnfkit command line', () => {
     expect(resumed.out).toMatch(new RegExp(`resuming from iteration ${stoppedAt}`));
     // Bit-identical weights: same minibatches, same noise, same Adam moments.
     expect(readFileSync(join(interrupted, 'model', 'weights.bin')).equals(readFileSync(join(straight, 'model', 'weights.bin')))).toBe(true);
+    // A run stopped after its last checkpoint but before its model: --resume writes the model from it.
+    rmSync(join(interrupted, 'model'), { recursive: true });
+    const finished = await cli('train', '--out', interrupted, '--resume');
+    expect(finished.code).toBe(0);
+    expect(finished.out).toMatch(/checkpoint is at iteration 40: nothing to train for --iterations 40; model in .*model \(written from the checkpoint\)/);
+    expect(readFileSync(join(interrupted, 'model', 'weights.bin')).equals(readFileSync(join(straight, 'model', 'weights.bin')))).toBe(true);
   });
 
   it('writes a checkpoint on SIGTERM too (what Slurm and Kubernetes send before preempting), exit 143', async () => {
@@ -282,6 +288,14 @@ describe('cnfkit command line', () => {
     const constant = await cli('train', '--data', join(tmp, 'constant.csv'), '--out', join(tmp, 'constant-run'), '--iterations', '2');
     expect(constant.code).toBe(2);
     expect(constant.err).toMatch(/constant.csv: 'b' \(column 2\) holds 7.5 in every training point; a density over a constant is infinite. Drop the column/);
+    // 0.1 in every row: its mean is off by an ulp, its std 1e-17, not 0; constant all the same.
+    writeFileSync(join(tmp, 'tenths.csv'), ['a,b', ...Array.from({ length: 40 }, (_, i) => `${i % 7},0.1`)].join('\n') + '\n');
+    const tenths = await cli('train', '--data', join(tmp, 'tenths.csv'), '--out', join(tmp, 'tenths-run'), '--iterations', '2');
+    expect(tenths.code).toBe(2);
+    expect(tenths.err).toMatch(/tenths.csv: 'b' \(column 2\) holds 0.1 in every training point/);
+    writeFileSync(join(tmp, 'nearly.csv'), ['a,b', ...Array.from({ length: 40 }, (_, i) => `${i % 7},${1000 + (i % 2) * 1e-11}`)].join('\n') + '\n');
+    const nearly = await cli('train', '--data', join(tmp, 'nearly.csv'), '--out', join(tmp, 'nearly-run'), '--iterations', '2');
+    expect(nearly.err).toMatch(/nearly.csv: 'b' \(column 2\) varies only past its 12th digit \(mean 1000.0000000000\d*, std 5.0e-12\)/);
     // The run's own CSV moved away: said as such (not as a --data the user never passed).
     renameSync(csv, `${csv}.moved`);
     expect((await cli('eval', '--model', run)).err).toMatch(/the run's training data .*points.csv \(named in .*run.json\) does not exist any more; pass --data to use another file/);

@@ -51,6 +51,18 @@ describe('the run folder lock', () => {
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).host).toBe('another-machine'); // not ours: kept
   });
 
+  it("takes over a lock naming this very pid that this process does not hold (a restarted container's former pid 1)", async () => {
+    const dir = join(tmp, 'restarted');
+    mkdirSync(dir);
+    writeFileSync(join(dir, LOCK_FILE), lockOf(process.pid)); // alive by kill(pid, 0): it is us
+    const said: string[] = [];
+    const lock = await acquireRunLock(dir, (line) => said.push(line));
+    expect(said.join('\n')).toMatch(new RegExp(`taking over .*train.lock: its run \\(pid ${process.pid} on .*\\) is gone`));
+    // The lock this process does hold stays refused to a second taker in the same process.
+    await expect(acquireRunLock(dir, quiet)).rejects.toThrow(/is being trained by another cnfkit train/);
+    lock.release();
+  });
+
   it("refuses another host's lock that keeps being refreshed", async () => {
     const dir = join(tmp, 'busy');
     mkdirSync(dir);

@@ -36,6 +36,9 @@ export interface RunLock {
   release(): void;
 }
 
+/** The tokens of the locks this process holds now (a lock naming this pid and another token is a former process's). */
+const heldHere = new Set<string>();
+
 /**
  * Takes `dir`'s lock (creating the folder when it does not exist), waiting for a stale one of
  * another host's.
@@ -61,7 +64,10 @@ export async function acquireRunLock(dir: string, log: (line: string) => void, s
     const age = Date.now() - held.refreshed;
     const sameHost = held.info?.host === mine.host;
     const who = held.info ? `pid ${held.info.pid} on ${held.info.host}, started ${held.info.started}` : 'an unreadable lock';
-    if ((sameHost && !alive(held.info!.pid)) || age > staleMs) {
+    // This pid, but not a lock this process holds: a former process of a restarted container, where
+    // pids repeat (pid 1 above all); kill(pid, 0) would call it alive.
+    const formerSelf = sameHost && held.info!.pid === process.pid && !heldHere.has(held.info!.token);
+    if ((sameHost && (formerSelf || !alive(held.info!.pid))) || age > staleMs) {
       log(`taking over ${path}: its run (${who}) is gone${sameHost ? '' : ` (not refreshed for ${Math.round(age / 1000)} s)`}`);
       rmSync(path, { force: true });
       continue;
@@ -72,6 +78,7 @@ export async function acquireRunLock(dir: string, log: (line: string) => void, s
     waiting = true;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+  heldHere.add(mine.token);
   const refresh = setInterval(() => {
     try {
       const now = new Date();
@@ -90,6 +97,7 @@ export async function acquireRunLock(dir: string, log: (line: string) => void, s
     },
     release() {
       clearInterval(refresh);
+      heldHere.delete(mine.token);
       if (isMine(path, mine.token)) rmSync(path, { force: true });
       // A folder made for the lock alone goes with it (a train that failed its checks).
       if (created && existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);

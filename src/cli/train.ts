@@ -122,7 +122,11 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
   }
   const iterations = o.iterations as number;
   if (resume && resume.iteration >= iterations) {
-    log(`checkpoint is at iteration ${resume.iteration}; nothing to do for --iterations ${iterations}`);
+    // Nothing to train, but the model may be missing or older than the checkpoint (a run stopped
+    // between its last checkpoint and its model): the checkpoint's weights are the run's result.
+    lock.check();
+    await flow.save(join(out, 'model'));
+    log(`checkpoint is at iteration ${resume.iteration}: nothing to train for --iterations ${iterations}; model in ${join(out, 'model')} (written from the checkpoint)`);
     flow.dispose();
     trainPoints?.dispose();
     return 0;
@@ -249,10 +253,14 @@ async function trainingData(data: string, seed: number): Promise<{ dim: number; 
   trainValues.forEach((v, i) => (squares[i % dim] += (v - mean[i % dim]) ** 2));
   const std = mean.map((_, k) => Math.sqrt(squares[k] / n));
   // A constant column has no density (a point mass): the flow would spend itself sharpening a spike.
-  const constant = std.findIndex((s) => s === 0);
+  // Constant to the last digits counts too: a column of 0.1s has a mean off by an ulp and a std of
+  // 1e-17, and one that varies in its 13th digit is constant to float32.
+  const constant = std.findIndex((s, k) => s <= 1e-12 * Math.abs(mean[k]));
   if (constant >= 0) {
     const column = header ? `'${header[constant]}' (column ${constant + 1})` : `column ${constant + 1}`;
-    throw new UsageError(`--data ${data}: ${column} holds ${mean[constant]} in every training point; a density over a constant is infinite. Drop the column (and add it back to samples yourself)`);
+    const first = trainValues[constant];
+    const held = trainValues.every((v, i) => i % dim !== constant || v === first) ? `holds ${first} in every training point` : `varies only past its 12th digit (mean ${mean[constant]}, std ${std[constant].toExponential(1)})`;
+    throw new UsageError(`--data ${data}: ${column} ${held}; a density over a constant is infinite. Drop the column (and add it back to samples yourself)`);
   }
   return {
     dim,
