@@ -67,8 +67,32 @@ export async function main(argv: readonly string[], log: (line: string) => void 
       console.error(`cnfkit ${name}: ${e.message}`);
       return 1;
     }
+    const file = fileSystemProblem(e);
+    if (file) {
+      console.error(`cnfkit ${name}: ${file}`);
+      return 1;
+    }
     throw e;
   }
+}
+
+/** What the file system refused, in a line (an unreadable CSV printed a stack trace), or undefined. */
+function fileSystemProblem(e: unknown): string | undefined {
+  const { code, path, syscall } = (e ?? {}) as NodeJS.ErrnoException;
+  const meanings: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'no such file or folder',
+    EISDIR: 'it is a folder',
+    ENOTDIR: 'a part of the path is not a folder',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'read-only file system',
+    EMFILE: 'too many open files',
+    EIO: 'input/output error',
+  };
+  if (typeof code !== 'string' || !(code in meanings) || typeof path !== 'string') return undefined;
+  return `cannot ${syscall ?? 'use'} ${path}: ${meanings[code]} (${code})`;
 }
 
 /** Whether this module is the program (run directly or through the `cnfkit` bin link), not imported by the tests. */

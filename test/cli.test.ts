@@ -41,7 +41,9 @@ describe('cnfkit command line', () => {
       [['fly'], /unknown command 'fly'/],
       [['train', '--data', 'spiral', '--out', tmp], /--data must be one of swissroll, circles, rings, moons, 8gaussians, pinwheel, 2spirals, checkerboard, or a CSV file \(ending in .csv\), but got 'spiral'/],
       [['train', '--data', '8gaussians'], /--out is required/],
-      [['train', '--data', '8gaussians', '--out', tmp, '--iterations', '0'], /--iterations must be a positive integer, but got '0'/],
+      [['train', '--data', '8gaussians', '--out', tmp, '--iterations', '0'], /--iterations must be a positive integer \(at most 2\^53\), but got '0'/],
+      [['sample', '--model', tmp, '--n', '1e20', '--out', join(tmp, 'x.csv')], /--n must be a positive integer \(at most 2\^53\), but got '1e20'/],
+      [['sample', '--model', tmp, '--n', '10', '--out', ''], /--out must not be empty/],
       [['train', '--data', '8gaussians', '--out', tmp, '--lr'], /--lr needs a value/],
       [['train', '--data', '8gaussians', '--out', tmp, '--colour', 'red'], /unknown option --colour/],
       [['eval', '--model', join(tmp, 'nothing')], /--model .* holds no model/],
@@ -140,6 +142,17 @@ describe('cnfkit command line', () => {
     expect(dense[0]).toBe('x,y,log_prob');
     expect(dense).toHaveLength(17);
     expect(dense.slice(1).map((l) => Number(l.split(',')[2])).every((v) => Number.isFinite(v) && v < 0)).toBe(true);
+    // Nothing is written into a model folder (saving there would then be refused), nor through a file.
+    const intoModel = await cli('sample', '--model', run, '--n', '4', '--out', join(run, 'checkpoint', 's.csv'));
+    expect(intoModel.code).toBe(2);
+    expect(intoModel.err).toMatch(/--out .*s.csv would go into the model folder .*checkpoint; a file there would make saving to it refuse/);
+    expect((await cli('plot', '--model', run, '--out', join(run, 'checkpoint'))).err).toMatch(/would go into the model folder/);
+    expect((await cli('sample', '--model', run, '--n', '10', '--shard', '0/2000000', '--out', join(tmp, 'x.csv'))).err).toMatch(/--shard 0\/2000000: at most 1000000 shards/);
+    // A file the system will not read (here /proc/self/mem, EIO even to root): one line naming it, exit 1.
+    symlinkSync('/proc/self/mem', join(tmp, 'unreadable.csv'));
+    const unreadable = await cli('eval', '--model', run, '--data', join(tmp, 'unreadable.csv'));
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.err).toMatch(/^cnfkit eval: cannot read .*unreadable.csv: input\/output error \(EIO\)$/);
     const pictures = join(tmp, 'pictures');
     expect((await cli('plot', '--model', run, '--out', pictures)).code).toBe(0);
     for (const name of ['figure.png', 'trajectories.png']) {

@@ -36,6 +36,7 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
     if (typeof value === 'boolean') {
       out[spec.name] = value;
     } else if (spec.kind === 'string') {
+      if (value.trim() === '') throw new UsageError(`--${spec.name} must not be empty`);
       if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`--${spec.name} must be one of ${spec.choices.join(', ')}, but got '${value}'`);
       out[spec.name] = value;
     } else {
@@ -86,8 +87,9 @@ function joinNegativeValues(argv: readonly string[], specs: readonly OptionSpec[
 function checkedNumber(spec: OptionSpec, raw: string): number {
   const value = Number(raw);
   const inRange = spec.range === 'positive' ? value > 0 : spec.range === 'non-negative' ? value >= 0 : true;
-  if (raw.trim() === '' || !Number.isFinite(value) || !inRange || (spec.kind === 'integer' && (!Number.isInteger(value) || value < 1))) {
-    const expected = spec.kind === 'integer' ? 'a positive integer' : spec.range ? `a ${spec.range} number` : 'a number';
+  // Integers stay exact (2^53 at most): past that, counting to them never ends or skips.
+  if (raw.trim() === '' || !Number.isFinite(value) || !inRange || (spec.kind === 'integer' && (!Number.isSafeInteger(value) || value < 1))) {
+    const expected = spec.kind === 'integer' ? 'a positive integer (at most 2^53)' : spec.range ? `a ${spec.range} number` : 'a number';
     throw new UsageError(`--${spec.name} must be ${expected}, but got '${raw}'`);
   }
   return value;

@@ -6,8 +6,9 @@
  * ({@link checkOutputFile}): an existing file is replaced only with --overwrite, an input never.
  */
 import { appendFileSync, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from './args.js';
+import { holdsModel } from './run_files.js';
 
 /** The --overwrite option of the commands that write files. */
 export const OVERWRITE_OPTION = { name: 'overwrite', kind: 'flag', help: 'replace --out where it exists (never one of the inputs)' } as const;
@@ -20,12 +21,23 @@ export const OVERWRITE_OPTION = { name: 'overwrite', kind: 'flag', help: 'replac
  */
 export function checkOutputFile(option: string, path: string, inputs: readonly string[], overwrite: boolean): void {
   if (/[\\/]$/.test(path) || (existsSync(path) && statSync(path).isDirectory())) throw new UsageError(`--${option} ${path} is a folder; name the file to write`);
-  if (!existsSync(path)) return;
+  if (!existsSync(path)) return refuseModelFolder(option, path, dirname(resolve(path)));
   const target = statSync(path);
   // The same file under another name (a link, ./, a case-insensitive file system) counts too.
   const input = inputs.find((file) => existsSync(file) && (resolve(file) === resolve(path) || sameFile(statSync(file), target)));
   if (input !== undefined) throw new UsageError(`--${option} ${path} is ${resolve(input) === resolve(path) ? 'one of the inputs' : `the same file as the input ${input}`}; nothing was changed. Name a new file`);
+  refuseModelFolder(option, path, dirname(resolve(path)));
   if (!overwrite) throw new UsageError(`--${option} ${path} exists; nothing was changed. Pass --overwrite to replace it, or name a new file`);
+}
+
+/**
+ * Refuses output into a model folder (a run's model/ or checkpoint/, or any saved model): a file
+ * there beside model.json makes CNF.save, and so train and --resume, refuse the folder.
+ */
+export function refuseModelFolder(option: string, path: string, folder: string): void {
+  if (holdsModel(folder)) {
+    throw new UsageError(`--${option} ${path} would go into the model folder ${folder}; a file there would make saving to it refuse (it holds files cnfkit did not write). Write beside it`);
+  }
 }
 
 /**

@@ -33,8 +33,8 @@ export interface PointChunk {
  * @throws UsageError naming the file and the line when the file is missing or a line is not a point
  */
 export async function* csvChunks(path: string, chunkRows: number, option: string): AsyncGenerator<PointChunk> {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--${option} ${path} does not exist (expected a CSV file of points, or a toy data set's name)`);
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--${option} ${path} ${existsSync(path) ? 'is not a file' : 'does not exist'} (expected a CSV file of points, or a toy data set's name)`);
+  const lines = fileLines(path);
   let header: string[] | undefined;
   let dim = 0;
   let buffer: number[] = [];
@@ -89,6 +89,17 @@ export async function* csvChunks(path: string, chunkRows: number, option: string
   if (index === 0) throw new UsageError(`--${option} ${path} holds no points`);
 }
 
+/** The lines of `path`; a read error carries the path (a stream's errors name no file). */
+async function* fileLines(path: string): AsyncGenerator<string> {
+  try {
+    yield* createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException;
+    if (typeof error?.code === 'string' && error.path === undefined) error.path = path;
+    throw error;
+  }
+}
+
 /** A decimal number (as CSV writers write them: no hex, binary or octal; no quotes), else NaN. */
 function parseCell(cell: string): number {
   const text = cell.trim();
@@ -110,12 +121,17 @@ export async function readCsvPoints(path: string, option: string): Promise<{ val
   return { values, rows, dim: parts[0].dim, header: parts[0].header };
 }
 
-/** Parses `--shard k/n` (0 ≤ k < n). */
+/** The most shards a run may be split into. */
+export const MAX_SHARDS = 1_000_000;
+
+/** Parses `--shard k/n` (0 ≤ k < n ≤ {@link MAX_SHARDS}). */
 export function parseShard(value: unknown): { k: number; n: number } | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d+)\/(\d+)$/.exec(String(value));
   const [k, n] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
   if (!m || !(n >= 1) || !(k >= 0 && k < n)) throw new UsageError(`--shard must be k/n with 0 ≤ k < n (e.g. 0/4), but got '${value}'`);
+  // merge opens every part: a million is past any array job (Slurm's and Kubernetes' top out lower).
+  if (n > MAX_SHARDS) throw new UsageError(`--shard ${value}: at most ${MAX_SHARDS} shards (merge reads every part)`);
   return { k, n };
 }
 

@@ -11,7 +11,7 @@ import { FLOW_PICTURES, writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
 import { summarizeCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
-import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, sameFile } from './csv_output.js';
+import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, refuseModelFolder, sameFile } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
 import { disposeWithTwin, flowSpaceTwin } from './flow_space.js';
 import { logScale, toDataSpaceHost, toFlowSpaceHost } from '../flows/standardize.js';
@@ -280,6 +280,7 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
   const out = (o.out as string | undefined) ?? runDir;
   if (out === undefined) throw new UsageError(`--model ${o.model} is a model folder, not a run folder: pass --out <folder> for the pictures (plot writes nothing into a model folder)`);
   if (sameFolder(out, modelDir)) throw new UsageError(`--out ${out} is the model folder: pictures there would stand beside the model (saving into it would then be refused); choose another folder`);
+  refuseModelFolder('out', out, resolve(out));
   const name = dataName(o, runDir);
   // Pictures in the run folder are train's own; elsewhere files of their names may be the user's.
   if (o.out !== undefined && !(runDir && sameFolder(out, runDir))) {

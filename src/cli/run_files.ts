@@ -109,6 +109,19 @@ function isRunInfo(file: string): boolean {
   }
 }
 
+/**
+ * Refuses a run whose model/ folder holds files cnfkit did not write, before training: the model
+ * written at the end would be refused there, after all the work.
+ */
+export function checkModelFolder(dir: string): void {
+  const folder = join(dir, 'model');
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) return;
+  const foreign = readdirSync(folder).filter((e) => !['model.json', 'weights.bin', 'config.json'].includes(e) && !/^\..*cnfkit-(tmp|old)/.test(e));
+  if (foreign.length > 0) {
+    throw new UsageError(`${folder} holds files cnfkit did not write (${foreign.slice(0, 3).map((e) => `'${e}'`).join(', ')}${foreign.length > 3 ? ', …' : ''}), so the model could not be written there; nothing was changed. Move them out of it and run again`);
+  }
+}
+
 /** Whether `<dir>/checkpoint` exists. */
 export function hasCheckpoint(dir: string): boolean {
   return holdsModel(join(dir, 'checkpoint'));

@@ -16,7 +16,7 @@ import { ProgressPrinter } from './progress.js';
 import { csvSplit, isCsvPath, pointsFingerprint, readCsvPoints } from './csv_points.js';
 import { copyWeights, disposeWithTwin, flowSpaceTwin } from './flow_space.js';
 import { logScale, toFlowSpaceHost, type Standardization } from '../flows/standardize.js';
-import { MAX_PARAMETERS_OPTION, checkRunFolder, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
+import { MAX_PARAMETERS_OPTION, checkModelFolder, checkRunFolder, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
 import { acquireRunLock, type RunLock } from './run_lock.js';
 
 export const TRAIN_OPTIONS: readonly OptionSpec[] = [
@@ -77,6 +77,7 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
   let o: ParsedOptions;
   let flow: CNF;
   let resume;
+  checkModelFolder(out); // before the work: the model written after it would be refused there
   if (given.resume) {
     const checkpoint = await readCheckpoint(out, given['max-parameters'] as number | undefined);
     // The checkpoint's settings rule; a flag given now must agree with them (--iterations may change).
