@@ -388,6 +388,14 @@ describe('cnfkit command line', () => {
     await refuse(['--parts', join(tmp, 'other-{k}.csv'), '--shards', '3'], /other-1.csv was made with seed 5, .*other-0.csv with 0: parts of different runs/);
     expect((await cli('sample', '--model', run, '--n', '11', '--shard', '1/3', '--out', join(tmp, 'other-1.csv'), '--with-log-prob', '--overwrite')).code).toBe(0);
     await refuse(['--parts', join(tmp, 'other-{k}.csv'), '--shards', '3'], /other-1.csv is a part of 11 rows, .*other-0.csv of 10: parts of different runs/);
+    // Parts of a CSV that changed in place between jobs (sorted: same name, same size).
+    const points = readFileSync(join(run, '..', 'points.csv'), 'utf8').trim().split('\n');
+    const shifting = join(tmp, 'shifting.csv');
+    writeFileSync(shifting, points.join('\n') + '\n');
+    expect((await cli('eval', '--model', run, '--data', shifting, '--shard', '0/2', '--out', join(tmp, 'shift-0.csv'))).code).toBe(0);
+    writeFileSync(shifting, [points[0], ...points.slice(1).reverse()].join('\n') + '\n');
+    expect((await cli('eval', '--model', run, '--data', shifting, '--shard', '1/2', '--out', join(tmp, 'shift-1.csv'))).code).toBe(0);
+    await refuse(['--parts', join(tmp, 'shift-{k}.csv'), '--shards', '2'], /shift-1.csv was made with data "a CSV of 600 points, fingerprint [0-9a-f]{8}", .*shift-0.csv with "a CSV of 600 points, fingerprint [0-9a-f]{8}": parts of different runs/);
     // eval's and sample's parts mixed.
     copy('logp-0.csv', 'mixed-0.csv');
     copy('samples-1.csv', 'mixed-1.csv');

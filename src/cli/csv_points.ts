@@ -153,12 +153,12 @@ export function csvSplit(rows: number, seed: number): { heldOut: number[]; train
 /** The number of points in a CSV file and their fingerprint (one pass; the lines are checked). */
 export async function summarizeCsvPoints(path: string, option: string): Promise<{ rows: number; fingerprint: string }> {
   let rows = 0;
-  let hash = FNV_OFFSET;
+  const fingerprint = new PointsFingerprint();
   for await (const chunk of csvChunks(path, 65_536, option)) {
     rows += chunk.rows;
-    hash = fnv1a(chunk.values, hash);
+    fingerprint.add(chunk.values);
   }
-  return { rows, fingerprint: hex(hash) };
+  return { rows, fingerprint: fingerprint.value };
 }
 
 /**
@@ -166,15 +166,25 @@ export async function summarizeCsvPoints(path: string, option: string): Promise<
  * or one value changed, give another (so a CSV sorted in place is not taken for the one a run split).
  */
 export function pointsFingerprint(values: Float64Array): string {
-  return hex(fnv1a(values, FNV_OFFSET));
+  const fingerprint = new PointsFingerprint();
+  fingerprint.add(values);
+  return fingerprint.value;
 }
 
-const FNV_OFFSET = 0x811c9dc5;
+/** {@link pointsFingerprint} taken over chunks as a file streams through. */
+export class PointsFingerprint {
+  private hash = 0x811c9dc5;
 
-function fnv1a(values: Float64Array, hash: number): number {
-  const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
-  for (let i = 0; i < words.length; i++) hash = Math.imul(hash ^ words[i], 0x01000193) >>> 0;
-  return hash;
+  add(values: Float64Array): void {
+    const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    let hash = this.hash;
+    for (let i = 0; i < words.length; i++) hash = Math.imul(hash ^ words[i], 0x01000193) >>> 0;
+    this.hash = hash;
+  }
+
+  get value(): string {
+    return hex(this.hash);
+  }
 }
 
 function hex(hash: number): string {

@@ -10,7 +10,7 @@ import { createStats } from '../ode/stats.js';
 import { FLOW_PICTURES, writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './run_files.js';
-import { summarizeCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
+import { PointsFingerprint, summarizeCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
 import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, refuseModelFolder, sameFile } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
 import { disposeWithTwin, flowSpaceTwin } from './flow_space.js';
@@ -115,7 +115,11 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
   try {
     const chunks = csv ? csvChunks(name, 10_000, 'data') : toyChunks(name as ToyDataset, o.n as number, o.seed as number);
     let order: number[] | undefined;
+    const fingerprint = new PointsFingerprint(); // of the file's values as they stand in it (before any reordering)
+    let rows = 0;
     for await (const chunk of chunks) {
+      fingerprint.add(chunk.values);
+      rows += chunk.rows;
       if (chunk.dim !== flow.options.dim) throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is ${flow.options.dim}-dimensional`);
       if (!order) {
         order = columnOrder(name, chunk.header, run?.columns as string[] | undefined);
@@ -150,7 +154,7 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
     if (out && shard) rmSync(manifestPath(out), { force: true });
     file?.commit();
     if (out && shard) {
-      const data = csv ? dataIdentity(name) : `${name}, ${o.n} points, seed ${o.seed}`;
+      const data = csv ? dataIdentity(rows, fingerprint.value) : `${name}, ${o.n} points, seed ${o.seed}`;
       writeShardManifest(out, { kind: 'eval', shard, rows: count, total: selected, run: { model: modelIdentity(modelDir), data, heldOut: heldOut !== undefined } });
     }
   } finally {

@@ -4,7 +4,7 @@
  * at a line boundary, a row missing, or a part from another run (another model, data, seed or --n):
  * none of these shows in the CSV rows themselves.
  */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { crc32 } from '../io/crc32.js';
 import { UsageError } from './args.js';
@@ -34,9 +34,12 @@ export function modelIdentity(modelDir: string): string {
   return crc32(readFileSync(join(modelDir, 'model.json'))).toString(16).padStart(8, '0');
 }
 
-/** The data's identity for manifests: its file name and size (paths differ between machines of a cluster). */
-export function dataIdentity(path: string): string {
-  return `${basename(path)} (${statSync(path).size} bytes)`;
+/**
+ * A CSV's identity for manifests: what it holds (its rows and their fingerprint), not where (paths
+ * differ between machines of a cluster; a name and size agree for a file sorted in place).
+ */
+export function dataIdentity(rows: number, fingerprint: string): string {
+  return `a CSV of ${rows} points, fingerprint ${fingerprint}`;
 }
 
 /** Writes a part's manifest (under a temporary name, then renamed: whole or absent). */
