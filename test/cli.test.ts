@@ -214,6 +214,24 @@ describe('cnfkit command line', () => {
     evaluated.forEach((v, i) => expect(Math.abs(v - sampled[i][2])).toBeLessThan(5e-3));
   });
 
+  it('resumes a run whose CSV moved (--data names it anew; its points must be the same)', async () => {
+    const run = join(tmp, 'times-run'); // trained by the test above, to 30 iterations
+    const moved = join(tmp, 'moved', 'times.csv');
+    mkdirSync(join(tmp, 'moved'));
+    renameSync(join(tmp, 'times.csv'), moved);
+    const lost = await cli('train', '--out', run, '--resume', '--iterations', '32');
+    expect(lost.err).toMatch(/--data .*times.csv does not exist/);
+    const resumed = await cli('train', '--out', run, '--resume', '--iterations', '32', '--data', moved);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.out).toMatch(/--data .*moved\/times.csv: the run's CSV, read from .*times.csv before \(its points are checked to be the same\)/);
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).data).toBe(moved);
+    // Another file with the same name is not the run's CSV.
+    writeFileSync(moved, readFileSync(moved, 'utf8').replace(/\n(\d+),/, '\n$1.5,'));
+    const other = await cli('train', '--out', run, '--resume', '--iterations', '34', '--data', moved);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/cannot resume: .*moved\/times.csv has changed since the run started/);
+  });
+
   it('trains on a CSV of any width (standardised, a tenth held out), evaluates it as a stream and in shards that add up, samples in shards of the same latents', async () => {
     const rng = new Rng('csv');
     const lines = ['a,b,c,d,e'];

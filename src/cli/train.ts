@@ -81,8 +81,11 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
   if (given.resume) {
     const checkpoint = await readCheckpoint(out, given['max-parameters'] as number | undefined);
     // The checkpoint's settings rule; a flag given now must agree with them (--iterations may change).
+    // A CSV may have moved since (another machine, another folder): --data names it anew, and the
+    // row count and fingerprint checked below make sure it holds the same points.
+    const moved = explicit.has('data') && isCsvPath(String(given.data)) && isCsvPath(String(checkpoint.run.data)) && given.data !== checkpoint.run.data;
     for (const [key, value] of Object.entries(checkpoint.run)) {
-      if (key !== 'iterations' && explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(value)) {
+      if (key !== 'iterations' && !(key === 'data' && moved) && explicit.has(key) && JSON.stringify(given[key]) !== JSON.stringify(value)) {
         checkpoint.flow.dispose();
         throw new UsageError(`cannot resume: ${out}/checkpoint was made with --${key} ${JSON.stringify(value)}, but this run has ${JSON.stringify(given[key])}`);
       }
@@ -91,7 +94,8 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
     // must not stop at the flag's default; checkpoints before 0.2 did not record it).
     const planned = checkpoint.run.iterations;
     const target = !explicit.has('iterations') && Number.isInteger(planned) && (planned as number) > 0 ? (planned as number) : given.iterations;
-    o = { ...given, ...(checkpoint.run as ParsedOptions), iterations: target };
+    o = { ...given, ...(checkpoint.run as ParsedOptions), iterations: target, ...(moved ? { data: given.data } : {}) };
+    if (moved) log(`--data ${given.data}: the run's CSV, read from ${checkpoint.run.data} before (its points are checked to be the same)`);
     ({ flow, state: resume } = checkpoint);
   } else {
     // Again under the lock: another run may have started here while this one waited for it.
