@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
@@ -123,6 +123,28 @@ describe('cnfkit command line', () => {
     expect(checkpoint.historyLines).toBe(checkpoint.iteration);
     const records = readFileSync(join(run, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(records.slice(0, checkpoint.iteration).map((r) => r.iteration)).toEqual(Array.from({ length: checkpoint.iteration }, (_, i) => i + 1));
+  });
+
+  it("sample stopped by SIGTERM leaves no temporary file; a killed job's old one goes at the next run", async () => {
+    const run = join(tmp, 'straight');
+    const out = join(tmp, 'stopped.csv');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'sample', '--model', run, '--n', '2000000', '--out', out], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const partials = () => readdirSync(tmp).filter((f) => f.startsWith('stopped.csv.partial-'));
+    const poll = setInterval(() => partials().length > 0 && (clearInterval(poll), child.kill('SIGTERM')), 50);
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, s) => resolve(s)));
+    clearInterval(poll);
+    expect(signal).toBe('SIGTERM');
+    expect(partials()).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+    // SIGKILL runs no handler: what it leaves is removed by the next run once untouched for 10 minutes.
+    const abandoned = join(tmp, 'stopped.csv.partial-1-abandoned');
+    const recent = join(tmp, 'stopped.csv.partial-1-recent');
+    writeFileSync(abandoned, 'x,y\n');
+    writeFileSync(recent, 'x,y\n');
+    utimesSync(abandoned, new Date(Date.now() - 11 * 60_000), new Date(Date.now() - 11 * 60_000));
+    expect((await cli('sample', '--model', run, '--n', '4', '--out', out)).code).toBe(0);
+    expect(partials()).toEqual(['stopped.csv.partial-1-recent']);
+    rmSync(recent);
   });
 
   it('evaluates, samples and plots a trained model', async () => {

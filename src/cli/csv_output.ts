@@ -5,8 +5,8 @@
  * one), and a failed run leaves what was there before. Where it may go is checked before any work
  * ({@link checkOutputFile}): an existing file is replaced only with --overwrite, an input never.
  */
-import { appendFileSync, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { appendFileSync, existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from './args.js';
 import { holdsModel } from './run_files.js';
 
@@ -57,10 +57,19 @@ export class CsvOutput {
   private readonly partial: string;
   private done = false;
 
+  /** Ctrl-C or SIGTERM (a preempted job): the temporary file goes, then the signal does its usual work. */
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.close();
+    process.kill(process.pid, signal);
+  };
+
   constructor(readonly path: string, header: string) {
+    removeAbandoned(path);
     // 'wx': a file of that name that is not ours is never overwritten.
     this.partial = temporaryName(path);
     writeFileSync(this.partial, header + '\n', { flag: 'wx' });
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
   }
 
   /** Appends lines (each without its line break). */
@@ -76,6 +85,29 @@ export class CsvOutput {
 
   /** Removes the temporary file unless committed (ours: written just now); for `finally` blocks. */
   close(): void {
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
     if (!this.done) rmSync(this.partial, { force: true });
+  }
+}
+
+/** How long a temporary file may go unwritten before a new writer of its file takes it for abandoned. */
+const ABANDONED_MS = 10 * 60_000;
+
+/**
+ * Removes the temporary files of `path` that a killed job left (SIGKILL, a machine lost: no handler
+ * ran), once untouched for {@link ABANDONED_MS}: a live writer appends far more often than that.
+ */
+function removeAbandoned(path: string): void {
+  const folder = dirname(resolve(path));
+  const prefix = `${basename(path)}.partial-`;
+  for (const name of readdirSync(folder)) {
+    if (!name.startsWith(prefix)) continue;
+    const file = join(folder, name);
+    try {
+      if (Date.now() - statSync(file).mtimeMs > ABANDONED_MS) rmSync(file, { force: true });
+    } catch {
+      // Gone meanwhile, or not ours to read: left alone.
+    }
   }
 }
