@@ -7,6 +7,8 @@
  *   await playground.train({ dataset, objective, iterations, batchSize, learningRate, seed })
  *                                        fills the form (unset fields keep their values), presses
  *                                        Train, resolves with the TrainSummary when the last pictures are in
+ *   await playground.stop()              the Stop button; resolves with the status line after it
+ *   await playground.view(grid)          new pictures of the model on a grid × grid (a long request)
  *   await playground.heldOutNll(dataset, n, seed)   −mean log p of toyData(dataset, n, seed), exact trace
  *   await playground.logProb([[x, y], …])           log p at those points
  *   await playground.save(name)          the Save button (IndexedDB)
@@ -26,6 +28,7 @@ export interface PageActions {
   setObjective(objective: Objective): void;
   chooseSource(source: ToyDataset): Promise<void>;
   train(): Promise<TrainSummary>;
+  stop(): Promise<void>;
   models: ModelPanel;
 }
 
@@ -43,6 +46,8 @@ export interface PlaygroundHook {
   ready: true;
   info(): Promise<WorkerInfo>;
   train(options?: HookTrainOptions): Promise<TrainSummary>;
+  stop(): Promise<string>;
+  view(grid: number): Promise<void>;
   heldOutNll(dataset: ToyDataset, n: number, seed: number): Promise<number>;
   logProb(points: [number, number][]): Promise<number[]>;
   save(name: string): Promise<void>;
@@ -67,6 +72,11 @@ export function installHook(page: PageActions): void {
       if (options.dataset) await page.chooseSource(options.dataset);
       return page.train();
     },
+    async stop() {
+      await page.stop();
+      return document.getElementById('status')?.textContent ?? '';
+    },
+    view: (grid) => page.client.request('view', { grid }),
     heldOutNll: (dataset, n, seed) => page.client.request('heldOutNll', { dataset, n, seed }),
     logProb: async (points) => Array.from(await page.client.request('logProb', { points: Float32Array.from(points.flat()) })),
     save: (name) => page.models.save(name),

@@ -21,6 +21,11 @@ const DRAW = 'draw';
 const TRAINING_POINTS = 20_000;
 const HELD_OUT = { n: 2000, seed: 12345 };
 const FINAL_GRID = 72;
+/** How long Stop waits for the worker's answer before ending it (it answers between iterations). */
+const STOP_PATIENCE_MS = 2000;
+/** Why a restarted worker's requests failed: shown as the status, not as an error. */
+const RESTARTED =
+  'Stopped. The worker was inside one long computation (a field made stiff by a high learning rate can take thousands of solver steps per picture), so it was ended and restarted; the model it was training is gone.';
 
 const state = {
   info: undefined as WorkerInfo | undefined,
@@ -48,7 +53,10 @@ function status(text: string, isError = false): void {
   if (isError) state.errors.push(text);
 }
 
-const fail = (e: unknown) => status((e as Error)?.message ?? String(e), true);
+const fail = (e: unknown) => {
+  const message = (e as Error)?.message ?? String(e);
+  status(message, message !== RESTARTED);
+};
 
 const client = new TrainerClient((event) => {
   if (event.event === 'progress') {
@@ -212,9 +220,21 @@ async function loaded(summary: ModelSummary): Promise<void> {
 
 const models = new ModelPanel({ client, status, updateControls, loaded });
 
+/** The Stop button: the worker stops at its next iteration, or, busy past our patience, is restarted. */
+async function stop(): Promise<void> {
+  const answered = await Promise.race([client.request('stop', {}).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_PATIENCE_MS))]);
+  if (answered) return;
+  client.restart(RESTARTED); // train()'s request is rejected: its finally makes the page idle
+  Object.assign(state, { model: undefined, view: undefined, density: undefined });
+  modelDirty = true;
+  $('model-line').textContent = 'No model: the worker was restarted.';
+  status(RESTARTED);
+  updateControls();
+}
+
 function wire(): void {
   $('train').addEventListener('click', () => train().catch(fail));
-  $('stop').addEventListener('click', () => client.request('stop', {}).catch(fail));
+  $('stop').addEventListener('click', () => stop().catch(fail));
   for (const b of document.querySelectorAll<HTMLButtonElement>('.segmented button')) b.addEventListener('click', () => setObjective(b.dataset.objective as Objective));
   $<HTMLSelectElement>('dataset').addEventListener('change', (e) => chooseSource((e.target as HTMLSelectElement).value as ToyDataset).catch(fail));
   input('seed').addEventListener('change', () => state.source !== DRAW && chooseSource(state.source).catch(fail));
@@ -259,7 +279,7 @@ async function start(): Promise<void> {
   await chooseSource('8gaussians');
   await models.refresh();
   updateControls();
-  installHook({ state, client, setObjective, chooseSource, train, models });
+  installHook({ state, client, setObjective, chooseSource, train, stop, models });
 }
 
 start().catch(fail);

@@ -138,6 +138,24 @@ describe.skipIf(!available)('the playground page in headless Chromium', () => {
       fromTorch.forEach((v, i) => expect(Math.abs(v - torchReference.logp[i])).toBeLessThan(1e-4));
       lap('open a PyTorch export');
 
+      // Stop while the worker is inside one long computation (here pictures on a 700² grid; a field
+      // made stiff by a high learning rate makes every picture that long): the page is idle again
+      // within Stop's patience, with a fresh worker that trains.
+      const training = hook(page, (p) => p.train({ dataset: '8gaussians', objective: 'flow-matching', iterations: 1_000_000, learningRate: 0.003, seed: 1 }).then((s) => `finished ${s.iterations}`, (e) => String(e)));
+      await page.waitForTimeout(1000);
+      const busy = hook(page, (p) => p.view(700).then(() => 'drawn', (e) => String(e)));
+      await page.waitForTimeout(300);
+      const pressed = performance.now();
+      const line = await hook(page, (p) => p.stop());
+      expect(performance.now() - pressed).toBeLessThan(4000);
+      expect(line).toMatch(/^Stopped. The worker was inside one long computation .* so it was ended and restarted; the model it was training is gone.$/);
+      expect(await training).toMatch(/Stopped. The worker was inside one long computation/);
+      expect(await busy).toMatch(/Stopped. The worker was inside one long computation/);
+      expect(await hook(page, (p) => p.model())).toBeUndefined();
+      const again = await hook(page, (p) => p.train({ iterations: 30, seed: 0 }));
+      expect(again.iterations).toBe(30);
+      lap('stop a busy worker, train again');
+
       expect(await hook(page, (p) => p.errors())).toEqual([]);
       expect(problems).toEqual([]);
       console.log(`playground: ${timings.join(', ')}`);
