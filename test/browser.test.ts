@@ -31,6 +31,10 @@ describe.skipIf(!available)('cnfkit in headless Chromium', () => {
   it('bundles, loads tfjs wasm from wasmPaths, runs the kernels, solves, trains, and matches Node', async () => {
     await build({ entryPoints: [join(root, 'test/browser/page.ts')], bundle: true, platform: 'browser', format: 'esm', outfile: join(site, 'page.js'), logLevel: 'silent' });
     copyTfjsWasm(join(site, 'wasm'));
+    const servedFlow = new CNF({ dim: 2, hiddenDims: [8], seed: 5 });
+    await servedFlow.save(join(site, 'models', 'served'));
+    const servedLogp = tf.tidy(() => Array.from(servedFlow.logProb(toyData('8gaussians', 5, 1)).dataSync()));
+    servedFlow.dispose();
     writeFileSync(join(site, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="page.js"></script>');
     served = await serveFolder(site);
     const url = served.url;
@@ -52,7 +56,8 @@ describe.skipIf(!available)('cnfkit in headless Chromium', () => {
     expect(result.simd).toBe(true);
     expect(result.kernels).toBe('in use');
     expect(result.y1 as number).toBeCloseTo(Math.exp(-1), 5);
-    expect(result.saveError).toMatch(/^CNF.save: 'runs\/x' is a folder, and folders need Node's file system; in a page save to indexeddb:\/\/name/);
+    expect(result.saveError).toMatch(/^CNF.save: 'runs\/x' is not a place a page can save to \(folders need Node's file system\); in a page save to indexeddb:\/\/name/);
+    expect(result.servedLogp).toEqual(servedLogp);
     expect(result.reloaded).toEqual(result.logp);
     expect(result.missing).toMatch(/^ModelFileError: CNF.load: indexeddb:\/\/no-such-model cannot be read/);
 

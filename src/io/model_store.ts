@@ -45,7 +45,24 @@ export async function readModel(fn: string, location: ModelLocation, expect: (co
   }
   if (isHttpUrl(location)) return loadHttpModel(fn, location, expect, signal);
   if (isModelUrl(location)) return loadThroughHandler(fn, location, routedLoadHandler(fn, location), expect);
+  const onServer = registered ? undefined : pageRelativeModelUrl(location);
+  if (onServer) return loadHttpModel(fn, onServer, expect, signal);
   return folderStore(fn, location).read(fn, location, expect);
+}
+
+/**
+ * In a page or worker (no folder store), a relative `…/model.json` is the server's file, as a link
+ * or fetch there would take it: its URL against the page's.
+ */
+function pageRelativeModelUrl(location: string): string | undefined {
+  const page = (globalThis as { location?: { href?: unknown } }).location?.href;
+  if (typeof page !== 'string' || !/\.json$/i.test(location)) return undefined;
+  try {
+    const url = new URL(location, page).href;
+    return isHttpUrl(url) ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Checks that `value` is a model location: a non-empty path or URL, or a tf.io handler. */
@@ -66,6 +83,6 @@ function folderStore(fn: string, location: string): ModelStore {
   throw new CnfkitError(
     inNode
       ? `${fn}: '${location}' is a folder, but this is cnfkit's browser entry (a bundle or the 'browser' condition): import from 'cnfkit/node' for model folders`
-      : `${fn}: '${location}' is a folder, and folders need Node's file system; in a page save to indexeddb://name or downloads://name, load from there, from http(s)://…/model.json or from picked files (tf.io.browserFiles)`,
+      : `${fn}: '${location}' is not a place a page can ${fn === 'CNF.save' ? 'save to' : 'load from'} (folders need Node's file system); in a page save to indexeddb://name or downloads://name, load from there, from your server by the URL of its model.json ('/models/model.json', 'https://…/model.json') or from picked files (tf.io.browserFiles)`,
   );
 }

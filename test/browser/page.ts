@@ -15,7 +15,10 @@ async function run(): Promise<Record<string, unknown>> {
   const loaded = await CNF.load('indexeddb://cnfkit-page-model');
   const reloaded = Array.from(loaded.logProb(toyData('8gaussians', 5, 1)).dataSync());
   const missing = await CNF.load('indexeddb://no-such-model').then(() => 'loaded', (e: Error) => `${e.name}: ${e.message}`);
-  return { backend: info.name, simd: info.simd, kernels: info.kernels, y1, losses: report.history.map((r) => r.loss), logp, reloaded, missing, saveError };
+  // A model on the page's server, by its model.json's URL relative to the page (the test put it there).
+  const served = await CNF.load('models/served/model.json');
+  const servedLogp = Array.from(served.logProb(toyData('8gaussians', 5, 1)).dataSync());
+  return { backend: info.name, simd: info.simd, kernels: info.kernels, y1, losses: report.history.map((r) => r.loss), logp, reloaded, missing, saveError, servedLogp };
 }
 
 run().then(
