@@ -97,6 +97,9 @@ describe('cnfkit command line', () => {
     expect(resumed.out).toMatch(new RegExp(`resuming from iteration ${stoppedAt}`));
     // Bit-identical weights: same minibatches, same noise, same Adam moments.
     expect(readFileSync(join(interrupted, 'model', 'weights.bin')).equals(readFileSync(join(straight, 'model', 'weights.bin')))).toBe(true);
+    // The held-out NLLs of both sessions (every 4th iteration) stay in history.jsonl, for curves.png.
+    const evaluated = readFileSync(join(interrupted, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.validationNll !== undefined);
+    expect(evaluated.map((r) => r.iteration)).toEqual([4, 8, 12, 16, 20, 24, 28, 32, 36, 40]);
     // A run stopped after its last checkpoint but before its model: --resume writes the model from it.
     rmSync(join(interrupted, 'model'), { recursive: true });
     const finished = await cli('train', '--out', interrupted, '--resume');

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TOY_DATASETS, toyData, toyPoints, type ToyDataset } from '../data/toy.js';
 import { CNF } from '../flows/cnf.js';
 import type { Coupling } from '../train/flow_matching.js';
-import type { Objective } from '../train/fit_options.js';
+import type { IterationRecord, Objective } from '../train/fit_options.js';
 import type { TraceMode } from '../flows/trace.js';
 import { Rng } from '../random.js';
 import { writeFlowPictures } from '../viz/flow_pictures.js';
@@ -155,14 +155,18 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
   const progress = new ProgressPrinter(iterations, resume?.iteration ?? 0);
   const evalEvery = (given['eval-every'] as number | undefined) ?? Math.max(1, Math.round(iterations / 10));
   const heldOutData = source.heldOut ? inFlowSpace(source.heldOut) : toyData(name, 1000, 12345);
-  const heldOut: { iteration: number; nll: number; seconds: number }[] = [];
+  // Earlier sessions' held-out NLLs come back from their iteration records (history.jsonl), so a
+  // resumed run's curves.png shows the whole run.
+  const heldOut: { iteration: number; nll: number; seconds: number }[] = (resume?.history ?? []).flatMap((r) => (r.validationNll !== undefined ? [{ iteration: r.iteration, nll: r.validationNll, seconds: r.seconds }] : []));
   let evaluationSeconds = 0; // this session's held-out evaluations, kept out of the training time
-  const evaluateHeldOut = (iteration: number, seconds: number) => {
+  const evaluateHeldOut = (record: IterationRecord) => {
+    const { iteration, seconds } = record;
     if (iteration % evalEvery !== 0 && iteration !== iterations) return;
     const started = performance.now();
     // −mean log p(x) = −mean log p_u(u) + Σ log std.
     const nll = tf.tidy(() => -tf.mean(network.logProb(heldOutData)).dataSync()[0]) + logScale(standardize);
     heldOut.push({ iteration, seconds, nll });
+    record.validationNll = nll; // kept in history.jsonl with the record
     evaluationSeconds += (performance.now() - started) / 1000;
   };
   let report;
@@ -189,7 +193,7 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
         // keep) counts training time only when the evaluations before it come off.
         r.seconds -= evaluationSeconds;
         progress.update(r);
-        evaluateHeldOut(r.iteration, r.seconds);
+        evaluateHeldOut(r);
       },
     });
   } finally {
