@@ -237,6 +237,18 @@ describe('cnfkit command line', () => {
     expect((await cli('eval', '--model', run, '--data', join(tmp, 'times-points.csv'), '--out', logp)).code).toBe(0);
     const evaluated = readFileSync(logp, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
     evaluated.forEach((v, i) => expect(Math.abs(v - sampled[i][2])).toBeLessThan(5e-3));
+    // A point whose standardised coordinates pass float32's range (1e37 in a column of std 0.003)
+    // has log p = −∞, named, and the others are evaluated (the library refused the whole chunk).
+    const narrow = join(tmp, 'narrow.csv');
+    writeFileSync(narrow, ['a,b', ...Array.from({ length: 60 }, (_, i) => `${(i % 10) / 1000},${(i % 7) / 7}`)].join('\n') + '\n');
+    expect((await cli('train', '--data', narrow, '--out', join(tmp, 'narrow-run'), '--iterations', '3', '--objective', 'flow-matching', '--hidden', '8')).code).toBe(0);
+    writeFileSync(join(tmp, 'far.csv'), 'a,b\n1e37,0.5\n0.004,0.2\n');
+    const far = await cli('eval', '--model', join(tmp, 'narrow-run'), '--data', join(tmp, 'far.csv'), '--out', join(tmp, 'far-logp.csv'));
+    expect(far.code, far.err).toBe(0);
+    expect(far.out).toMatch(/warning: 1 point has log p = −∞ .* at index 0; the NLL is infinite/);
+    const farLogp = readFileSync(join(tmp, 'far-logp.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+    expect(farLogp[0]).toBe(-Infinity);
+    expect(Number.isFinite(farLogp[1])).toBe(true);
   });
 
   it('resumes a run whose CSV moved (--data names it anew; its points must be the same)', async () => {

@@ -132,14 +132,21 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
       if (!keep.length) continue;
       const rowsOf = new Float64Array(keep.length * chunk.dim);
       keep.forEach((index, i) => rowsOf.set(chunk.values.subarray((index - chunk.firstIndex) * chunk.dim, (index - chunk.firstIndex + 1) * chunk.dim), i * chunk.dim));
-      const u = tf.tensor2d(toFlowSpaceHost(rowsOf, standardize), [keep.length, chunk.dim]);
-      // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
-      // logProbAsync resets the stats it fills: one object per chunk, summed here.
-      const chunkStats = createStats();
-      const logp = await network.logProbAsync(u, { stats: chunkStats });
-      stats.nfe += chunkStats.nfe;
-      // log p(x) = log p_u(u) − Σ log std.
-      const values = Array.from(await logp.data(), (v) => v - logScale(standardize));
+      // A point whose standardised coordinates pass float32's range (Infinity here) is that far from
+      // the data: its log p is −∞ (the flow cannot even hold it), like a solved one that overflows.
+      const { values: inRange, rows: solved } = rowsInFloat32Range(toFlowSpaceHost(rowsOf, standardize), chunk.dim);
+      const values: number[] = new Array(keep.length).fill(-Infinity);
+      if (solved.length) {
+        const u = tf.tensor2d(inRange, [solved.length, chunk.dim]);
+        // The async forms: the same numbers, and they run on every backend (--backend webgpu included).
+        // logProbAsync resets the stats it fills: one object per chunk, summed here.
+        const chunkStats = createStats();
+        const logp = await network.logProbAsync(u, { stats: chunkStats });
+        stats.nfe += chunkStats.nfe;
+        // log p(x) = log p_u(u) − Σ log std.
+        (await logp.data()).forEach((v, i) => (values[solved[i]] = v - logScale(standardize)));
+        tf.dispose([u, logp]);
+      }
       values.forEach((v, i) => {
         count += 1;
         sum += v;
@@ -147,7 +154,6 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
         if (!Number.isFinite(v)) offSupport.push(keep[i]);
       });
       file?.append(keep.map((index, i) => `${index},${values[i]}`));
-      tf.dispose([u, logp]);
     }
     if (count === 0 && !shard) throw new UsageError(`${what}: no points to evaluate`);
     // A rerun's old manifest goes first: a part must never stand beside another run's manifest.
@@ -332,4 +338,18 @@ function loadOptions(o: ParsedOptions): { maxParameters?: number; memoryLimit?: 
 
 function sameFolder(a: string, b: string): boolean {
   return resolve(a) === resolve(b) || (existsSync(a) && existsSync(b) && sameFile(statSync(a), statSync(b)));
+}
+
+/** The rows of `values` (`dim` columns, made float32) that stayed finite, and their values. */
+function rowsInFloat32Range(values: Float32Array, dim: number): { values: Float32Array; rows: number[] } {
+  const rows: number[] = [];
+  for (let r = 0; r < values.length / dim; r++) {
+    let finite = true;
+    for (let k = 0; k < dim; k++) finite &&= Number.isFinite(values[r * dim + k]);
+    if (finite) rows.push(r);
+  }
+  if (rows.length * dim === values.length) return { values, rows };
+  const kept = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => kept.set(values.subarray(r * dim, (r + 1) * dim), i * dim));
+  return { values: kept, rows };
 }
