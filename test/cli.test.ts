@@ -187,6 +187,12 @@ describe('cnfkit command line', () => {
       for (let i = 0; i < png.data.length; i += 4 * 97) distinct.add((png.data[i] << 16) | (png.data[i + 1] << 8) | png.data[i + 2]);
       expect(distinct.size, name).toBeGreaterThan(20); // not blank
     }
+    // --model may name the model's model.json; plot refuses points of another width.
+    const byFile = await cli('eval', '--model', join(run, 'model', 'model.json'), '--n', '500');
+    expect(byFile.out).toMatch(new RegExp(`NLL on 8gaussians held-out points \\(500 points, exact trace\\): ${/NLL[^:]*: (\d+\.\d{4})/.exec(ev.out)![1]}`));
+    writeFileSync(join(tmp, 'three.csv'), 'a,b,c\n1,2,3\n4,5,6\n');
+    const wide = await cli('plot', '--model', run, '--data', join(tmp, 'three.csv'), '--out', join(tmp, 'wide-pictures'));
+    expect(wide.err).toMatch(/--data .*three.csv has 3 columns, but the model is 2-dimensional/);
   });
 
   it('refuses a corrupt checkpoint with a clear error and leaves it untouched', async () => {
@@ -196,7 +202,9 @@ describe('cnfkit command line', () => {
     writeFileSync(weights, new Uint8Array(12));
     const r = await cli('train', ...TINY, '--iterations', '10', '--out', run, '--resume');
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/cannot resume: .*weights.bin holds 12 bytes, but model.json lists \d+/);
+    expect(r.err).toMatch(/^cnfkit train: cannot resume: .*weights.bin holds 12 bytes, but model.json lists \d+/);
+    const none = await cli('train', '--out', join(tmp, 'never-trained'), '--resume');
+    expect(none.err).toMatch(/^cnfkit train: cannot resume: .*never-trained holds no checkpoint \(train writes one every --checkpoint-every iterations and on Ctrl-C or SIGTERM\); start the run without --resume/);
     expect(readFileSync(weights)).toHaveLength(12);
     const mismatched = await cli('train', ...TINY.map((a) => (a === '8,8' ? '8,8' : a === '3' ? '4' : a)), '--iterations', '10', '--out', join(tmp, 'straight'), '--resume');
     expect(mismatched.code).toBe(2);
@@ -469,6 +477,8 @@ describe('cnfkit command line', () => {
     const linked = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'link.csv'), '--overwrite');
     expect(linked.err).toMatch(/--out .*link.csv is the same file as the input .*logp-0.csv; nothing was changed/);
     expect(readFileSync(join(tmp, 'logp-0.csv'), 'utf8')).toBe(before);
+    const manifest = await cli('merge', '--parts', join(tmp, 'logp-{k}.csv'), '--shards', '3', '--out', join(tmp, 'logp-1.csv.json'), '--overwrite');
+    expect(manifest.err).toMatch(/--out .*logp-1.csv.json is one of the inputs; nothing was changed/);
     // eval and sample never write onto what they read (the data, the model's files, run.json), even with --overwrite.
     const data = join(run, '..', 'points.csv');
     const other = join(tmp, 'other-points.csv');

@@ -57,6 +57,11 @@ export const PLOT_OPTIONS: readonly OptionSpec[] = [
 
 /** The model folder behind --model, and the run folder when there is one. */
 function locate(path: string): { modelDir: string; runDir?: string } {
+  // A model's model.json names its folder (and a run's model/model.json, its run).
+  if (basename(path) === 'model.json' && existsSync(path) && statSync(path).isFile()) {
+    const folder = dirname(path);
+    return basename(folder) === 'model' && existsSync(join(folder, '..', 'run.json')) ? { modelDir: folder, runDir: dirname(folder) } : { modelDir: folder };
+  }
   if (holdsModel(join(path, 'model'))) return { modelDir: join(path, 'model'), runDir: path };
   if (holdsModel(path)) return { modelDir: path };
   throw new UsageError(`--model ${path} holds no model (expected ${join(path, 'model', 'model.json')} or ${join(path, 'model.json')})`);
@@ -306,6 +311,10 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
   let data: tf.Tensor2D | undefined;
   if (isCsvPath(name)) {
     for await (const chunk of csvChunks(name, 2000, 'data')) {
+      if (chunk.dim !== 2) {
+        flow.dispose();
+        throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is 2-dimensional`);
+      }
       data = tf.tensor2d(Float32Array.from(chunk.values), [chunk.rows, chunk.dim]);
       break;
     }

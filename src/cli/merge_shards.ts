@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { CsvOutput, OVERWRITE_OPTION, checkOutputFile } from './csv_output.js';
 import { usableFolder } from './run_files.js';
-import { readShardManifests } from './shard_manifest.js';
+import { manifestPath, readShardManifests } from './shard_manifest.js';
 
 export const MERGE_OPTIONS: readonly OptionSpec[] = [
   { name: 'parts', kind: 'string', required: true, help: "the shard files, with {k} for the shard's index (e.g. 'logp-{k}.csv')" },
@@ -37,7 +37,8 @@ export async function merge(o: ParsedOptions, log: (line: string) => void): Prom
   parts.forEach((file, k) => {
     if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--parts: shard ${k}/${n} (${file}) does not exist`);
   });
-  checkOutputFile('out', out, parts, o.overwrite === true);
+  // The parts' manifests are inputs too: one overwritten would lose what identifies its part.
+  checkOutputFile('out', out, [...parts, ...parts.map(manifestPath)], o.overwrite === true);
   await usableFolder('out', dirname(resolve(out)), false);
 
   const manifests = readShardManifests(parts, n);

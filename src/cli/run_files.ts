@@ -40,11 +40,12 @@ export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingSta
  */
 export async function readCheckpoint(dir: string, maxParameters = DEFAULT_MAX_PARAMETERS): Promise<{ flow: CNF; state: TrainingState; run: Record<string, unknown> }> {
   const path = join(dir, 'checkpoint');
+  if (!existsSync(path)) throw new CnfkitError(`cannot resume: ${dir} holds no checkpoint (train writes one every --checkpoint-every iterations and on Ctrl-C or SIGTERM); start the run without --resume`);
   let files;
   try {
     files = await readModelFiles('cnfkit train --resume', path, (config) => savedFlowWeights(config, 'checkpoint', maxParameters));
   } catch (e) {
-    throw new CnfkitError(`cannot resume: ${(e as Error).message}`);
+    throw new CnfkitError(`cannot resume: ${e instanceof ModelFileError ? `${e.path} ${e.problem}` : (e as Error).message}`);
   }
   const config = files.config as { kind?: string; options?: CnfOptions; run?: Record<string, unknown>; iteration?: number; rng?: TrainingState['rng']; history?: TrainingState['history']; historyLines?: number; firstSteps?: TrainingState['firstSteps'] };
   if (config.kind !== 'checkpoint' || !config.options || !config.rng || !Number.isInteger(config.iteration) || typeof config.run !== 'object' || config.run === null) {
