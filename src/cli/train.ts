@@ -150,8 +150,8 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
   let signal: 'SIGINT' | 'SIGTERM' | undefined;
   const onSigint = () => ((signal = 'SIGINT'), controller.abort());
   const onSigterm = () => ((signal = 'SIGTERM'), controller.abort());
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigterm);
+  process.once('SIGINT', onSigint); // a second Ctrl-C ends the process at once, as usual
+  process.on('SIGTERM', onSigterm); // a repeated SIGTERM must not cut the checkpoint short
   const progress = new ProgressPrinter(iterations, resume?.iteration ?? 0);
   const evalEvery = (given['eval-every'] as number | undefined) ?? Math.max(1, Math.round(iterations / 10));
   const heldOutData = source.heldOut ? inFlowSpace(source.heldOut) : toyData(name, 1000, 12345);
