@@ -129,6 +129,8 @@ export async function evaluate(o: ParsedOptions, log: (line: string) => void, gi
       if (!order) {
         order = columnOrder(name, chunk.header, run?.columns as string[] | undefined);
         if (order.length) log(`--data ${basename(name)}: its columns reordered by name to the run's (${(run!.columns as string[]).join(',')})`);
+        // A model folder alone holds no column names (a run folder's run.json does): say how they are matched.
+        if (!run?.columns && chunk.header && chunk.dim > 1) log(`--data ${basename(name)}: columns ${chunk.header.join(',')} taken in that order (${o.model} names no columns; pass the run folder to match them by name)`);
       }
       reorderColumns(chunk, order);
       const inRun = Array.from({ length: chunk.rows }, (_, i) => chunk.firstIndex + i).filter((index) => !heldOut || heldOut.has(index));
