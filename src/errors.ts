@@ -16,7 +16,7 @@
  * ```
  */
 export class CnfkitError extends Error {
-  // Each class names itself in a literal: a minifier renames classes, and `e.name` must survive it.
+  /** The class's name, as a literal: a minifier renames classes, and `e.name` must survive it. */
   override name = 'CnfkitError';
 }
 
@@ -34,6 +34,7 @@ export class CnfkitError extends Error {
  * ```
  */
 export class InputError extends CnfkitError {
+  /** 'InputError' (see {@link CnfkitError.name}). */
   override name = 'InputError';
   /**
    * @param fn - the public function that was called, e.g. `odeint`
@@ -91,6 +92,7 @@ export type OdeInputError = InputError;
  * ```
  */
 export class DivergenceError extends InputError {
+  /** 'DivergenceError' (see {@link CnfkitError.name}). */
   override name = 'DivergenceError';
   constructor(
     fn: string,
@@ -115,6 +117,7 @@ export class DivergenceError extends InputError {
  * ```
  */
 export class KernelError extends CnfkitError {
+  /** 'KernelError' (see {@link CnfkitError.name}). */
   override name = 'KernelError';
 }
 
@@ -130,6 +133,7 @@ export class KernelError extends CnfkitError {
  * ```
  */
 export class StepSizeError extends CnfkitError {
+  /** 'StepSizeError' (see {@link CnfkitError.name}). */
   override name = 'StepSizeError';
   constructor(
     /** The time the solve reached. */
@@ -154,6 +158,7 @@ export class StepSizeError extends CnfkitError {
  * ```
  */
 export class MaxStepsError extends CnfkitError {
+  /** 'MaxStepsError' (see {@link CnfkitError.name}). */
   override name = 'MaxStepsError';
   constructor(
     /** The limit that was reached. */
@@ -182,6 +187,7 @@ export class MaxStepsError extends CnfkitError {
  * ```
  */
 export class ConvergenceError extends CnfkitError {
+  /** 'ConvergenceError' (see {@link CnfkitError.name}). */
   override name = 'ConvergenceError';
   constructor(
     /** The implicit method. */
@@ -209,6 +215,7 @@ export class ConvergenceError extends CnfkitError {
  * ```
  */
 export class NonFiniteError extends CnfkitError {
+  /** 'NonFiniteError' (see {@link CnfkitError.name}). */
   override name = 'NonFiniteError';
   constructor(
     /** The time at which NaN or Inf was found. */
@@ -233,6 +240,7 @@ export class NonFiniteError extends CnfkitError {
  * ```
  */
 export class ModelFileError extends CnfkitError {
+  /** 'ModelFileError' (see {@link CnfkitError.name}). */
   override name = 'ModelFileError';
   /**
    * @param fn - the public function that was called, e.g. `CNF.save`
