@@ -69,7 +69,10 @@ const dim = points[0].length;
 const columns = Array.from({ length: dim }, (_, k) => k);
 // The flow standardises with the data's mean and standard deviation (saved with the model).
 const mean = columns.map((k) => points.reduce((s, p) => s + p[k], 0) / points.length);
-const std = columns.map((k) => Math.sqrt(points.reduce((s, p) => s + (p[k] - mean[k]) ** 2, 0) / points.length) || 1);
+const std = columns.map((k) => Math.sqrt(points.reduce((s, p) => s + (p[k] - mean[k]) ** 2, 0) / points.length));
+// A constant column has no density (a point mass): refused, as `cnfkit train` does.
+const constant = columns.find((k) => std[k] <= 1e-12 * Math.abs(mean[k]));
+if (constant !== undefined) fail(`${file}: column ${constant + 1}${header ? ` ('${header.split(',')[constant]}')` : ''} holds ${points[0][constant]} in every point; a density over a constant is infinite. Drop the column`);
 const data = tf.tensor2d(points);
 const flow = new CNF({ dim, seed: 0, standardize: { mean, std } });
 const report = await flow.fit(data, {

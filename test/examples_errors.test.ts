@@ -34,4 +34,11 @@ describe.concurrent('examples/density.ts', () => {
     const ragged = await density(join(work, 'ragged.csv'), '--out', join(work, 'out-ragged'));
     expect(ragged.err.trim()).toMatch(/ragged.csv:3: expected 3 comma-separated numbers, got '7,8'$/);
   });
+
+  it('a constant column: refused, named (it was given a std of 1 and a flow that spent itself on a spike)', async () => {
+    writeFileSync(join(work, 'constant.csv'), 'a,b\n1,0.1\n2,0.1\n3,0.1\n');
+    const r = await density(join(work, 'constant.csv'), '--out', join(work, 'out-constant'));
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(/constant.csv: column 2 \('b'\) holds 0.1 in every point; a density over a constant is infinite. Drop the column$/);
+  });
 });
