@@ -39,7 +39,8 @@ describe('the browser bundle', () => {
 
   it("cnfkit's errors keep their names through a minifier (pages tell them apart by e.name)", async () => {
     const minified = await build({ entryPoints: [join(root, 'src/errors.ts')], bundle: true, minify: true, format: 'esm', write: false, logLevel: 'silent' });
-    const file = join(mkdtempSync(join(tmpdir(), 'cnfkit-errors-')), 'errors.mjs');
+    const folder = mkdtempSync(join(tmpdir(), 'cnfkit-errors-'));
+    const file = join(folder, 'errors.mjs');
     writeFileSync(file, minified.outputFiles[0].text);
     try {
       const errors = await import(file);
@@ -50,7 +51,7 @@ describe('the browser bundle', () => {
       const made = [new errors.CnfkitError('m'), new errors.InputError('f', 'a', 'p'), new errors.KernelError('k'), new errors.ModelFileError('f', 'w', 'p')];
       expect(made.map((e) => e.name)).toEqual(['CnfkitError', 'InputError', 'KernelError', 'ModelFileError']);
     } finally {
-      rmSync(file, { force: true });
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 
