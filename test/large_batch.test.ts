@@ -59,6 +59,27 @@ describe('chunked solves', () => {
     chunked.dispose();
   });
 
+  it('the memory of a chunked log-density is that of one chunk, whatever the batch (sync and async forms)', async () => {
+    const flow = new CNF({ ...options, memoryLimit: 2 ** 20 }); // ~400 rows per chunk for the exact trace
+    const peak = async (work: () => tf.TensorContainer | Promise<tf.TensorContainer>) => {
+      const info = await tf.profile(work as () => tf.TensorContainer);
+      tf.dispose(info.result);
+      return info.peakBytes;
+    };
+    for (const [name, solve] of [
+      ['logProb', (x: tf.Tensor2D) => flow.logProb(x)],
+      ['logProbTerms', (x: tf.Tensor2D) => flow.logProbTerms(x).logProb],
+      ['logProbAsync', (x: tf.Tensor2D) => flow.logProbAsync(x)],
+    ] as const) {
+      const [two, ten] = [toyData('8gaussians', 800, 1), toyData('8gaussians', 4000, 1)];
+      // Every chunk's tangents and intermediates once piled up to the end: 5x the memory for 5x the points.
+      const [small, large] = [await peak(() => solve(two)), await peak(() => solve(ten))];
+      expect(large, `${name}: peak ${large} bytes for 10 chunks, ${small} for 2`).toBeLessThan(1.5 * small);
+      tf.dispose([two, ten]);
+    }
+    flow.dispose();
+  });
+
   it("Hutchinson's estimate with a seed does not depend on the chunks (two blocks, odd chunk sizes, Gaussian noise)", async () => {
     const flowOptions = { dim: 3, hiddenDims: [12], blocks: 2, noise: 'gaussian' as const, seed: 4 };
     const whole = new CNF(flowOptions);

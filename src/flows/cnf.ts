@@ -169,7 +169,10 @@ export class CNF {
       Object.assign(stats, createStats());
       const chunkTerms = (chunk: tf.Tensor2D) => {
         const chunkStats = createStats();
-        const part = this.integrateLogProb(chunk, { ...options, stats: chunkStats }, tangents, withRegularisers, memory);
+        // Each chunk in its own tidy: its tangents and solver intermediates go before the next chunk
+        // (under the outer tidy alone they piled up, memory growing with the batch whatever the
+        // memoryLimit). A tape keeps what its backward pass needs (tfjs saves its own copies).
+        const part = tf.tidy(() => this.integrateLogProb(chunk, { ...options, stats: chunkStats }, tangents, withRegularisers, memory) as unknown as tf.TensorContainer) as unknown as LogProbTerms;
         addStats(stats, chunkStats);
         return noReads(part);
       };
