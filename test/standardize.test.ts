@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CNF, ready, tf, toyData } from '../src/index.js';
 import { runSync } from '../src/ode/host_reads.js';
 import { Rng } from '../src/random.js';
@@ -69,9 +69,33 @@ describe('a flow on standardised data', () => {
     flow.dispose();
   });
 
-  it('refuses a standardisation that does not fit', () => {
-    expect(() => new CNF({ ...options, standardize: { mean: [0], std: [1] } })).toThrow(/'options.standardize' must be \{ mean, std \}, each an array of 2 finite numbers, std positive/);
-    expect(() => new CNF({ ...options, standardize: { mean: [0, 0], std: [1, 0] } })).toThrow(/std positive/);
+  it('refuses a standardisation that does not fit, naming the field and the entry', () => {
+    const refused = (standardize: unknown) => () => new CNF({ ...options, standardize: standardize as never });
+    expect(refused({ mean: [0], std: [1] })).toThrow(/'options.standardize' must be \{ mean, std \}, each an array of 2 finite numbers, std positive; mean has 1 entries$/);
+    expect(refused({ mean: [0, 0], std: [1, 0] })).toThrow(/; std\[1\] is 0 \(a constant column has no density: drop it\)$/);
+    expect(refused({ mean: [0, NaN], std: [1, 1] })).toThrow(/; mean\[1\] is NaN$/);
+    expect(refused({ mean: new Float64Array(2), std: [1, 1] })).toThrow(/; mean is a typed array \(pass Array.from\(…\)\)$/);
+    expect(refused({ mean: [0, 0] })).toThrow(/; std is missing$/);
+  });
+
+  it('warns once where float32 cannot resolve points at the standardisation (a large offset against the spread)', () => {
+    const warned: string[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((m: string) => void warned.push(m));
+    try {
+      const x = tf.tensor2d([[1_700_000_000, 0]]);
+      const coarse = new CNF({ ...options, standardize: { mean: [1_700_000_000, 0], std: [10, 1] } });
+      tf.dispose([coarse.logProb(x), coarse.logProb(x), coarse.sample(2)]);
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(/^cnfkit: dimension 0 of this flow is centred at 1700000000 with a spread of 10: float32 points there lie 128 apart \(13 standard deviations\), so its log-densities and samples are coarse/);
+      const fine = new CNF({ ...options, standardize: { mean: [1000, -5], std: [10, 1] } });
+      tf.dispose(fine.logProb(x));
+      expect(warned).toHaveLength(1);
+      tf.dispose(x);
+      coarse.dispose();
+      fine.dispose();
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

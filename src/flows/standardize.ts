@@ -18,23 +18,51 @@ export interface Standardization {
   std: number[];
 }
 
-/** Checks `s` for a flow of `dim` dimensions. */
+/** Checks `s` for a flow of `dim` dimensions, naming the field and the entry at fault. */
 export function checkStandardization(fn: string, s: unknown, dim: number): void {
-  const ok = (v: unknown, positive: boolean) => Array.isArray(v) && v.length === dim && v.every((e) => typeof e === 'number' && Number.isFinite(e) && (!positive || e > 0));
+  const fail = (problem: string) => new InputError(fn, 'options.standardize', `must be { mean, std }, each an array of ${dim} finite numbers, std positive; ${problem}`);
   const given = s as Partial<Standardization> | null;
-  if (given === null || typeof given !== 'object' || !ok(given.mean, false) || !ok(given.std, true)) {
-    throw new InputError(fn, 'options.standardize', `must be { mean, std }, each an array of ${dim} finite numbers, std positive`);
+  if (given === null || typeof given !== 'object') throw fail(`got ${given === null ? 'null' : typeof given}`);
+  for (const field of ['mean', 'std'] as const) {
+    const v = given[field] as unknown;
+    if (!Array.isArray(v)) throw fail(`${field} is ${v === undefined ? 'missing' : ArrayBuffer.isView(v) ? 'a typed array (pass Array.from(…))' : typeof v}`);
+    if (v.length !== dim) throw fail(`${field} has ${v.length} entries`);
+    const bad = v.findIndex((e) => !(typeof e === 'number' && Number.isFinite(e) && (field === 'mean' || e > 0)));
+    if (bad >= 0) throw fail(`${field}[${bad}] is ${String(v[bad])}${field === 'std' && v[bad] === 0 ? ' (a constant column has no density: drop it)' : ''}`);
   }
+}
+
+/** Standardisations already checked by {@link warnCoarseOffsets} (each warns once). */
+const checkedOffsets = new WeakSet<Standardization>();
+
+/**
+ * Warns, once per standardisation, where float32 cannot resolve points at its scale: a dimension
+ * centred far from 0 against its spread (Unix times), whose points given as tensors are coarse.
+ */
+function warnCoarseOffsets(s: Standardization): void {
+  if (checkedOffsets.has(s)) return;
+  checkedOffsets.add(s);
+  const spacing = (m: number) => (m === 0 ? 0 : 2 ** (Math.floor(Math.log2(Math.abs(m))) - 23)); // float32's step at |m|
+  const coarse = s.mean.findIndex((m, k) => spacing(m) > 0.01 * s.std[k]);
+  if (coarse < 0) return;
+  const [m, std] = [s.mean[coarse], s.std[coarse]];
+  console.warn(
+    `cnfkit: dimension ${coarse} of this flow is centred at ${m} with a spread of ${std}: float32 points there lie ` +
+      `${spacing(m)} apart (${(spacing(m) / std).toPrecision(2)} standard deviations), so its log-densities and samples are coarse. ` +
+      'Points standardised in float64 before they become tensors keep their resolution (as cnfkit train, eval and sample do with CSV files); subtract an offset in float64 and train on that',
+  );
 }
 
 /** u = (x − mean)/std (x itself without a standardisation). */
 export function toFlowSpace(x: tf.Tensor2D, s: Standardization | undefined): tf.Tensor2D {
+  if (s) warnCoarseOffsets(s);
   return s ? (tf.tidy(() => tf.div(tf.sub(x, tf.tensor1d(s.mean)), tf.tensor1d(s.std))) as tf.Tensor2D) : x;
 }
 
 /** x = u·std + mean; takes ownership of `u` (returns it without a standardisation). */
 export function toDataSpace(u: tf.Tensor2D, s: Standardization | undefined): tf.Tensor2D {
   if (!s) return u;
+  warnCoarseOffsets(s);
   const x = tf.tidy(() => tf.add(tf.mul(u, tf.tensor1d(s.std)), tf.tensor1d(s.mean))) as tf.Tensor2D;
   u.dispose();
   return x;
