@@ -8,8 +8,9 @@
  *
  * Without a file it writes a demonstration CSV (a noisy ring) first and uses that.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { CNF, ready, tf } from '../src/index.node.js';
+import { readCsvPoints } from '../src/cli/csv_points.js';
 import { writeFlowPictures } from '../src/viz/flow_pictures.js';
 
 const arg = (name: string) => {
@@ -46,35 +47,26 @@ if (!file) {
   console.log(`no CSV given: wrote a demonstration ring to ${file}`);
 }
 
-/** Parses comma-separated lines of one width; skips a header and blank lines; names the first bad line. */
-function readPoints(path: string): { points: number[][]; header?: string } {
-  const rows = readFileSync(path, 'utf8').split(/\r?\n/);
-  const points: number[][] = [];
-  let header: string | undefined;
-  rows.forEach((line, i) => {
-    if (!line.trim()) return;
-    if (i === 0 && /[a-df-z]/i.test(line)) return void (header = line.trim());
-    const values = line.split(',').map(Number);
-    const width = points[0]?.length ?? values.length;
-    if (values.length !== width || !values.every(Number.isFinite)) fail(`${path}:${i + 1}: expected ${width} comma-separated numbers, got '${line.slice(0, 80)}'`);
-    points.push(values);
-  });
-  return { points, header };
-}
-
 await ready();
-const { points, header } = readPoints(file);
-if (points.length < 2) fail(`${file} holds ${points.length} point(s); a density needs at least 2`);
-const dim = points[0].length;
+// The command line's reader: every line checked (an empty cell, NaN or a stray separator is named,
+// never read as 0), values kept in float64.
+const csv = await readCsvPoints(file, 'data').catch((e: Error) => fail(e.message.replace(/^--data /, '')));
+const { rows, dim, values } = csv;
+const header = csv.header?.join(',');
+if (rows < 2) fail(`${file} holds ${rows} point(s); a density needs at least 2`);
 const columns = Array.from({ length: dim }, (_, k) => k);
-// The flow standardises with the data's mean and standard deviation (saved with the model).
-const mean = columns.map((k) => points.reduce((s, p) => s + p[k], 0) / points.length);
-const std = columns.map((k) => Math.sqrt(points.reduce((s, p) => s + (p[k] - mean[k]) ** 2, 0) / points.length));
+const column = (k: number) => Array.from({ length: rows }, (_, r) => values[r * dim + k]);
+const mean = columns.map((k) => column(k).reduce((s, v) => s + v, 0) / rows);
+const std = columns.map((k) => Math.sqrt(column(k).reduce((s, v) => s + (v - mean[k]) ** 2, 0) / rows));
 // A constant column has no density (a point mass): refused, as `cnfkit train` does.
 const constant = columns.find((k) => std[k] <= 1e-12 * Math.abs(mean[k]));
-if (constant !== undefined) fail(`${file}: column ${constant + 1}${header ? ` ('${header.split(',')[constant]}')` : ''} holds ${points[0][constant]} in every point; a density over a constant is infinite. Drop the column`);
-const data = tf.tensor2d(points);
-const flow = new CNF({ dim, seed: 0, standardize: { mean, std } });
+if (constant !== undefined) fail(`${file}: column ${constant + 1}${csv.header ? ` ('${csv.header[constant]}')` : ''} holds ${values[constant]} in every point; a density over a constant is infinite. Drop the column`);
+// The mean comes off in float64, here, before the points become float32 tensors: a column of Unix
+// times (1.7e9) would otherwise keep steps of 128 s. The flow scales by std itself (option
+// `standardize`, saved with a model), so its densities are in your units.
+const centred = (point: ArrayLike<number>) => Array.from(point, (v, k) => v - mean[k % dim]);
+const data = tf.tensor2d(Float32Array.from(centred(values)), [rows, dim]);
+const flow = new CNF({ dim, seed: 0, standardize: { mean: columns.map(() => 0), std } });
 const report = await flow.fit(data, {
   iterations: 1_000_000,
   objective: 'flow-matching',
@@ -82,17 +74,18 @@ const report = await flow.fit(data, {
   learningRate: 3e-3,
   signal: AbortSignal.timeout(seconds * 1000),
 });
-console.log(`trained on ${points.length} points: ${report.history.length} iterations in ${report.seconds.toFixed(1)} s`);
+console.log(`trained on ${rows} points: ${report.history.length} iterations in ${report.seconds.toFixed(1)} s`);
 
-const query = (arg('query') ?? [mean.join(','), mean.map((m, k) => (k === 0 ? m + 2 * std[0] : m)).join(',')].join(';')).split(';').map((q) => q.split(',').map(Number));
+const query = (arg('query') ?? [mean.join(','), mean.map((m, k) => (k === 0 ? m + 2 * std[0] : m)).join(',')].join(';')).split(';').map((q) => q.split(',').map((v) => (v.trim() === '' ? NaN : Number(v))));
 if (query.some((q) => q.length !== dim || !q.every(Number.isFinite))) fail(`--query must be points of ${dim} comma-separated numbers, separated by ';'`);
-const logp = tf.tidy(() => flow.logProb(tf.tensor2d(query)).dataSync());
+const logp = tf.tidy(() => flow.logProb(tf.tensor2d(query.map(centred))).dataSync());
 query.forEach((q, i) => console.log(`log p(${q.map((v) => +v.toFixed(4)).join(', ')}) = ${logp[i].toFixed(3)}`));
 
-const samples = flow.sample(1000, 1).arraySync() as number[][];
+const samples = (flow.sample(1000, 1).arraySync() as number[][]).map((s) => s.map((v, k) => v + mean[k]));
 writeFileSync(`${out}/samples.csv`, [header ?? columns.map((k) => `x${k}`).join(','), ...samples.map((s) => s.map((v) => v.toFixed(5)).join(','))].join('\n') + '\n');
 if (dim === 2) {
-  writeFlowPictures(out, { flow, data, title: 'your data', losses: report.history.map((r) => r.loss), lossLabel: 'flow-matching loss' });
+  const shifted = mean.some((m, k) => Math.abs(m) > 1e3 * std[k]);
+  writeFlowPictures(out, { flow, data, title: shifted ? `your data less its mean (${mean.map((m) => m.toPrecision(6)).join(', ')})` : 'your data', losses: report.history.map((r) => r.loss), lossLabel: 'flow-matching loss' });
   console.log(`wrote ${out}/samples.csv and ${out}/figure.png`);
 } else {
   console.log(`wrote ${out}/samples.csv (${dim}-D: no pictures)`);

@@ -35,6 +35,16 @@ describe.concurrent('examples/density.ts', () => {
     expect(ragged.err.trim()).toMatch(/ragged.csv:3: expected 3 comma-separated numbers, got '7,8'$/);
   });
 
+  it('an empty cell or a NaN: refused, named (they were read as 0, and a NaN first row as the header)', async () => {
+    writeFileSync(join(work, 'holes.csv'), 'a,b\n1,100\n2,\n3,101\n');
+    const holes = await density(join(work, 'holes.csv'), '--out', join(work, 'out-holes'));
+    expect(holes.code).toBe(2);
+    expect(holes.err.trim()).toMatch(/holes.csv:3: column 2 is empty: missing or non-finite values are not supported/);
+    writeFileSync(join(work, 'nan.csv'), '1.5,NaN\n2,3\n4,5\n');
+    const nan = await density(join(work, 'nan.csv'), '--out', join(work, 'out-nan'));
+    expect(nan.err.trim()).toMatch(/nan.csv:1: column 2 holds NaN: missing or non-finite values are not supported/);
+  });
+
   it('a constant column: refused, named (it was given a std of 1 and a flow that spent itself on a spike)', async () => {
     writeFileSync(join(work, 'constant.csv'), 'a,b\n1,0.1\n2,0.1\n3,0.1\n');
     const r = await density(join(work, 'constant.csv'), '--out', join(work, 'out-constant'));
