@@ -80,6 +80,18 @@ describe('chunked solves', () => {
     flow.dispose();
   });
 
+  it("fit's minibatches are solved whole, whatever memoryLimit (its batchSize is the caller's; they were chunked under the tape)", async () => {
+    const x = toyData('8gaussians', 512, 4);
+    const runs = [];
+    for (const memoryLimit of [2 ** 28, 2 ** 20]) {
+      const flow = new CNF({ ...options, memoryLimit });
+      runs.push((await flow.fit(x, { iterations: 2, batchSize: 500 })).history.map((r) => [r.loss, r.nfeForward]));
+      flow.dispose();
+    }
+    expect(runs[1]).toEqual(runs[0]);
+    x.dispose();
+  });
+
   it("Hutchinson's estimate with a seed does not depend on the chunks (two blocks, odd chunk sizes, Gaussian noise)", async () => {
     const flowOptions = { dim: 3, hiddenDims: [12], blocks: 2, noise: 'gaussian' as const, seed: 4 };
     const whole = new CNF(flowOptions);

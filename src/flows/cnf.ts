@@ -156,13 +156,14 @@ export class CNF {
 
   /**
    * log p(x) and the regularisers' integrals, after the point checks; a large batch chunk by chunk
-   * (flows/chunks.ts), its statistics added up over the chunks.
+   * (flows/chunks.ts), its statistics added up over the chunks. Training's minibatches (`memory`
+   * given) are solved whole: their size is the caller's batchSize, as on the tape-free path.
    */
   private terms(fn: string, x: tf.Tensor2D, options: LogProbOptions, rng: Rng, withRegularisers: boolean, memory?: readonly StepMemory[]): LogProbTerms {
     this.checkAlive(fn);
     this.syncWeights();
     checkPoints(fn, 'x', x, this.options.dim);
-    const size = chunkRows(this.options, this.tangentCount(options.trace));
+    const size = memory ? x.shape[0] : chunkRows(this.options, this.tangentCount(options.trace));
     const stats = options.stats ?? createStats();
     const tangents = batchTangents(options.trace ?? this.options.trace, this.options.noise, this.options.dim, this.blocks.length, rng);
     return tf.tidy(() => {
