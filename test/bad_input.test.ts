@@ -35,6 +35,7 @@ const t = {} as {
   xEmpty: tf.Tensor2D;
   flow: CNF;
   twoBlocks: CNF;
+  regularised: CNF;
   k: tf.Variable;
   unlisted: tf.Variable;
 };
@@ -52,6 +53,7 @@ beforeAll(() => {
   t.xEmpty = tf.zeros([0, 2]) as tf.Tensor2D;
   t.flow = new CNF({ dim: 2, hiddenDims: [4] });
   t.twoBlocks = new CNF({ dim: 2, hiddenDims: [4], blocks: 2 });
+  t.regularised = new CNF({ dim: 2, hiddenDims: [4], kineticEnergy: 0.1 });
   t.k = tf.variable(tf.scalar(-0.5), true, 'bad_input.k');
   t.unlisted = tf.variable(tf.scalar(2), true, 'bad_input.unlisted');
   writeFileSync(join(tmp, 'a-file'), 'x');
@@ -161,6 +163,10 @@ const API_CASES: ApiCase[] = [
   ['fit: onProgress a string', () => t.flow.fit(t.x, { iterations: 1, onProgress: 'x' as never }), InputError, `CNF.fit: 'options.onProgress' must be a function, but got "x"`],
   ['fit: signal a string', () => t.flow.fit(t.x, { iterations: 1, signal: 'x' as never }), InputError, "CNF.fit: 'options.signal' must be an AbortSignal"],
   ['fit: checkpointEvery 0', () => t.flow.fit(t.x, { iterations: 1, checkpointEvery: 0 }), InputError, "CNF.fit: 'options.checkpointEvery'"],
+  ['fit: checkpointEvery without onCheckpoint', () => t.flow.fit(t.x, { iterations: 1, checkpointEvery: 1 }), InputError, "CNF.fit: 'options.checkpointEvery' needs options.onCheckpoint"],
+  ['fit: sigma for maximum likelihood', () => t.flow.fit(t.x, { iterations: 1, sigma: 0.2 }), InputError, "CNF.fit: 'options.sigma' applies to objective 'flow-matching' only"],
+  ['fit: coupling for maximum likelihood', () => t.flow.fit(t.x, { iterations: 1, coupling: 'ot' }), InputError, "CNF.fit: 'options.coupling' applies to objective 'flow-matching' only"],
+  ['fit: flow matching of a flow with RNODE regularisers', () => t.regularised.fit(t.x, { iterations: 1, objective: 'flow-matching' }), InputError, "CNF.fit: 'options.objective' 'flow-matching' does not use this flow's kineticEnergy and jacobianNorm"],
   ['fit: data of width 3', () => t.flow.fit(t.x3, { iterations: 1 }), InputError, "CNF.fit: 'data'"],
   ['fit: data empty', () => t.flow.fit(t.xEmpty, { iterations: 1 }), InputError, "CNF.fit: 'data'"],
   ['fit: data with NaN, maximum likelihood', () => t.flow.fit(t.xNaN, { iterations: 1 }), InputError, "CNF.fit: 'data'"],

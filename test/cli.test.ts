@@ -46,6 +46,7 @@ describe('cnfkit command line', () => {
       [['sample', '--model', tmp, '--n', '10', '--out', ''], /--out must not be empty/],
       [['train', '--data', '8gaussians', '--out', tmp, '--lr'], /--lr needs a value/],
       [['train', '--data', '8gaussians', '--out', tmp, '--colour', 'red'], /unknown option --colour/],
+      [['train', '--data', '8gaussians', '--out', join(tmp, 'ml'), '--sigma', '0.2'], /--sigma applies to --objective flow-matching only/],
       [['eval', '--model', join(tmp, 'nothing')], /--model .* holds no model/],
     ];
     for (const [args, message] of cases) {

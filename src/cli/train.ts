@@ -57,6 +57,9 @@ export async function train(given: ParsedOptions, log: (line: string) => void, e
   if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError(`--hidden must be comma-separated positive integers, but got '${given.hidden}'`);
   if (!given.resume && given.data === undefined) throw new UsageError('--data is required (except with --resume, which takes it from the checkpoint)');
   if (given.data !== undefined) checkDataName(given.data as string);
+  for (const key of ['sigma', 'coupling']) {
+    if (!given.resume && explicit.has(key) && given.objective !== 'flow-matching') throw new UsageError(`--${key} applies to --objective flow-matching only`);
+  }
   // A CSV is remembered by its absolute path, so eval and --resume work from any folder.
   if (given.data !== undefined && isCsvPath(given.data as string)) given = { ...given, data: resolve(given.data as string) };
   await usableFolder('out', out, false);
@@ -178,8 +181,8 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
       weightDecay: o['weight-decay'] as number,
       seed,
       objective: o.objective as Objective,
-      sigma: o.sigma as number,
-      coupling: o.coupling as Coupling,
+      // Flow matching's own settings (fit refuses them for maximum likelihood).
+      ...(o.objective === 'flow-matching' ? { sigma: o.sigma as number, coupling: o.coupling as Coupling } : {}),
       resume,
       signal: controller.signal,
       checkpointEvery: o['checkpoint-every'] as number,

@@ -255,7 +255,12 @@ export class CNF {
         return negativeLogLikelihoodGrads(blocks, { trace, noise, kineticEnergy, jacobianNorm, forward, backward: { ...forward, stats: backwardStats, seminorm: true }, standardize, stepMemory }, batch, rng, stats);
       },
       toFlowSpace: (values) => toFlowSpaceInPlace(values, this.options.standardize),
-      regressionField: () => (single ? { net: single.net, endTime: () => single.endTimeSteps() } : { reason: `trains one block, but the flow has ${this.blocks.length}` }),
+      regressionField: () =>
+        kineticEnergy > 0 || jacobianNorm > 0
+          ? { reason: "does not use this flow's kineticEnergy and jacobianNorm (RNODE's regularisers of the likelihood): train by 'maximum-likelihood', or make the flow without them" }
+          : single
+            ? { net: single.net, endTime: () => single.endTimeSteps() }
+            : { reason: `trains one block, but the flow has ${this.blocks.length}` },
       holdWeights: (write) => (this.pendingWeights = write),
       meanNll: (x) => this.meanNllSteps(x),
       readWeights: () => this.readWeightsSteps(),

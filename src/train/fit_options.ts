@@ -68,14 +68,15 @@ export interface FitOptions {
    */
   objective?: Objective;
   /**
-   * Flow matching: standard deviation of the Gaussian around each straight path.
+   * Flow matching: standard deviation of the Gaussian around each straight path (refused for
+   * maximum likelihood, which has none).
    * @defaultValue `0.1`
    */
   sigma?: number;
   /**
    * Flow matching: pair noise with data independently, or by exact optimal transport on each
    * minibatch (straighter paths, fewer evaluations when sampling; an O(batch³) assignment per step:
-   * ~8 ms at 256 points, ~0.5 s at 1024 on one CPU core).
+   * ~8 ms at 256 points, ~0.5 s at 1024 on one CPU core). Refused for maximum likelihood.
    * @defaultValue `'independent'`
    */
   coupling?: Coupling;
@@ -87,7 +88,7 @@ export interface FitOptions {
   onProgress?: (record: IterationRecord) => void;
   /** Stops training after the current iteration when aborted (e.g. on Ctrl-C); the report says so. */
   signal?: AbortSignal;
-  /** Call `onCheckpoint` every this many iterations (and when stopped by `signal`). */
+  /** Call `onCheckpoint` (required with it) every this many iterations, at the last, and when stopped by `signal`. */
   checkpointEvery?: number;
   /** Receives the state to save; `fit` waits for it, so a checkpoint is complete before training goes on. */
   onCheckpoint?: (state: TrainingState) => Promise<void> | void;
@@ -216,6 +217,10 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
     throw new InputError(fn, 'options.objective', `must be 'maximum-likelihood' or 'flow-matching', but got ${JSON.stringify(o.objective)}`);
   }
   if (o.coupling !== 'independent' && o.coupling !== 'ot') throw new InputError(fn, 'options.coupling', `must be 'independent' or 'ot', but got ${JSON.stringify(o.coupling)}`);
+  // Flow matching's own settings, given for maximum likelihood, would be ignored without a word.
+  for (const key of ['sigma', 'coupling'] as const) {
+    if (o.objective === 'maximum-likelihood' && key in given) throw new InputError(fn, `options.${key}`, "applies to objective 'flow-matching' only; maximum likelihood has no path noise or pairing");
+  }
   if (!(o.sigma >= 0 && Number.isFinite(o.sigma))) throw new InputError(fn, 'options.sigma', `must be a finite number ≥ 0, but got ${o.sigma}`);
   if (!Number.isInteger(o.iterations) || o.iterations < 1) throw new InputError(fn, 'options.iterations', `must be a positive integer, but got ${o.iterations}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new InputError(fn, 'options.batchSize', `must be a positive integer, but got ${o.batchSize}`);
@@ -245,6 +250,7 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
   for (const key of ['validateEvery', 'patience', 'checkpointEvery'] as const) {
     if (o[key] !== undefined && (!Number.isInteger(o[key]) || o[key]! < 1)) throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${o[key]}`);
   }
+  if (o.checkpointEvery !== undefined && o.onCheckpoint === undefined) throw new InputError(fn, 'options.checkpointEvery', 'needs options.onCheckpoint (what receives each state)');
   if (o.keepBest !== undefined && typeof o.keepBest !== 'boolean') throw new InputError(fn, 'options.keepBest', `must be a boolean, but got ${JSON.stringify(o.keepBest)}`);
   if (o.resume !== undefined) checkResume(fn, o.resume);
   return o;
