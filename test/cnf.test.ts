@@ -404,6 +404,15 @@ describe("maximum likelihood's forward solves start where the last one did", () 
     // A state written before 0.2 has no first steps: its first resumed solves probe again.
     const { firstSteps: _, ...older } = saved!;
     expect((await resume(older)).nfe[3] % 6).toBe((2 * blocks) % 6);
+    // Kept as JSON: values written with Array.from come back as arrays and resume to the same numbers;
+    // as JSON.stringify leaves a Float32Array (an object keyed "0", "1", …), they are named.
+    const asJson = (values: (v: Float32Array | number[]) => unknown) => JSON.parse(JSON.stringify({ ...saved!, optimizer: saved!.optimizer.map((o) => ({ ...o, values: values(o.values) })) }));
+    const fromJson = await resume(asJson((v) => Array.from(v)));
+    expect(fromJson.nfe).toEqual(nfe);
+    straight.trainableVariables.forEach((v, i) => expect(fromJson.values[i]).toEqual(Array.from(v.dataSync())));
+    await expect(straight.fit(data, { ...options, resume: asJson((v) => v) })).rejects.toThrow(
+      "CNF.fit: 'options.resume' has optimizer[0].values a plain object (a Float32Array after JSON.stringify), not a Float32Array or an array of numbers; to store a state as JSON write each values with Array.from(values)",
+    );
     await expect(straight.fit(data, { ...options, resume: { ...saved!, firstSteps: [0.1] } })).rejects.toThrow("CNF.fit: 'options.resume' does not fit this flow: it holds first steps for 1 blocks, the flow has 2");
     await expect(straight.fit(data, { ...options, resume: { ...saved!, firstSteps: [0.1, -1] } })).rejects.toThrow("CNF.fit: 'options.resume' has firstSteps that are not an array of positive numbers or nulls");
     tf.dispose(data);

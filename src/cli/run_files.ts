@@ -28,7 +28,7 @@ export async function writeCheckpoint(dir: string, flow: CNF, state: TrainingSta
     config: { kind: 'checkpoint', options: flow.options, run, iteration: state.iteration, rng: state.rng, firstSteps: state.firstSteps, historyLines: state.history.length },
     weights: [
       ...(await Promise.all(flow.namedVariables().map(async ([name, v]) => ({ name, shape: v.shape, values: (await v.data()) as Float32Array })))),
-      ...state.optimizer.map((o, i) => ({ name: `optimizer.${i}`, shape: o.shape, values: o.values })),
+      ...state.optimizer.map((o, i) => ({ name: `optimizer.${i}`, shape: o.shape, values: o.values instanceof Float32Array ? o.values : Float32Array.from(o.values) })),
     ],
   });
 }

@@ -160,7 +160,7 @@ function restoreOptimizer(fn: string, objective: { restoreOptimizer(state: AdamS
   const [step, m, v] = state.optimizer;
   try {
     if (!step || !m || !v || state.optimizer.length !== 3) throw new Error(`expected 3 optimizer tensors, got ${state.optimizer.length}`);
-    objective.restoreOptimizer({ step: step.values[0], m: m.values, v: v.values });
+    objective.restoreOptimizer({ step: step.values[0], m: Float32Array.from(m.values), v: Float32Array.from(v.values) });
   } catch (e) {
     throw new InputError(fn, 'options.resume', `does not fit this flow: ${(e as Error).message}`);
   }

@@ -88,7 +88,7 @@ export interface FitOptions {
   onProgress?: (record: IterationRecord) => void;
   /** Stops training after the current iteration when aborted (e.g. on Ctrl-C); the report says so. */
   signal?: AbortSignal;
-  /** Call `onCheckpoint` (required with it) every this many iterations, at the last, and when stopped by `signal`. */
+  /** Call `onCheckpoint` every this many iterations, at the last, and when stopped by `signal` (nothing without it). */
   checkpointEvery?: number;
   /** Receives the state to save; `fit` waits for it, so a checkpoint is complete before training goes on. */
   onCheckpoint?: (state: TrainingState) => Promise<void> | void;
@@ -125,7 +125,8 @@ export interface FitOptions {
 /**
  * Everything needed to continue training exactly: the iteration reached, the random stream, the
  * optimizer's moments (by variable position) and the history so far. The flow's weights are saved
- * beside it.
+ * beside it (`flow.save`). To keep it as JSON, write each `optimizer[i].values` with `Array.from`
+ * (JSON has no Float32Array); `fit` takes them back as arrays of numbers.
  */
 export interface TrainingState {
   /** Iterations completed. */
@@ -151,8 +152,8 @@ export type Objective = 'maximum-likelihood' | 'flow-matching';
 export interface SavedTensor {
   /** The tensor's shape. */
   shape: number[];
-  /** Its values, row-major. */
-  values: Float32Array;
+  /** Its values, row-major (given back to `fit`, an array of numbers will do: JSON has no Float32Array). */
+  values: Float32Array | number[];
 }
 
 /** What `CNF.fit` returns. */
@@ -250,7 +251,6 @@ export function resolveFitOptions(fn: string, data: unknown, options: unknown, d
   for (const key of ['validateEvery', 'patience', 'checkpointEvery'] as const) {
     if (o[key] !== undefined && (!Number.isInteger(o[key]) || o[key]! < 1)) throw new InputError(fn, `options.${key}`, `must be a positive integer, but got ${o[key]}`);
   }
-  if (o.checkpointEvery !== undefined && o.onCheckpoint === undefined) throw new InputError(fn, 'options.checkpointEvery', 'needs options.onCheckpoint (what receives each state)');
   if (o.keepBest !== undefined && typeof o.keepBest !== 'boolean') throw new InputError(fn, 'options.keepBest', `must be a boolean, but got ${JSON.stringify(o.keepBest)}`);
   if (o.resume !== undefined) checkResume(fn, o.resume);
   return o;
@@ -265,6 +265,14 @@ function checkResume(fn: string, resume: unknown): void {
   if (!Array.isArray(r.history) || r.history.length !== r.iteration || !r.history.every((h) => h !== null && typeof h === 'object' && Number.isFinite(h.seconds))) {
     throw fail(`must hold one iteration record per completed iteration (${r.iteration})`);
   }
+  // JSON turns a Float32Array into an object keyed "0", "1", …: say so, rather than a count of undefined values.
+  (Array.isArray(r.optimizer) ? r.optimizer : []).forEach((saved, i) => {
+    const values = saved?.values as unknown;
+    if (!(values instanceof Float32Array || (Array.isArray(values) && values.every((v) => typeof v === 'number' && Number.isFinite(v))))) {
+      const what = values !== null && typeof values === 'object' ? 'a plain object (a Float32Array after JSON.stringify)' : String(values);
+      throw fail(`has optimizer[${i}].values ${what}, not a Float32Array or an array of numbers; to store a state as JSON write each values with Array.from(values)`);
+    }
+  });
   const [step] = Array.isArray(r.optimizer) ? r.optimizer : [];
   const stepValue = step?.values?.[0];
   if (!Array.isArray(r.optimizer) || r.optimizer.length !== 3 || !(Number.isInteger(stepValue) && stepValue! >= 0)) {
