@@ -43,6 +43,20 @@ describe.each(['flow-matching', 'maximum-likelihood'] as const)('fit with valida
     flow.dispose();
   });
 
+  it('a signal aborted before the start trains nothing, for either objective', async () => {
+    const flow = new CNF({ dim: 2, hiddenDims: [8], seed: 1 });
+    const data = toyData('moons', 200, 0);
+    const before = flow.trainableVariables.map((v) => Array.from(v.dataSync()));
+    for (const objective of ['maximum-likelihood', 'flow-matching'] as const) {
+      const report = await flow.fit(data, { iterations: 5, objective, signal: AbortSignal.abort() });
+      expect(report.history).toEqual([]);
+      expect(report.stopped).toBe(true);
+    }
+    expect(flow.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(before);
+    tf.dispose(data);
+    flow.dispose();
+  });
+
   it('a run stopped by its signal keeps the weights of its checkpoint (to resume from), not the best', async () => {
     const flow = new CNF({ dim: 2, hiddenDims: [16, 16], seed: 1 });
     const data = toyData('moons', 2000, 0);

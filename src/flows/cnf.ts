@@ -476,7 +476,13 @@ export class CNF {
   async fromLatentWithLogProbAsync(z: tf.Tensor2D): Promise<SamplesWithLogProb> {
     this.checkAlive('CNF.fromLatentWithLogProbAsync');
     checkPointsShape('CNF.fromLatentWithLogProbAsync', 'z', z, this.options.dim);
-    return fairly(this.latentsWithLogProbSteps(z));
+    const steps = this.latentsWithLogProbSteps.bind(this);
+    return fairly(
+      (function* () {
+        yield* checkPointValues('CNF.fromLatentWithLogProbAsync', 'z', z);
+        return yield* steps(z);
+      })(),
+    );
   }
 
   private *sampleWithLogProbSteps(fn: string, n: number, seed: number): Reads<SamplesWithLogProb> {

@@ -51,7 +51,9 @@ export async function fitFlow(fn: string, flow: TrainableFlow, data: TrainingDat
     }
     await validation?.start();
     const first = (resume?.iteration ?? 0) + 1;
-    for (let iteration = first; iteration <= iterations; iteration++) {
+    // A signal aborted before the start trains nothing (it used to let one iteration through).
+    stopped = signal?.aborted === true && first <= iterations;
+    for (let iteration = first; iteration <= iterations && !stopped; iteration++) {
       const stats = createStats();
       const backwardStats = createStats();
       const { loss, applied } = await unsolvableAsDivergence(fn, iteration > 1, iteration, () => objective.undoLastUpdate(), () => runAsync(objective.step(iteration, stats, backwardStats)));

@@ -55,6 +55,8 @@ function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): 
         // A sampler's minibatch is checked here, so a bad one is named as fit's data, not logProb's x.
         if (!(data instanceof tf.Tensor)) {
           checkPointsShape(fn, 'data', batch, flow.dim);
+          // As flow matching does: the batch size is batchSize's, whatever the sampler makes.
+          if (batch.shape[0] > batchSize) throw new InputError(fn, 'data', `sampler returned ${batch.shape[0]} points, more than batchSize ${batchSize}`);
           yield* checkPointValues(fn, 'data', batch);
         }
         let loss: number;
