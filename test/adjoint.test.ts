@@ -265,7 +265,21 @@ describe('odeintAdjoint with implicit methods', () => {
     const exact = (Math.sin(1) * lambda - Math.cos(1) + Math.exp(-lambda)) / (lambda * lambda + 1);
     const { value, grads } = tf.variableGrads(() => tf.sum(odeintAdjoint(f, y0, [0, 1], { method: 'implicit_euler', stepSize: 0.01, params: [p], adjointMethod: 'dopri5', adjointCheckpoints: true }).slice([1], [1])) as tf.Scalar, [p]);
     expect(Math.abs(grads[p.name].dataSync()[0] - exact)).toBeLessThan(1e-4 * exact);
+    // Without them, dopri5's backward solve runs out of steps, and says what does work.
+    expect(() => tf.variableGrads(() => tf.sum(odeintAdjoint(f, y0, [0, 1], { params: [p], maxSteps: 2000 }).slice([1], [1])) as tf.Scalar, [p])).toThrow(
+      /^the adjoint's backward solve: 2000 steps reached at t=[\d.]+ before t=0; for a stiff forward solve use adjointCheckpoints: true with an explicit adjointMethod such as 'dopri5'/,
+    );
     tf.dispose([value, ...Object.values(grads), p, y0]);
+  });
+
+  it('says when the loss has no finite gradient at the solution (sqrt at 0), not that f(t0, y0) is not finite', () => {
+    const k = tf.variable(tf.scalar(1));
+    const f: Dynamics = (_t, y) => tf.mul(tf.neg(k), y);
+    const y0 = tf.tensor1d([1, 0]);
+    expect(() => tf.variableGrads(() => tf.sum(tf.sqrt(odeintAdjoint(f, y0, [0, 1], { params: [k] }).slice([1, 1], [1, 1]))) as tf.Scalar, [k])).toThrow(
+      /^non-finite values \(NaN or Inf\) at t=1: the gradient of the loss with respect to the solution at t=1 is not finite, so the adjoint's backward solve cannot start: the loss is not differentiable there/,
+    );
+    tf.dispose([k, y0]);
   });
 });
 

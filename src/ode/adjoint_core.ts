@@ -5,7 +5,7 @@
  * adjoints travel as one flat component.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConvergenceError, InputError } from '../errors.js';
+import { ConvergenceError, InputError, MaxStepsError, NonFiniteError } from '../errors.js';
 import { hostArithmetic, tensorOf, timeScalar, valuesOf } from './host_arithmetic.js';
 import type { StepObserver } from './adaptive.js';
 import type { ResolvedOdeintOptions } from './options.js';
@@ -231,7 +231,7 @@ export function* backwardSweep(
         timeGrads[i] = yield* readNumber(direct);
       }
       const first = i === n - 1 && settings.firstStep === undefined && startStep ? { ...settings, firstStep: startStep } : settings;
-      const solved = yield* backwardImplicitHint(solveStateSteps(augmented, state, [ts[i], ts[i - 1]], first, settings.stats, mask));
+      const solved = yield* backwardSolveHints(solveStateSteps(augmented, state, [ts[i], ts[i - 1]], first, settings.stats, mask), state.slice(m, 2 * m));
       disposeStates(state, solved[0]);
       state = solved[1];
       // Restart z from the forward state at t_{i−1} (no drift from the backward reconstruction) and
@@ -256,20 +256,34 @@ export function* backwardSweep(
 }
 
 /**
- * The backward solve's implicit steps iterate by fixed point whatever implicitSolver says (Newton
- * there would differentiate the VJP: second derivatives of f), so its failures say that instead.
+ * The backward solve's failures, said as such: its implicit steps iterate by fixed point whatever
+ * implicitSolver says (Newton there would differentiate the VJP: second derivatives of f); its steps
+ * run out where the forward solve was stiff (checkpoints help, not an implicit method); a non-finite
+ * start is the loss's gradient, not f(t0, y0). `adjoints`: the adjoint components it starts from.
  */
-function* backwardImplicitHint<T>(steps: Reads<T>): Reads<T> {
+function* backwardSolveHints<T>(steps: Reads<T>, adjoints: State): Reads<T> {
+  // A stiff forward solve decays fast, so z reconstructed backwards grows fast: smaller steps cannot help.
+  const stiff = "adjointCheckpoints: true with an explicit adjointMethod such as 'dopri5' (guide: Gradients, stiff problems)";
   try {
     return yield* steps;
   } catch (e) {
-    if (!(e instanceof ConvergenceError)) throw e;
-    // A stiff forward solve decays fast, so z reconstructed backwards grows fast: smaller steps cannot help.
-    const stiff = "for a stiff forward solve, adjointCheckpoints: true with an explicit adjointMethod such as 'dopri5' (guide: Gradients, stiff problems)";
-    const hint = /overflowed/.test(e.detail)
-      ? `z reconstructed backwards overflowed (a fast decay forwards is a fast growth backwards): use ${stiff}`
-      : `its implicit steps iterate by fixed point (Newton there would need second derivatives of f): use a smaller stepSize, or ${stiff}`;
-    throw new ConvergenceError(e.method, e.t, `the adjoint's backward solve: ${e.detail}`, hint);
+    if (e instanceof ConvergenceError) {
+      const hint = /overflowed/.test(e.detail)
+        ? `z reconstructed backwards overflowed (a fast decay forwards is a fast growth backwards): a stiff forward solve needs ${stiff}`
+        : `its implicit steps iterate by fixed point (Newton there would need second derivatives of f): use a smaller stepSize, or, for a stiff forward solve, ${stiff}`;
+      throw new ConvergenceError(e.method, e.t, `the adjoint's backward solve: ${e.detail}`, hint);
+    }
+    if (e instanceof MaxStepsError) {
+      throw new MaxStepsError(e.maxSteps, e.t, e.tEnd, `the adjoint's backward solve: ${e.maxSteps} steps reached at t=${e.t} before t=${e.tEnd}; for a stiff forward solve use ${stiff}, else raise maxSteps or loosen adjointRtol/adjointAtol`);
+    }
+    if (e instanceof NonFiniteError) {
+      // The adjoints start from the loss's gradient: a loss not differentiable at the solution (sqrt at 0) makes them Inf.
+      const finite = (yield* readNumber(tf.tidy(() => tf.all(tf.stack(adjoints.map((a) => tf.all(tf.isFinite(a))))).cast('float32')))) === 1;
+      throw new NonFiniteError(e.t, finite
+        ? `in the adjoint's backward solve (the augmented dynamics, evaluated on f's vector-Jacobian products); check f where the forward solve went`
+        : `the gradient of the loss with respect to the solution at t=${e.t} is not finite, so the adjoint's backward solve cannot start: the loss is not differentiable there (e.g. sqrt or log at 0)`);
+    }
+    throw e;
   }
 }
 
