@@ -272,6 +272,18 @@ describe('odeintAdjoint with implicit methods', () => {
     tf.dispose([value, ...Object.values(grads), p, y0]);
   });
 
+  it('says when f reads a tensor made inside the loss function (freed before the backward solve calls f again)', () => {
+    const k = tf.variable(tf.scalar(1));
+    const data = tf.tensor1d([0.5, 2]);
+    const y0 = tf.tensor1d([1, 1]);
+    const loss = () => {
+      const forcing = data.slice([0], [2]); // made inside: tfjs frees it when this function returns
+      return tf.sum(odeintAdjoint((_t, y) => tf.add(tf.mul(tf.neg(k), y), forcing), y0, [0, 1], { params: [k] })) as tf.Scalar;
+    };
+    expect(() => tf.variableGrads(loss, [k])).toThrow(/^odeintAdjoint: 'f' read a tensor that was disposed before the backward solve: .*Make the tensors f reads outside the loss function/);
+    tf.dispose([k, data, y0]);
+  });
+
   it('says when the loss has no finite gradient at the solution (sqrt at 0), not that f(t0, y0) is not finite', () => {
     const k = tf.variable(tf.scalar(1));
     const f: Dynamics = (_t, y) => tf.mul(tf.neg(k), y);

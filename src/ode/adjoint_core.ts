@@ -99,7 +99,7 @@ export function adjointSolve(
           // tfjs frees what the forward pass saved only after a backward pass that succeeds.
           tf.dispose(saved);
           freeAbortedTape();
-          throw e;
+          throw readDisposedTensor(e) ? new InputError('odeintAdjoint', 'f', CAPTURED_DISPOSED) : e;
         }
         const tsGrad = grads.timeGrads ? tf.tensor1d(grid.outputAt.map((g) => grads.timeGrads![g])) : undefined;
         return [...grads.y0, ...(tsGrad ? [tsGrad] : []), ...grads.params];
@@ -107,6 +107,20 @@ export function adjointSolve(
     };
   });
   return run(...inputs);
+}
+
+/**
+ * The adjoint calls f again in the backward pass, after the loss function's own tidy (tf.variableGrads,
+ * optimizer.minimize) has freed every tensor made inside it: f reading one of those fails deep in tfjs.
+ */
+const CAPTURED_DISPOSED =
+  'read a tensor that was disposed before the backward solve: the adjoint calls f again after the loss function returns, and tfjs frees the tensors made inside the loss function then. ' +
+  'Make the tensors f reads outside the loss function (slice a batch before optimizer.minimize), or tf.keep them and dispose them after the step; and compute anything that depends on params inside f, where the adjoint differentiates it';
+
+/** Whether `e` is tfjs's failure on a disposed tensor (its message, or a missing backend on its data). */
+function readDisposedTensor(e: unknown): boolean {
+  const message = (e as Error)?.message ?? '';
+  return /Tensor is disposed|reading 'backend'/.test(message);
 }
 
 /** Splits a packed [N, Σ sizes] tensor into, per output time, the list of components. */
