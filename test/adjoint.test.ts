@@ -210,7 +210,7 @@ describe('odeintAdjoint at many output times (a loss at each, as latent ODEs hav
 });
 
 describe('odeintAdjoint with a fixed-step adjointMethod under an adaptive forward', () => {
-  it('takes adjointStepSize steps backwards (one step per interval without it, far off), and checks it', () => {
+  it('takes adjointStepSize steps backwards (one step per interval is far off here), and requires it', () => {
     const A = tf.variable(tf.tensor2d([[0, 2], [-2, -0.1]]));
     const f: Dynamics = (_t, y) => tf.matMul(y as tf.Tensor2D, A);
     const y0 = tf.tensor2d([[1, 0.5]]);
@@ -224,7 +224,12 @@ describe('odeintAdjoint with a fixed-step adjointMethod under an adaptive forwar
     const reference = grads({});
     const off = (dA: number[]) => Math.max(...dA.map((g, i) => Math.abs(g - reference[i]))) / Math.max(...reference.map(Math.abs));
     expect(off(grads({ adjointMethod: 'rk4', adjointStepSize: 0.01 }))).toBeLessThan(1e-4);
-    expect(off(grads({ adjointMethod: 'rk4' }))).toBeGreaterThan(1e-2);
+    expect(off(grads({ adjointMethod: 'rk4', adjointStepSize: 0.9 }))).toBeGreaterThan(1e-2);
+    // Without a step size (or checkpoints) nothing would set its steps: refused, not one step per interval.
+    expect(() => odeintAdjoint(f, y0, times, { params: [A], adjointMethod: 'rk4' })).toThrow(
+      "odeintAdjoint: 'options.adjointMethod' 'rk4' is fixed-step, and nothing sets its steps after the adaptive 'dopri5': pass adjointStepSize, or adjointCheckpoints: true",
+    );
+    expect(off(grads({ adjointMethod: 'rk4', adjointCheckpoints: true }))).toBeLessThan(1e-3);
     expect(() => odeintAdjoint(f, y0, times, { params: [A], adjointStepSize: 0.01 })).toThrow("'options.adjointStepSize' applies to a fixed-step adjointMethod; 'dopri5' is adaptive");
     expect(() => odeintAdjoint(f, y0, times, { params: [A], adjointMethod: 'rk4', adjointStepSize: -1 })).toThrow("'options.adjointStepSize' must be a positive finite number");
     tf.dispose([A, y0]);

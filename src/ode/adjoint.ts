@@ -41,9 +41,10 @@ export interface OdeintAdjointOptions extends OdeintOptions {
    */
   adjointAtol?: number;
   /**
-   * Step size of a fixed-step `adjointMethod` (rk4, …).
-   * @defaultValue the forward `stepSize` when the forward method is fixed-step too; else one step per
-   *   interval between output times (coarse: give a step size)
+   * Step size of a fixed-step `adjointMethod` (rk4, …). Required after an adaptive forward method
+   * unless `adjointCheckpoints` is on (its steps then follow the forward solve's); the longest
+   * interval between output times gives one step per interval.
+   * @defaultValue the forward `stepSize` when the forward method is fixed-step too
    */
   adjointStepSize?: number;
   /**
@@ -187,6 +188,11 @@ function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: Res
       throw new InputError(fn, 'options.adjointStepSize', `must be a positive finite number, but got ${String(adjointStepSize)}`);
     }
     if (SOLVERS[method].adaptive) throw new InputError(fn, 'options.adjointStepSize', `applies to a fixed-step adjointMethod; '${method}' is adaptive (set adjointRtol/adjointAtol)`);
+  }
+  // A fixed-step backward solve after an adaptive forward one, with no step size and no checkpoints,
+  // would take one step per output interval: a gradient 150x off in a test, without a word.
+  if (!SOLVERS[method].adaptive && adjointStepSize === undefined && forward.stepSize === undefined && options.adjointCheckpoints !== true) {
+    throw new InputError(fn, 'options.adjointMethod', `'${method}' is fixed-step, and nothing sets its steps after the adaptive '${forward.method}': pass adjointStepSize, or adjointCheckpoints: true (the backward steps then follow the forward solve's)`);
   }
   const resolved = resolveOdeintOptions(fn, {
     method,
