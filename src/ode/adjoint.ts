@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { checkFiniteOutputs, checkInitialState, checkInitialValues, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { runSync } from './host_reads.js';
 import { adjointSolve, type BackwardSettings } from './adjoint_core.js';
-import { MIN_RTOL, resolveOdeintOptions, rtolTooSmall, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
+import { MIN_RTOL, rejectInapplicableOptions, resolveOdeintOptions, rtolTooSmall, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
 import { METHODS, SOLVERS, type MethodName } from './solvers.js';
 import { outsideTape } from './vjp.js';
 import { resolveParams, type Params } from './params.js';
@@ -131,6 +131,7 @@ export function resolveAdjointOptions(fn: string, options: OdeintAdjointOptions)
     throw new InputError(fn, 'options', 'must be an object with params (the variables f uses, or the model holding them; [] if none)');
   }
   const forward = resolveOdeintOptions(fn, options, ADJOINT_KEYS);
+  rejectInapplicableOptions(fn, options, forward.method);
   const params = resolveParams(fn, 'options.params', options.params);
   const backward = resolveBackward(fn, options, forward);
   const stats = forward.stats ?? createStats();
@@ -182,6 +183,8 @@ function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: Res
     }
   }
   if (adjointRtol !== undefined && adjointRtol < MIN_RTOL) throw new InputError(fn, 'options.adjointRtol', rtolTooSmall(adjointRtol));
+  const tolerance = adjointRtol !== undefined ? 'adjointRtol' : adjointAtol !== undefined ? 'adjointAtol' : undefined;
+  if (tolerance && !SOLVERS[method].adaptive) throw new InputError(fn, `options.${tolerance}`, `applies to an adaptive adjointMethod; '${method}' is fixed-step (set adjointStepSize)`);
   const { adjointStepSize } = options;
   if (adjointStepSize !== undefined) {
     if (!(typeof adjointStepSize === 'number' && adjointStepSize > 0 && Number.isFinite(adjointStepSize))) {

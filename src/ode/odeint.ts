@@ -8,7 +8,7 @@ import { integrateAdaptive, type StepObserver } from './adaptive.js';
 import { checkFiniteOutputs, checkInitialState, checkInitialValues, outputTimes, stateDynamics, type Dynamics } from './checks.js';
 import { runAsync, runSync, type Reads } from './host_reads.js';
 import { integrateFixed } from './fixed.js';
-import { resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
+import { rejectInapplicableOptions, resolveOdeintOptions, type OdeintOptions, type ResolvedOdeintOptions } from './options.js';
 import { SOLVERS, makeFixedStepper } from './solvers.js';
 import { disposeStates, type State, type StateDynamics } from './state.js';
 import { createStats, resetStats, type OdeStats } from './stats.js';
@@ -67,6 +67,7 @@ function* odeintSteps(fn: string, f: Dynamics, y0: tf.Tensor, ts: number[] | tf.
   yield* checkInitialValues(fn, y0);
   const times = yield* outputTimes(fn, ts);
   const resolved = resolveOdeintOptions(fn, options);
+  rejectInapplicableOptions(fn, options, resolved.method);
   const stats = resolved.stats ?? createStats();
   resetStats(stats);
   const dynamics = stateDynamics(fn, f, y0.shape, stats);

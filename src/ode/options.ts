@@ -163,6 +163,22 @@ export function resolveOdeintOptions(fn: string, options: object, extraKeys: rea
   return resolved;
 }
 
+/**
+ * Refuses options the caller gave that `method` would ignore (a fixed-step method's steps are
+ * stepSize's alone: `rk4` with maxStepSize 0.01 took one step of 1.0; an explicit method has no
+ * implicit equation). For the options a user passes; cnfkit's own calls fill in defaults freely.
+ */
+export function rejectInapplicableOptions(fn: string, given: object, method: MethodName): void {
+  const set = (key: string) => (given as Record<string, unknown>)[key] !== undefined;
+  const { adaptive, implicit } = SOLVERS[method];
+  const stepControl = ['rtol', 'atol', 'maxStepSize', 'safety', 'minFactor', 'maxFactor', 'controller'].filter(set);
+  if (!adaptive && stepControl.length) {
+    throw new InputError(fn, `options.${stepControl[0]}`, `applies to adaptive methods only; '${method}' is fixed-step: its steps are set by stepSize (one step per output interval without it)`);
+  }
+  const iteration = ['implicitSolver', 'implicitTol', 'implicitMaxIterations'].filter(set);
+  if (!implicit && iteration.length) throw new InputError(fn, `options.${iteration[0]}`, `applies to the implicit methods (implicit_euler, trapezoid) only; '${method}' is explicit`);
+}
+
 function requirePositive(fn: string, key: string, value: unknown, allowInfinity = false): void {
   const ok = typeof value === 'number' && value > 0 && (allowInfinity ? !Number.isNaN(value) : Number.isFinite(value));
   if (!ok) throw new InputError(fn, `options.${key}`, `must be a positive ${allowInfinity ? '' : 'finite '}number, but got ${shownValue(value)}`);
