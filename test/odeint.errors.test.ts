@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConvergenceError,
+  createStats,
   MaxStepsError,
   NonFiniteError,
   OdeInputError,
@@ -112,6 +113,18 @@ describe('odeint fails during a solve with a typed error that says where and wha
     // Newton: implicit Euler on a linear problem gives y_{n+1} = y_n / (1 + 100h) exactly.
     const ys = odeint(stiff, y0, [0, 1], { method: 'implicit_euler', stepSize: 0.1, implicitSolver: 'newton' });
     expect(Math.abs(ys.dataSync()[1] / Math.pow(1 / 11, 10) - 1)).toBeLessThan(1e-5);
+    tf.dispose([ys, y0]);
+  });
+
+  it("Newton takes the Jacobian again where the start's stops contracting: y′ = −1000 y³ at h = 0.1 (it failed below h = 0.003)", () => {
+    const cubic: Dynamics = (_t, y) => tf.mul(-1000, tf.pow(y, 3));
+    const y0 = tf.tensor1d([1]);
+    const stats = createStats();
+    const ys = odeint(cubic, y0, [0, 0.1], { method: 'implicit_euler', stepSize: 0.1, implicitSolver: 'newton', stats });
+    // One implicit Euler step: y1 + 100 y1³ = 1, whose root is 0.1994…; found to the iteration's tolerance.
+    const y1 = ys.dataSync()[1];
+    expect(Math.abs(y1 + 100 * y1 ** 3 - 1)).toBeLessThan(1e-4);
+    expect(stats.implicitIterations).toBeLessThan(15);
     tf.dispose([ys, y0]);
   });
 });

@@ -104,8 +104,9 @@ function* newtonSolve(
   const shapes = y.map((c) => c.shape);
   const n = elementCount(y);
   const jac = yield* disposingOnStop([y], jacobian(f, t1, y, n));
-  const factors = disposingOnThrow(y, () => newtonFactors(name, t1, jac, n, hTheta));
+  let factors = disposingOnThrow(y, () => newtonFactors(name, t1, jac, n, hTheta));
   let iterations = 0;
+  let previous = Infinity;
   for (let iter = 1; iter <= settings.maxIterations; iter++) {
     iterations = iter;
     stats.implicitIterations++;
@@ -120,6 +121,14 @@ function* newtonSolve(
     disposeStates(delta);
     if (update <= 1) return tf.engine().isTapeOn() ? yield* tapedNewtonStep(name, f, t1, base, y, hTheta) : y;
     if (!Number.isFinite(update)) break;
+    // Simplified Newton keeps the Jacobian of the step's start. Where it stops contracting (a stiff
+    // nonlinear term: J at the start far from J at the solution, as y′ = −1000y³ or Robertson's
+    // kinetics), the Jacobian is taken again at the current iterate: full Newton's steps from there.
+    if (update > 0.25 * previous) {
+      const refreshed = yield* disposingOnStop([y], jacobian(f, t1, y, n));
+      factors = disposingOnThrow(y, () => newtonFactors(name, t1, refreshed, n, hTheta));
+    }
+    previous = update;
   }
   disposeStates(y);
   const what = iterations < settings.maxIterations ? `Newton's update became non-finite at iteration ${iterations}` : `Newton iteration not converged after ${iterations} iterations`;
