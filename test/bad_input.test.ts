@@ -70,6 +70,7 @@ type ApiCase = [string, () => unknown, ErrorClass, string];
 const API_CASES: ApiCase[] = [
   // odeint: options beyond those test/odeint.errors.test.ts covers.
   ['odeint: y0 disposed', () => odeint(decay, t.disposed, [0, 1]), InputError, "odeint: 'y0'"],
+  ['odeint: ts disposed', () => odeint(decay, t.y0, t.disposed as tf.Tensor1D), InputError, "odeint: 'ts' has been disposed"],
   ['odeint: y0 empty', () => odeint(decay, t.empty, [0, 1]), InputError, "odeint: 'y0'"],
   ['odeint: options a number', () => odeint(decay, t.y0, [0, 1], 5 as never), InputError, "odeint: 'options'"],
   ['odeint: maxStepSize < 0', () => odeint(decay, t.y0, [0, 1], { maxStepSize: -1 }), InputError, "odeint: 'options.maxStepSize'"],

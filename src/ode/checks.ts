@@ -32,6 +32,7 @@ export function* checkInitialValues(fn: string, y0: tf.Tensor): Reads<void> {
 export function* outputTimes(fn: string, ts: unknown): Reads<number[]> {
   let times: number[];
   if (ts instanceof tf.Tensor) {
+    if (ts.isDisposed) throw new InputError(fn, 'ts', 'has been disposed');
     if (ts.rank !== 1) throw new InputError(fn, 'ts', `must be a 1-D tensor, but has shape [${ts.shape}]`);
     times = Array.from(yield* read(ts.clone()));
   } else if (Array.isArray(ts) || ArrayBuffer.isView(ts)) {

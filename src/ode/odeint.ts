@@ -32,7 +32,7 @@ import { createStats, resetStats, type OdeStats } from './stats.js';
  * ```ts
  * // y' = −y, y(0) = 1: y(1) = e^{−1}
  * const ys = odeint((t, y) => tf.neg(y), tf.scalar(1), [0, 1], { method: 'dopri5' });
- * ys.print(); // [1, 0.3678794]
+ * ys.print(); // [1, 0.3678796]  (e⁻¹ = 0.3678794…, within rtol)
  * ```
  * @see Hairer, Nørsett & Wanner, Solving Ordinary Differential Equations I (1993), II.4–II.6
  */
@@ -54,7 +54,7 @@ export function odeint(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tensor1D, o
  * @example
  * ```ts
  * const ys = await odeintAsync((t, y) => tf.neg(y), tf.scalar(1), [0, 1]);
- * console.log(await ys.data()); // [1, 0.3678794]
+ * console.log(await ys.data()); // [1, 0.3678796…]  (e⁻¹ = 0.3678794…, within rtol)
  * ```
  */
 export async function odeintAsync(f: Dynamics, y0: tf.Tensor, ts: number[] | tf.Tensor1D, options: OdeintOptions = {}): Promise<tf.Tensor> {

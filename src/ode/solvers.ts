@@ -65,7 +65,7 @@ const SOLVER_TABLE: Readonly<Record<MethodName, SolverEntry>> = {
  * Every method `odeint` accepts, by name, with its order and kind.
  * @example
  * ```ts
- * const adaptive = METHODS.filter((m) => SOLVERS[m].adaptive);   // ['bosh3', 'dopri5', 'tsit5']
+ * const adaptive = METHODS.filter((m) => SOLVERS[m].adaptive);   // ['bosh3', 'dopri5', 'tsit5', 'dopri8']
  * console.log(SOLVERS.rk4.order, SOLVERS.trapezoid.implicit);      // 4 true
  * ```
  */
