@@ -116,6 +116,18 @@ describe('odeint fails during a solve with a typed error that says where and wha
     tf.dispose([ys, y0]);
   });
 
+  it("'auto' on a state above 100 elements hands a stiff solve to Newton when fixed point cannot take a step (it failed)", () => {
+    const stiff: Dynamics = (t, y) => tf.mul(-1000, tf.sub(y, tf.cos(t)));
+    const [one, many] = [tf.zeros([1]), tf.zeros([150])];
+    const options = { method: 'implicit_euler' as const, stepSize: 0.01 };
+    const [a, b] = [odeint(stiff, one, [0, 0.2], options), odeint(stiff, many, [0, 0.2], options)];
+    const [small, large] = [a.dataSync()[1], b.dataSync()];
+    expect(Math.abs(small - Math.cos(0.2))).toBeLessThan(1e-3);
+    expect(Math.max(...Array.from(large.subarray(150), (v) => Math.abs(v - small)))).toBeLessThan(1e-6);
+    expect(() => odeint(stiff, many, [0, 0.2], { ...options, implicitSolver: 'fixed-point' })).toThrow(/fixed-point iteration diverges/);
+    tf.dispose([one, many, a, b]);
+  });
+
   it("Newton takes the Jacobian again where the start's stops contracting: y′ = −1000 y³ at h = 0.1 (it failed below h = 0.003)", () => {
     const cubic: Dynamics = (_t, y) => tf.mul(-1000, tf.pow(y, 3));
     const y0 = tf.tensor1d([1]);

@@ -27,11 +27,15 @@ export interface ImplicitSettings {
 /** What to do when Newton fails (it is already the solver for stiff problems). */
 const NEWTON_HINT = 'use a smaller stepSize';
 
-/** `auto` picks Newton up to this many state elements (its Jacobian costs one VJP per element). */
+/**
+ * `auto` picks Newton up to this many state elements (its Jacobian costs one VJP per element); above,
+ * fixed point, until a step it cannot take (a stiff one) hands the solve to Newton.
+ */
 const AUTO_NEWTON_MAX_SIZE = 100;
 
 /** A θ-method stepper; `name` is used in error messages. */
 export function thetaMethodStepper(name: string, theta: number, settings: ImplicitSettings): FixedStepper {
+  let newtonFromNowOn = false; // 'auto' after a step fixed point could not take
   return {
     *step(f, t0, y0, h, stats) {
       const t1 = t0 + h;
@@ -42,11 +46,19 @@ export function thetaMethodStepper(name: string, theta: number, settings: Implic
       const base = tf.tidy(() => combine(y0, h * (1 - theta), [1], [f0]));
       tf.dispose(f0);
       const y = y0.map((c) => c.clone());
-      const useNewton = settings.solver === 'newton' || (settings.solver === 'auto' && elementCount(y0) <= AUTO_NEWTON_MAX_SIZE);
+      const auto = settings.solver === 'auto';
+      const useNewton = settings.solver === 'newton' || (auto && (newtonFromNowOn || elementCount(y0) <= AUTO_NEWTON_MAX_SIZE));
       try {
-        return useNewton
-          ? yield* newtonSolve(name, f, t1, base, y, h * theta, settings, stats)
-          : yield* fixedPointSolve(name, f, t1, base, y, h * theta, settings, stats);
+        if (useNewton) return yield* newtonSolve(name, f, t1, base, y, h * theta, settings, stats);
+        try {
+          return yield* fixedPointSolve(name, f, t1, base, y, h * theta, settings, stats);
+        } catch (e) {
+          // 'auto' on a large state tries fixed point first (Newton's Jacobian costs one VJP per
+          // element); a step it cannot take is stiff (h·|∂f/∂y| ≥ 1), so Newton takes it and the rest.
+          if (!auto || !(e instanceof ConvergenceError)) throw e;
+          newtonFromNowOn = true;
+          return yield* newtonSolve(name, f, t1, base, y0.map((c) => c.clone()), h * theta, settings, stats);
+        }
       } finally {
         disposeStates(base);
       }
