@@ -183,6 +183,7 @@ function resolveBackward(fn: string, options: OdeintAdjointOptions, forward: Res
     }
   }
   if (adjointRtol !== undefined && adjointRtol < MIN_RTOL) throw new InputError(fn, 'options.adjointRtol', rtolTooSmall(adjointRtol));
+  if (adjointRtol !== undefined && !(adjointRtol < 1)) throw new InputError(fn, 'options.adjointRtol', `must be below 1 (a fraction of the solution's size), but got ${adjointRtol}`);
   const tolerance = adjointRtol !== undefined ? 'adjointRtol' : adjointAtol !== undefined ? 'adjointAtol' : undefined;
   if (tolerance && !SOLVERS[method].adaptive) throw new InputError(fn, `options.${tolerance}`, `applies to an adaptive adjointMethod; '${method}' is fixed-step (set adjointStepSize)`);
   const { adjointStepSize } = options;

@@ -128,6 +128,8 @@ export function resolveOdeintOptions(fn: string, options: object, extraKeys: rea
   for (const key of ['rtol', 'atol', 'safety', 'maxFactor', 'implicitTol'] as const) requirePositive(fn, key, resolved[key]);
   requirePositive(fn, 'maxStepSize', resolved.maxStepSize, true);
   if (resolved.rtol < MIN_RTOL) throw new InputError(fn, 'options.rtol', rtolTooSmall(resolved.rtol));
+  // A relative tolerance of 100 % or more controls nothing (rtol: 1 with a large atol gave y(10) = 176 for y′ = −y).
+  if (!(resolved.rtol < 1)) throw new InputError(fn, 'options.rtol', `must be below 1 (a fraction of the solution's size), but got ${resolved.rtol}`);
   if (!(resolved.safety < 1)) throw new InputError(fn, 'options.safety', `must be in (0, 1), but got ${resolved.safety}`);
   if (!(resolved.minFactor > 0 && resolved.minFactor < 1)) {
     throw new InputError(fn, 'options.minFactor', `must be in (0, 1), but got ${shownValue(resolved.minFactor)}`);

@@ -40,6 +40,13 @@ export interface ObjectiveContext {
   readonly rng: Rng;
 }
 
+/** A sampler that hands back one tensor every call finds it disposed on the second: say why. */
+function refuseDisposedBatch(fn: string, batch: unknown): void {
+  if (batch instanceof tf.Tensor && batch.isDisposed) {
+    throw new InputError(fn, 'data', 'sampler returned a disposed tensor: fit disposes each batch it is given, so return a new one every call (a slice, or tf.clone)');
+  }
+}
+
 /** The objective `options.objective` names. */
 export function trainingObjective(context: ObjectiveContext): TrainingObjective {
   return context.options.objective === 'flow-matching' ? flowMatching(context) : maximumLikelihood(context);
@@ -54,6 +61,7 @@ function maximumLikelihood({ fn, flow, data, options, rng }: ObjectiveContext): 
       try {
         // A sampler's minibatch is checked here, so a bad one is named as fit's data, not logProb's x.
         if (!(data instanceof tf.Tensor)) {
+          refuseDisposedBatch(fn, batch);
           checkPointsShape(fn, 'data', batch, flow.dim);
           // As flow matching does: the batch size is batchSize's, whatever the sampler makes.
           if (batch.shape[0] > batchSize) throw new InputError(fn, 'data', `sampler returned ${batch.shape[0]} points, more than batchSize ${batchSize}`);
@@ -111,6 +119,7 @@ function flowMatching({ fn, flow, data, options, rng }: ObjectiveContext): Train
       } else {
         const batch = (data as (b: number, i: number) => tf.Tensor2D)(batchSize, iteration);
         try {
+          refuseDisposedBatch(fn, batch);
           x = flow.toFlowSpace(yield* hostPoints(fn, 'data', batch, dim));
         } finally {
           if (batch instanceof tf.Tensor) batch.dispose();
