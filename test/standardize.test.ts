@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { CNF, ready, tf, toyData } from '../src/index.js';
 import { runSync } from '../src/ode/host_reads.js';
 import { Rng } from '../src/random.js';
+import { disposeWithTwin, flowSpaceTwin, picturePoints } from '../src/cli/flow_space.js';
 import type { TrainableFlow } from '../src/train/trainable_flow.js';
 
 const standardize = { mean: [2, -1], std: [3, 0.5] };
@@ -76,6 +77,28 @@ describe('a flow on standardised data', () => {
     expect(refused({ mean: [0, NaN], std: [1, 1] })).toThrow(/; mean\[1\] is NaN$/);
     expect(refused({ mean: new Float64Array(2), std: [1, 1] })).toThrow(/; mean is a typed array \(pass Array.from\(…\)\)$/);
     expect(refused({ mean: [0, 0] })).toThrow(/; std is missing$/);
+  });
+
+  it("pictures of points float32 cannot hold at their offset are drawn standardised (in float64), and said so", () => {
+    const spy = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const coarse = new CNF({ ...options, standardize: { mean: [1_700_000_000, 0], std: [87, 1] } });
+      const twin = flowSpaceTwin(coarse);
+      const times = Float64Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 1_700_000_000 + i * 7 : i / 10));
+      const drawn = picturePoints(coarse, twin, times);
+      expect(drawn.flow).toBe(twin);
+      expect(drawn.note).toBe(' (standardised: float32 cannot hold these offsets)');
+      expect(new Set(Array.from(drawn.data.dataSync()).filter((_, i) => i % 2 === 0)).size).toBe(10); // 7 s apart stay apart
+      const fine = new CNF({ ...options, standardize: { mean: [1000, 0], std: [87, 1] } });
+      const fineTwin = flowSpaceTwin(fine);
+      const plain = picturePoints(fine, fineTwin, Float64Array.of(1000, 0, 1001, 1));
+      expect([plain.flow, plain.note]).toEqual([fine, '']);
+      tf.dispose([drawn.data, plain.data]);
+      disposeWithTwin(coarse, twin);
+      disposeWithTwin(fine, fineTwin);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('warns once where float32 cannot resolve points at the standardisation (a large offset against the spread)', () => {

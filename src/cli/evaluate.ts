@@ -13,7 +13,7 @@ import { MAX_PARAMETERS_OPTION, holdsModel, readRunInfo, usableFolder } from './
 import { PointsFingerprint, summarizeCsvPoints, csvChunks, csvSplit, isCsvPath, parseShard, type PointChunk } from './csv_points.js';
 import { CsvOutput, OVERWRITE_OPTION, checkOutputFile, refuseModelFolder, sameFile } from './csv_output.js';
 import { latentBlocks } from './latent_blocks.js';
-import { disposeWithTwin, flowSpaceTwin } from './flow_space.js';
+import { disposeWithTwin, flowSpaceTwin, picturePoints } from './flow_space.js';
 import { logScale, toDataSpaceHost, toFlowSpaceHost } from '../flows/standardize.js';
 import { dataIdentity, manifestPath, modelIdentity, writeShardManifest } from './shard_manifest.js';
 import { HISTORY_FILE } from './run_history.js';
@@ -309,23 +309,25 @@ export async function plot(o: ParsedOptions, log: (line: string) => void): Promi
     flow.dispose();
     throw new UsageError(`plot draws 2-D models; this one is ${flow.options.dim}-dimensional`);
   }
-  // The points to show: a toy set, or the first 2000 of a CSV.
-  let data: tf.Tensor2D | undefined;
-  if (isCsvPath(name)) {
-    for await (const chunk of csvChunks(name, 2000, 'data')) {
-      if (chunk.dim !== 2) {
-        flow.dispose();
-        throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is 2-dimensional`);
+  // The points to show: a toy set, or the first 2000 of a CSV (standardised in float64 where float32
+  // cannot hold their offsets: cli/flow_space.ts).
+  const network = flowSpaceTwin(flow);
+  let drawn: { flow: CNF; data: tf.Tensor2D; note: string } | undefined;
+  try {
+    if (isCsvPath(name)) {
+      for await (const chunk of csvChunks(name, 2000, 'data')) {
+        if (chunk.dim !== 2) throw new UsageError(`--data ${name} has ${chunk.dim} columns, but the model is 2-dimensional`);
+        drawn = picturePoints(flow, network, chunk.values);
+        break;
       }
-      data = tf.tensor2d(Float32Array.from(chunk.values), [chunk.rows, chunk.dim]);
-      break;
     }
+    drawn ??= { flow, data: toyData(name as ToyDataset, 2000, 1), note: '' };
+    const written = writeFlowPictures(out, { flow: drawn.flow, data: drawn.data, title: `${isCsvPath(name) ? basename(name) : name}${drawn.note}` });
+    log(`wrote ${written.join(', ')}`);
+  } finally {
+    drawn?.data.dispose();
+    disposeWithTwin(flow, network);
   }
-  data ??= toyData(name as ToyDataset, 2000, 1);
-  const written = writeFlowPictures(out, { flow, data, title: isCsvPath(name) ? basename(name) : name });
-  log(`wrote ${written.join(', ')}`);
-  data.dispose();
-  flow.dispose();
   return 0;
 }
 

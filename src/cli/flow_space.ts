@@ -5,7 +5,9 @@
  * back to x in float64. The flow with the standardisation stays the one saved: a model folder means
  * the same to the library (`CNF.load(dir).logProb(x)`) and to the command line.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { CNF } from '../flows/cnf.js';
+import { coarseDimension, toFlowSpaceHost } from '../flows/standardize.js';
 
 /** A flow of the same network and weights without `flow`'s standardisation (`flow` itself when it has none). */
 export function flowSpaceTwin(flow: CNF): CNF {
@@ -30,4 +32,18 @@ export function copyWeights(from: CNF, to: CNF): void {
 export function disposeWithTwin(flow: CNF, twin: CNF): void {
   flow.dispose();
   if (twin !== flow) twin.dispose();
+}
+
+/**
+ * What pictures of 2-D points draw: the flow on the points in their units; or, where float32 cannot
+ * hold the points' offsets at their spread (Unix times: a few distinct values per picture), its
+ * network on the points standardised in float64, said in `note` for the title.
+ */
+export function picturePoints(flow: CNF, network: CNF, values: Float64Array): { flow: CNF; data: tf.Tensor2D; note: string } {
+  const s = flow.options.standardize;
+  const rows = values.length / 2;
+  if (s && network !== flow && coarseDimension(s) >= 0) {
+    return { flow: network, data: tf.tensor2d(toFlowSpaceHost(values, s), [rows, 2]), note: ' (standardised: float32 cannot hold these offsets)' };
+  }
+  return { flow, data: tf.tensor2d(Float32Array.from(values), [rows, 2]), note: '' };
 }

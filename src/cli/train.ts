@@ -14,7 +14,7 @@ import { writeFlowPictures } from '../viz/flow_pictures.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { ProgressPrinter } from './progress.js';
 import { csvSplit, isCsvPath, pointsFingerprint, readCsvPoints } from './csv_points.js';
-import { copyWeights, disposeWithTwin, flowSpaceTwin } from './flow_space.js';
+import { copyWeights, disposeWithTwin, flowSpaceTwin, picturePoints } from './flow_space.js';
 import { logScale, toFlowSpaceHost, type Standardization } from '../flows/standardize.js';
 import { MAX_PARAMETERS_OPTION, checkModelFolder, checkRunFolder, hasCheckpoint, readCheckpoint, usableFolder, writeCheckpoint } from './run_files.js';
 import { acquireRunLock, type RunLock } from './run_lock.js';
@@ -213,13 +213,14 @@ async function trainHoldingLock(given: ParsedOptions, out: string, hidden: numbe
   lock.check();
   copyWeights(network, flow);
   await flow.save(join(out, 'model'));
-  // Pictures of 2-D data (a toy set, or the CSV's training points; float32 is plenty for pixels).
-  const data = source.dim !== 2 ? undefined : source.train ? tf.tensor2d(Float32Array.from(source.train.subarray(0, 2 * Math.min(2000, source.train.length / 2))), [Math.min(2000, source.train.length / 2), 2]) : toyData(name, 2000, seed + 1);
-  const pictures = data
+  // Pictures of 2-D data (a toy set, or the CSV's training points).
+  const drawn = source.dim !== 2 ? undefined : source.train ? picturePoints(flow, network, source.train.subarray(0, 2 * Math.min(2000, source.train.length / 2))) : { flow, data: toyData(name, 2000, seed + 1), note: '' };
+  const data = drawn?.data;
+  const pictures = drawn
     ? writeFlowPictures(out, {
-        flow,
-        data,
-        title: `${source.columns ? basename(name) : name}, ${o.objective}`,
+        flow: drawn.flow,
+        data: drawn.data,
+        title: `${source.columns ? basename(name) : name}, ${o.objective}${drawn.note}`,
         losses: report.history.map((r) => r.loss),
         heldOut,
         lossLabel: o.objective === 'flow-matching' ? 'flow-matching loss' : 'NLL (nats)',

@@ -32,6 +32,14 @@ export function checkStandardization(fn: string, s: unknown, dim: number): void 
   }
 }
 
+/** float32's step at |m|. */
+const spacing = (m: number) => (m === 0 ? 0 : 2 ** (Math.floor(Math.log2(Math.abs(m))) - 23));
+
+/** The first dimension whose points float32 holds coarser than a hundredth of its spread, or −1. */
+export function coarseDimension(s: Standardization): number {
+  return s.mean.findIndex((m, k) => spacing(m) > 0.01 * s.std[k]);
+}
+
 /** Standardisations already checked by {@link warnCoarseOffsets} (each warns once). */
 const checkedOffsets = new WeakSet<Standardization>();
 
@@ -42,8 +50,7 @@ const checkedOffsets = new WeakSet<Standardization>();
 function warnCoarseOffsets(s: Standardization): void {
   if (checkedOffsets.has(s)) return;
   checkedOffsets.add(s);
-  const spacing = (m: number) => (m === 0 ? 0 : 2 ** (Math.floor(Math.log2(Math.abs(m))) - 23)); // float32's step at |m|
-  const coarse = s.mean.findIndex((m, k) => spacing(m) > 0.01 * s.std[k]);
+  const coarse = coarseDimension(s);
   if (coarse < 0) return;
   const [m, std] = [s.mean[coarse], s.std[coarse]];
   console.warn(
