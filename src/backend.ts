@@ -79,8 +79,9 @@ export interface ReadyOptions {
   /**
    * Where a page serves tfjs's wasm backend files (`tfjs-backend-wasm.wasm`, `-simd.wasm`,
    * `-threaded-simd.wasm` from `@tensorflow/tfjs-backend-wasm/dist`): the folder's URL (a `/` is
-   * added where it is missing: tfjs appends the file name to it as it is), or a map from file name to URL. A bundled page needs it; without the files the wasm backend fails
-   * and cnfkit falls back to the ~20x slower cpu backend, saying so. Node finds them by itself.
+   * added where it is missing: tfjs appends the file name to it as it is), or a map from file name
+   * to URL. A bundled page needs it; without the files the wasm backend fails and cnfkit falls back
+   * to the ~20x slower cpu backend, saying so. Node finds them by itself.
    */
   wasmPaths?: string | Record<string, string>;
   /**

@@ -141,14 +141,17 @@ describe('cnfkit command line', () => {
     expect(partials()).toEqual([]);
     expect(existsSync(out)).toBe(false);
     // SIGKILL runs no handler: what it leaves is removed by the next run once untouched for 10 minutes.
-    const abandoned = join(tmp, 'stopped.csv.partial-1-abandoned');
-    const recent = join(tmp, 'stopped.csv.partial-1-recent');
+    const abandoned = join(tmp, 'stopped.csv.partial-1-abcd1234');
+    const recent = join(tmp, 'stopped.csv.partial-1-recent12');
+    const usersOwn = join(tmp, 'stopped.csv.partial-notes'); // not a name cnfkit makes: kept, however old
     writeFileSync(abandoned, 'x,y\n');
     writeFileSync(recent, 'x,y\n');
-    utimesSync(abandoned, new Date(Date.now() - 11 * 60_000), new Date(Date.now() - 11 * 60_000));
+    writeFileSync(usersOwn, 'mine\n');
+    for (const old of [abandoned, usersOwn]) utimesSync(old, new Date(Date.now() - 11 * 60_000), new Date(Date.now() - 11 * 60_000));
     expect((await cli('sample', '--model', run, '--n', '4', '--out', out)).code).toBe(0);
-    expect(partials()).toEqual(['stopped.csv.partial-1-recent']);
+    expect(partials().sort()).toEqual(['stopped.csv.partial-1-recent12', 'stopped.csv.partial-notes']);
     rmSync(recent);
+    rmSync(usersOwn);
   });
 
   it('evaluates, samples and plots a trained model', async () => {

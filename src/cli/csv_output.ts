@@ -100,9 +100,10 @@ const ABANDONED_MS = 10 * 60_000;
  */
 function removeAbandoned(path: string): void {
   const folder = dirname(resolve(path));
+  // Only names temporaryName makes (`<file>.partial-<pid>-<random>`): never a file cnfkit did not write.
   const prefix = `${basename(path)}.partial-`;
   for (const name of readdirSync(folder)) {
-    if (!name.startsWith(prefix)) continue;
+    if (!name.startsWith(prefix) || !/^\d+-[0-9a-z]{1,8}$/.test(name.slice(prefix.length))) continue;
     const file = join(folder, name);
     try {
       if (Date.now() - statSync(file).mtimeMs > ABANDONED_MS) rmSync(file, { force: true });

@@ -10,7 +10,7 @@ import { assignValues } from '../nn/assign_values.js';
 import { DEFAULT_MAX_PARAMETERS, savedFlowWeights } from '../flows/saved_flow.js';
 import { savedCnfOptions, type CnfOptions } from '../flows/cnf_options.js';
 import type { TrainingState } from '../train/fit_options.js';
-import { readModelFiles, writeModelFiles } from '../io/model_files.js';
+import { MODEL_FILES, readModelFiles, writeModelFiles } from '../io/model_files.js';
 import { CnfkitError, ModelFileError } from '../errors.js';
 import { ensureFolder, inspectFolder } from '../io/folders.js';
 import { UsageError, type OptionSpec } from './args.js';
@@ -90,7 +90,7 @@ const RUN_FILES = ['model', 'checkpoint', 'run.json', HISTORY_FILE, 'figure.png'
 export function checkRunFolder(dir: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
   // Temporary siblings and files of an interrupted save are cnfkit's too.
-  const entries = readdirSync(dir).filter((e) => !/^\..*cnfkit-(tmp|old)/.test(e) && e !== LOCK_FILE);
+  const entries = readdirSync(dir).filter((e) => !isSaveLeftover(e) && e !== LOCK_FILE);
   const foreign = entries.filter((e) => !RUN_FILES.includes(e));
   const listed = (names: string[]) => names.slice(0, 3).map((e) => `'${e}'`).join(', ') + (names.length > 3 ? `, and ${names.length - 3} more` : '');
   if (foreign.length > 0) throw new UsageError(`--out ${dir} holds files cnfkit train did not write (${listed(foreign)}); nothing was changed. Choose a new or empty folder`);
@@ -110,6 +110,11 @@ function isRunInfo(file: string): boolean {
   }
 }
 
+/** A temporary sibling or file of an interrupted save (cnfkit's own). */
+function isSaveLeftover(name: string): boolean {
+  return /^\..*cnfkit-(tmp|old)/.test(name);
+}
+
 /**
  * Refuses a run whose model/ folder holds files cnfkit did not write, before training: the model
  * written at the end would be refused there, after all the work.
@@ -117,7 +122,7 @@ function isRunInfo(file: string): boolean {
 export function checkModelFolder(dir: string): void {
   const folder = join(dir, 'model');
   if (!existsSync(folder) || !statSync(folder).isDirectory()) return;
-  const foreign = readdirSync(folder).filter((e) => !['model.json', 'weights.bin', 'config.json'].includes(e) && !/^\..*cnfkit-(tmp|old)/.test(e));
+  const foreign = readdirSync(folder).filter((e) => !MODEL_FILES.includes(e) && !isSaveLeftover(e));
   if (foreign.length > 0) {
     throw new UsageError(`${folder} holds files cnfkit did not write (${foreign.slice(0, 3).map((e) => `'${e}'`).join(', ')}${foreign.length > 3 ? ', …' : ''}), so the model could not be written there; nothing was changed. Move them out of it and run again`);
   }

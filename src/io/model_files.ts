@@ -27,7 +27,7 @@ const WEIGHTS = 'weights.bin';
 /** The JSON file of cnfkit 0.2 and earlier (the config with its own manifest). */
 const LEGACY_CONFIG = 'config.json';
 /** The files a model folder may hold: saving replaces these and nothing else. */
-const MODEL_FILES = [MODEL_JSON, WEIGHTS, LEGACY_CONFIG];
+export const MODEL_FILES = [MODEL_JSON, WEIGHTS, LEGACY_CONFIG];
 
 
 /**
