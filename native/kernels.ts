@@ -320,19 +320,22 @@ export function mmTN(a: usize, d: usize, c: usize, m: i32, k: i32, n: i32, accum
       let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
       let ap = a + (<usize>i << 2);
       let dp = d + (<usize>j << 2);
-      for (let r = 0; r < m; r++) {
+      // Broadcast loads and a loop on the pointer itself: ~18 % faster than splat(load) with a row
+      // counter (fewer instructions per step; the loop is issue-bound, not multiply-bound).
+      const end = dp + <usize>m * nb;
+      while (dp < end) {
         const d0 = v128.load(dp);
         const d1 = v128.load(dp, 16);
-        let av = f32x4.splat(load<f32>(ap));
+        let av = v128.load32_splat(ap);
         s00 = madd(av, d0, s00);
         s01 = madd(av, d1, s01);
-        av = f32x4.splat(load<f32>(ap, 4));
+        av = v128.load32_splat(ap, 4);
         s10 = madd(av, d0, s10);
         s11 = madd(av, d1, s11);
-        av = f32x4.splat(load<f32>(ap, 8));
+        av = v128.load32_splat(ap, 8);
         s20 = madd(av, d0, s20);
         s21 = madd(av, d1, s21);
-        av = f32x4.splat(load<f32>(ap, 12));
+        av = v128.load32_splat(ap, 12);
         s30 = madd(av, d0, s30);
         s31 = madd(av, d1, s31);
         ap += kb;
@@ -353,12 +356,33 @@ export function mmTN(a: usize, d: usize, c: usize, m: i32, k: i32, n: i32, accum
 function reductionTail(a: usize, d: usize, c: usize, m: i32, k: i32, n: i32, i: i32, j: i32, accumulate: bool): void {
   const kb = <usize>k << 2;
   const nb = <usize>n << 2;
+  // 16 columns at a time: four independent sums hide the multiply-add latency that one sum waits
+  // on (inputs with k < 4 columns, the first layer's xᵀ·d, run entirely here).
+  for (; j + 16 <= n; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let ap = a + (<usize>i << 2);
+    let dp = d + (<usize>j << 2);
+    const end = dp + <usize>m * nb;
+    while (dp < end) {
+      const av = v128.load32_splat(ap);
+      s0 = madd(av, v128.load(dp), s0);
+      s1 = madd(av, v128.load(dp, 16), s1);
+      s2 = madd(av, v128.load(dp, 32), s2);
+      s3 = madd(av, v128.load(dp, 48), s3);
+      ap += kb;
+      dp += nb;
+    }
+    const o = c + <usize>i * nb + (<usize>j << 2);
+    store8(o, s0, s1, accumulate);
+    store8(o + 32, s2, s3, accumulate);
+  }
   for (; j + 4 <= n; j += 4) {
     let s = f32x4.splat(0);
     let ap = a + (<usize>i << 2);
     let dp = d + (<usize>j << 2);
-    for (let r = 0; r < m; r++) {
-      s = madd(f32x4.splat(load<f32>(ap)), v128.load(dp), s);
+    const end = dp + <usize>m * nb;
+    while (dp < end) {
+      s = madd(v128.load32_splat(ap), v128.load(dp), s);
       ap += kb;
       dp += nb;
     }
