@@ -94,6 +94,7 @@ describe('products', () => {
     [13, 2, 64],
     [33, 64, 64],
     [11, 3, 22], // mmTN's rows past the last 4-row block: 16-, 4- and 1-column blocks
+    [300, 5, 26], // mmTN in passes of 128 rows, the last one shorter
   ])('mmNN, mmNT and mmTN agree with float64 for [m, k, n] = [%i, %i, %i]', (m, k, n) => {
     const ws = new KernelWorkspace();
     const at = { a: ws.reserve(m * k), b: ws.reserve(k * n), bt: ws.reserve(n * k), c: ws.reserve(m * n), d: ws.reserve(m * n), e: ws.reserve(k * n) };
