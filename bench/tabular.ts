@@ -30,6 +30,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { CNF, ready, tf } from '../src/index.node.js';
 import { Rng } from '../src/random.js';
+import { torchAllocatorLine, torchEnv } from './torch_env.js';
 import { machineLine } from './machine.js';
 
 const arg = (name: string, fallback: string) => {
@@ -96,6 +97,7 @@ function sampleSet(d: number, n: number, r: Float64Array, rng: Rng): { x: Float3
 
 await ready();
 console.log(`bench/tabular.ts: ${machineLine()}`);
+if (withTorch) console.log(torchAllocatorLine());
 if (process.argv.includes('--trace-costs')) {
   console.log('maximum likelihood, batch 256, ms per iteration (forward + adjoint evaluations)');
   for (const d of dims) {
@@ -144,7 +146,7 @@ for (const d of dims) {
   const script = new URL('reference/tabular_torch.py', import.meta.url).pathname;
   if (withTorch && existsSync('/usr/bin/python3')) {
     try {
-      const out = execFileSync('/usr/bin/python3', [script, '--dim', String(d), '--iterations', String(iterations)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 1_800_000 });
+      const out = execFileSync('/usr/bin/python3', [script, '--dim', String(d), '--iterations', String(iterations)], { encoding: 'utf8', env: torchEnv(1), timeout: 1_800_000 });
       const last = JSON.parse(out.trim().split('\n').pop()!);
       torch = `${(1000 * last.seconds_per_iteration).toFixed(2).padStart(9)} ms ${last.nll.toFixed(3).padStart(8)} ${last.eval_seconds.toFixed(1).padStart(7)} s`;
     } catch (e) {
@@ -208,7 +210,7 @@ async function race(gap: number, every: number): Promise<void> {
     if (withTorch && existsSync('/usr/bin/python3')) {
       const threads = String(process.env.CNFKIT_THREADS ?? os.availableParallelism());
       const args = [script, '--dim', String(d), '--iterations', String(iterations), '--eval-every', String(every), '--stop-at', String(target), '--threads', threads];
-      const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: threads }, timeout: 3_600_000 });
+      const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: torchEnv(threads), timeout: 3_600_000 });
       for (const line of out.trim().split('\n')) {
         const e = JSON.parse(line);
         if (e.iteration === undefined) continue;
@@ -256,7 +258,7 @@ async function likelihoodBesideFfjord(blocks: number, every: number): Promise<vo
       continue;
     }
     const args = [script, '--dim', String(d), '--blocks', String(blocks), '--iterations', String(iterations), '--eval-every', String(every), '--threads', threads];
-    const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: threads }, timeout: 7_200_000 });
+    const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: torchEnv(threads), timeout: 7_200_000 });
     for (const line of out.trim().split('\n')) {
       const e = JSON.parse(line);
       if (e.iteration !== undefined) console.log(`  FFJORD  iteration ${String(e.iteration).padStart(5)}  ${e.seconds.toFixed(1).padStart(7)} s  NLL ${e.nll.toFixed(3)}  NFE ${e.nfe.map((n: number) => n.toFixed(0)).join('/')}`);

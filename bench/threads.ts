@@ -2,7 +2,8 @@
  * cnfkit's kernels on every core: the flow-matching step of FFJORD's toy network (concatsquash
  * 2-64-64-64-2, tanh, I-CFM sigma 0.1, Adam lr 3e-3) on 8gaussians, milliseconds per step by thread
  * count and batch size, beside PyTorch's same step with torch.set_num_threads(n) in the same run
- * (bench/reference/threads_torch.py, Debian's python3-torch at /usr/bin/python3; skipped when absent).
+ * (bench/reference/threads_torch.py, Debian's python3-torch at /usr/bin/python3; skipped when absent),
+ * with its allocator tuned and as installed (bench/torch_env.ts), the ratio against each.
  *
  *   npx tsx bench/threads.ts [--threads 1,2] [--batches 256,1024] [--steps 300] [--no-torch]
  *   node --experimental-wasm-relaxed-simd --import tsx bench/threads.ts   (Node 20: the fused multiply-add build)
@@ -13,6 +14,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CNF, ready, tf, toyData } from '../src/index.node.js';
 import { machineLine } from './machine.js';
+import { torchAllocatorLine, torchEnv } from './torch_env.js';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -41,33 +43,38 @@ for (const threads of threadCounts) {
   }
 }
 
-const torch: Map<string, number> = new Map();
+// PyTorch twice: with the allocator kept (the faster setting, which the ratio is against) and with
+// glibc's defaults, as installed (bench/torch_env.ts).
+const torch = { kept: new Map<string, number>(), defaults: new Map<string, number>() };
 const python = '/usr/bin/python3';
 const script = fileURLToPath(new URL('./reference/threads_torch.py', import.meta.url));
 if (process.argv.includes('--no-torch')) {
   console.log('(PyTorch side skipped: --no-torch)');
 } else if (existsSync(python)) {
-  try {
-    // No OMP_NUM_THREADS: the script sets each count with torch.set_num_threads.
-    const { OMP_NUM_THREADS: _omp, ...env } = process.env;
-    const out = execFileSync(python, [script, '--threads', threadCounts.join(','), '--batches', batches.join(','), '--steps', String(steps)], { encoding: 'utf8', env });
-    for (const line of out.trim().split('\n')) {
-      const r = JSON.parse(line) as { threads: number; batch: number; seconds_per_step: number; torch: string };
-      torch.set(`${r.threads}:${r.batch}`, 1000 * r.seconds_per_step);
+  for (const [setting, defaultMalloc] of [['kept', false], ['defaults', true]] as const) {
+    try {
+      // No OMP_NUM_THREADS: the script sets each count with torch.set_num_threads.
+      const out = execFileSync(python, [script, '--threads', threadCounts.join(','), '--batches', batches.join(','), '--steps', String(steps)], { encoding: 'utf8', env: torchEnv(undefined, defaultMalloc) });
+      for (const line of out.trim().split('\n')) {
+        const r = JSON.parse(line) as { threads: number; batch: number; seconds_per_step: number; torch: string };
+        torch[setting].set(`${r.threads}:${r.batch}`, 1000 * r.seconds_per_step);
+      }
+    } catch (e) {
+      console.log(`(PyTorch side failed: ${(e as Error).message.split('\n')[0]})`);
     }
-  } catch (e) {
-    console.log(`(PyTorch side failed: ${(e as Error).message.split('\n')[0]})`);
   }
+  console.log(`\n${torchAllocatorLine(false)}; beside it, ${torchAllocatorLine(true).replace(' (--torch-default-malloc)', '')}`);
 } else {
   console.log(`(no ${python}: PyTorch side skipped)`);
 }
 
-console.log('\n| threads | batch | cnfkit ms/step | PyTorch ms/step | ratio |');
-console.log('|---|---|---|---|---|');
+console.log('\n| threads | batch | cnfkit ms/step | PyTorch ms/step | ratio | PyTorch, glibc defaults | ratio |');
+console.log('|---|---|---|---|---|---|---|');
+const cell = (a: number, b?: number) => `${b?.toFixed(3) ?? '—'} | ${b ? `${(a / b).toFixed(2)}x` : '—'}`;
 for (const threads of threadCounts) {
   for (const batch of batches) {
-    const a = ours.get(`${threads}:${batch}`)!;
-    const b = torch.get(`${threads}:${batch}`);
-    console.log(`| ${threads} | ${batch} | ${a.toFixed(3)} | ${b?.toFixed(3) ?? '—'} | ${b ? `${(a / b).toFixed(2)}x` : '—'} |`);
+    const key = `${threads}:${batch}`;
+    const a = ours.get(key)!;
+    console.log(`| ${threads} | ${batch} | ${a.toFixed(3)} | ${cell(a, torch.kept.get(key))} | ${cell(a, torch.defaults.get(key))} |`);
   }
 }

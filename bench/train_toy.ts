@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective, type ToyDataset, type TraceMode } from '../src/index.node.js';
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
+import { torchAllocatorLine, torchEnv } from './torch_env.js';
 import { machineLine } from './machine.js';
 import { withPeakBytes } from './peak_memory.js';
 
@@ -134,8 +135,8 @@ function runFfjord(): { evals: unknown[]; windows_250: unknown[] } | undefined {
   const out = mkdtempSync(join(tmpdir(), 'cnfkit-ffjord-'));
   try {
     const args = [driver, '--data', data, '--niters', String(iterations), '--batch_size', String(batchSize), '--divergence_fn', trace === 'exact' ? 'brute_force' : 'approximate', '--tag', tag, '--out_dir', out, '--plot', '0'];
-    console.log(`running FFJORD first: taskset -c 0 /usr/bin/python3 ${args.join(' ')}`);
-    execFileSync('taskset', ['-c', '0', '/usr/bin/python3', ...args], { env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
+    console.log(`running FFJORD first: taskset -c 0 /usr/bin/python3 ${args.join(' ')}\n${torchAllocatorLine()}`);
+    execFileSync('taskset', ['-c', '0', '/usr/bin/python3', ...args], { env: torchEnv(1), stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
     const run = JSON.parse(readFileSync(join(out, `${tag}.json`), 'utf8')) as { evals: unknown[]; iters: { iter: number; s: number; nfe_f: number; nfe_b: number }[] };
     const windows_250 = [];
     for (let from = 1; from + 249 <= run.iters.length; from += 250) {
