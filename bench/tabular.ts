@@ -9,7 +9,7 @@
  * max(64, 4d), tanh, T = 0.5; I-CFM (σ 0.1), batch 512, Adam 1e-3; held-out NLL of 1000 points with
  * the exact trace, dopri5 rtol = atol = 1e-5.
  *
- *   npx tsx bench/tabular.ts [--dims 8,16,32,64] [--iterations 1500] [--no-torch]
+ *   npx tsx bench/tabular.ts [--dims 8,16,32,64] [--iterations 1500] [--no-torch]   (each side on CNFKIT_THREADS threads, default every core)
  *   npx tsx bench/tabular.ts --trace-costs [--dims 2,4,8,16,32]
  *   npx tsx bench/tabular.ts --race [--dims 32] [--gap 0.1] [--eval-every 1000] [--iterations 30000] [--no-torch]
  *   npx tsx bench/tabular.ts --ml [--dims 8] [--blocks 2] [--iterations 1000] [--eval-every 250] [--no-torch]
@@ -95,6 +95,8 @@ function sampleSet(d: number, n: number, r: Float64Array, rng: Rng): { x: Float3
   return { x, logp };
 }
 
+// The same number of threads on both sides: CNFKIT_THREADS (ready() reads it), by default every core.
+const threads = Number(process.env.CNFKIT_THREADS ?? os.availableParallelism());
 await ready();
 console.log(`bench/tabular.ts: ${machineLine()}`);
 if (withTorch) console.log(torchAllocatorLine());
@@ -146,7 +148,7 @@ for (const d of dims) {
   const script = new URL('reference/tabular_torch.py', import.meta.url).pathname;
   if (withTorch && existsSync('/usr/bin/python3')) {
     try {
-      const out = execFileSync('/usr/bin/python3', [script, '--dim', String(d), '--iterations', String(iterations)], { encoding: 'utf8', env: torchEnv(1), timeout: 1_800_000 });
+      const out = execFileSync('/usr/bin/python3', [script, '--dim', String(d), '--iterations', String(iterations), '--threads', String(threads)], { encoding: 'utf8', env: torchEnv(threads), timeout: 1_800_000 });
       const last = JSON.parse(out.trim().split('\n').pop()!);
       torch = `${(1000 * last.seconds_per_iteration).toFixed(2).padStart(9)} ms ${last.nll.toFixed(3).padStart(8)} ${last.eval_seconds.toFixed(1).padStart(7)} s`;
     } catch (e) {
@@ -158,7 +160,7 @@ for (const d of dims) {
   tf.dispose([data, x]);
   flow.dispose();
 }
-console.log(`\n  d hidden   cnfkit/it  cnfkit NLL  (eval)   test −log p  d·H₁    PyTorch/it  PyTorch NLL (eval)   (one core each; PyTorch OMP_NUM_THREADS=1)`);
+console.log(`\n  d hidden   cnfkit/it  cnfkit NLL  (eval)   test −log p  d·H₁    PyTorch/it  PyTorch NLL (eval)   (${threads} thread(s) each: CNFKIT_THREADS, PyTorch's set_num_threads)`);
 for (const row of rows) console.log(row);
 
 /** The d-dimensional problem of seed `tabular:d`: training and test points, and the network's width. */
@@ -174,7 +176,7 @@ function problem(d: number): { train: Float32Array; test: Float32Array; testLogp
 async function race(gap: number, every: number): Promise<void> {
   for (const d of dims) {
     const target = d * (h1 + gap);
-    console.log(`d ${d} on ${process.env.CNFKIT_THREADS ?? os.availableParallelism()} thread(s) each: I-CFM, batch 512, Adam 1e-3, until the held-out NLL ≤ ${target.toFixed(3)} (d·H₁ ${(d * h1).toFixed(3)} + ${gap} nats/dim), at most ${iterations} iterations; NLL every ${every}`);
+    console.log(`d ${d} on ${threads} thread(s) each: I-CFM, batch 512, Adam 1e-3, until the held-out NLL ≤ ${target.toFixed(3)} (d·H₁ ${(d * h1).toFixed(3)} + ${gap} nats/dim), at most ${iterations} iterations; NLL every ${every}`);
     const { train, test, hidden } = problem(d);
     const flow = new CNF({ dim: d, hiddenDims: [hidden, hidden], seed: 0 });
     const data = tf.tensor2d(train, [20_000, d]);
@@ -208,8 +210,7 @@ async function race(gap: number, every: number): Promise<void> {
     let torchReached: { iteration: number; seconds: number } | undefined;
     const script = new URL('reference/tabular_torch.py', import.meta.url).pathname;
     if (withTorch && existsSync('/usr/bin/python3')) {
-      const threads = String(process.env.CNFKIT_THREADS ?? os.availableParallelism());
-      const args = [script, '--dim', String(d), '--iterations', String(iterations), '--eval-every', String(every), '--stop-at', String(target), '--threads', threads];
+      const args = [script, '--dim', String(d), '--iterations', String(iterations), '--eval-every', String(every), '--stop-at', String(target), '--threads', String(threads)];
       const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: torchEnv(threads), timeout: 3_600_000 });
       for (const line of out.trim().split('\n')) {
         const e = JSON.parse(line);
@@ -225,7 +226,6 @@ async function race(gap: number, every: number): Promise<void> {
 
 /** Maximum likelihood in FFJORD's tabular configuration, cnfkit and FFJORD, held-out NLL against training seconds. */
 async function likelihoodBesideFfjord(blocks: number, every: number): Promise<void> {
-  const threads = String(process.env.CNFKIT_THREADS ?? os.availableParallelism());
   for (const d of dims) {
     console.log(`d ${d} on ${threads} thread(s) each: maximum likelihood, ${blocks} blocks of ConcatSquash ${10 * d}-${10 * d}, softplus, T = 1 trained, Hutchinson (Rademacher), batch 1000, Adam 1e-3, dopri5 1e-5; exact-trace NLL of 1000 held-out points every ${every} (d·H₁ ${(d * h1).toFixed(3)})`);
     const { train, test } = problem(d);
@@ -257,7 +257,7 @@ async function likelihoodBesideFfjord(blocks: number, every: number): Promise<vo
       console.log('  FFJORD not run: set FFJORD_SRC and TORCHDIFFEQ_SRC (see bench/reference/ffjord_tabular.py)');
       continue;
     }
-    const args = [script, '--dim', String(d), '--blocks', String(blocks), '--iterations', String(iterations), '--eval-every', String(every), '--threads', threads];
+    const args = [script, '--dim', String(d), '--blocks', String(blocks), '--iterations', String(iterations), '--eval-every', String(every), '--threads', String(threads)];
     const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: torchEnv(threads), timeout: 7_200_000 });
     for (const line of out.trim().split('\n')) {
       const e = JSON.parse(line);

@@ -5,7 +5,7 @@
  * (bench/reference/threads_torch.py, Debian's python3-torch at /usr/bin/python3; skipped when absent),
  * with its allocator tuned and as installed (bench/torch_env.ts), the ratio against each.
  *
- *   npx tsx bench/threads.ts [--threads 1,2] [--batches 256,1024] [--steps 300] [--no-torch]
+ *   npx tsx bench/threads.ts [--threads 1,2] [--batches 256,1024] [--steps 300] [--rounds 1] [--no-torch]
  *   node --experimental-wasm-relaxed-simd --import tsx bench/threads.ts   (Node 20: the fused multiply-add build)
  */
 import { execFileSync } from 'node:child_process';
@@ -23,58 +23,71 @@ const arg = (name: string, fallback: string) => {
 const threadCounts = arg('threads', [1, os.availableParallelism()].filter((n, i, a) => a.indexOf(n) === i).join(',')).split(',').map(Number);
 const batches = arg('batches', '256,1024').split(',').map(Number);
 const steps = Number(arg('steps', '300'));
+const rounds = Number(arg('rounds', '1'));
+const withTorch = !process.argv.includes('--no-torch');
 
 const first = await ready({ threads: 1 });
 console.log(`bench/threads.ts: ${machineLine()}; fused multiply-adds ${first.kernelFma ? 'on' : 'off'}`);
-console.log(`flow-matching step, FFJORD's toy network, ${steps} steps after 30 of warm-up\n`);
+console.log(`flow-matching step, FFJORD's toy network, ${steps} steps after 30 of warm-up, ${rounds} round(s) of cnfkit then PyTorch\n`);
 
-const ours = new Map<string, number>();
-for (const threads of threadCounts) {
-  const info = await ready({ threads });
-  for (const batchSize of batches) {
-    const data = toyData('8gaussians', 20000, 0);
-    const flow = new CNF({ dim: 2, seed: 0 });
-    await flow.fit(data, { objective: 'flow-matching', iterations: 30, batchSize, learningRate: 3e-3, seed: 0 });
-    const report = await flow.fit(data, { objective: 'flow-matching', iterations: steps, batchSize, learningRate: 3e-3, seed: 1 });
-    ours.set(`${threads}:${batchSize}`, (1000 * report.seconds) / steps);
-    console.log(`  cnfkit, ${info.kernelThreads}, batch ${batchSize}: ${((1000 * report.seconds) / steps).toFixed(3)} ms/step`);
-    flow.dispose();
-    tf.dispose(data);
+/** Milliseconds per step of every round, by side and `threads:batch`. */
+const runs = { cnfkit: new Map<string, number[]>(), kept: new Map<string, number[]>(), defaults: new Map<string, number[]>() };
+const record = (side: keyof typeof runs, key: string, ms: number) => runs[side].set(key, [...(runs[side].get(key) ?? []), ms]);
+
+async function cnfkitRound(): Promise<void> {
+  for (const threads of threadCounts) {
+    const info = await ready({ threads });
+    for (const batchSize of batches) {
+      const data = toyData('8gaussians', 20000, 0);
+      const flow = new CNF({ dim: 2, seed: 0 });
+      await flow.fit(data, { objective: 'flow-matching', iterations: 30, batchSize, learningRate: 3e-3, seed: 0 });
+      const report = await flow.fit(data, { objective: 'flow-matching', iterations: steps, batchSize, learningRate: 3e-3, seed: 1 });
+      record('cnfkit', `${threads}:${batchSize}`, (1000 * report.seconds) / steps);
+      console.log(`  cnfkit, ${info.kernelThreads}, batch ${batchSize}: ${((1000 * report.seconds) / steps).toFixed(3)} ms/step`);
+      flow.dispose();
+      tf.dispose(data);
+    }
   }
 }
 
-// PyTorch twice: with the allocator kept (the faster setting, which the ratio is against) and with
-// glibc's defaults, as installed (bench/torch_env.ts).
-const torch = { kept: new Map<string, number>(), defaults: new Map<string, number>() };
+// PyTorch twice a round: with the allocator kept (the faster setting, which the ratio is against)
+// and with glibc's defaults, as installed (bench/torch_env.ts).
 const python = '/usr/bin/python3';
 const script = fileURLToPath(new URL('./reference/threads_torch.py', import.meta.url));
-if (process.argv.includes('--no-torch')) {
-  console.log('(PyTorch side skipped: --no-torch)');
-} else if (existsSync(python)) {
-  for (const [setting, defaultMalloc] of [['kept', false], ['defaults', true]] as const) {
+function torchRound(): void {
+  for (const [side, defaultMalloc] of [['kept', false], ['defaults', true]] as const) {
     try {
       // No OMP_NUM_THREADS: the script sets each count with torch.set_num_threads.
       const out = execFileSync(python, [script, '--threads', threadCounts.join(','), '--batches', batches.join(','), '--steps', String(steps)], { encoding: 'utf8', env: torchEnv(undefined, defaultMalloc) });
       for (const line of out.trim().split('\n')) {
-        const r = JSON.parse(line) as { threads: number; batch: number; seconds_per_step: number; torch: string };
-        torch[setting].set(`${r.threads}:${r.batch}`, 1000 * r.seconds_per_step);
+        const r = JSON.parse(line) as { threads: number; batch: number; seconds_per_step: number };
+        record(side, `${r.threads}:${r.batch}`, 1000 * r.seconds_per_step);
       }
     } catch (e) {
       console.log(`(PyTorch side failed: ${(e as Error).message.split('\n')[0]})`);
     }
   }
-  console.log(`\n${torchAllocatorLine(false)}; beside it, ${torchAllocatorLine(true).replace(' (--torch-default-malloc)', '')}`);
-} else {
-  console.log(`(no ${python}: PyTorch side skipped)`);
 }
 
-console.log('\n| threads | batch | cnfkit ms/step | PyTorch ms/step | ratio | PyTorch, glibc defaults | ratio |');
+const torchHere = withTorch && existsSync(python);
+for (let round = 0; round < rounds; round++) {
+  await cnfkitRound();
+  if (torchHere) torchRound();
+}
+if (!withTorch) console.log('(PyTorch side skipped: --no-torch)');
+else if (!torchHere) console.log(`(no ${python}: PyTorch side skipped)`);
+else console.log(`\n${torchAllocatorLine(false)}; beside it, ${torchAllocatorLine(true).replace(' (--torch-default-malloc)', '')}`);
+
+/** The median of a round's figures, with the range when there are several. */
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const shown = (v?: number[]) => (!v ? '—' : v.length === 1 ? v[0].toFixed(3) : `${median(v).toFixed(3)} (${Math.min(...v).toFixed(3)}-${Math.max(...v).toFixed(3)})`);
+const ratio = (a: number[], b?: number[]) => (b ? `${(median(a) / median(b)).toFixed(2)}x` : '—');
+console.log(`\n| threads | batch | cnfkit ms/step | PyTorch ms/step | ratio | PyTorch, glibc defaults | ratio |${rounds > 1 ? ' (medians of the rounds, their range in brackets)' : ''}`);
 console.log('|---|---|---|---|---|---|---|');
-const cell = (a: number, b?: number) => `${b?.toFixed(3) ?? '—'} | ${b ? `${(a / b).toFixed(2)}x` : '—'}`;
 for (const threads of threadCounts) {
   for (const batch of batches) {
     const key = `${threads}:${batch}`;
-    const a = ours.get(key)!;
-    console.log(`| ${threads} | ${batch} | ${a.toFixed(3)} | ${cell(a, torch.kept.get(key))} | ${cell(a, torch.defaults.get(key))} |`);
+    const a = runs.cnfkit.get(key)!;
+    console.log(`| ${threads} | ${batch} | ${shown(a)} | ${shown(runs.kept.get(key))} | ${ratio(a, runs.kept.get(key))} | ${shown(runs.defaults.get(key))} | ${ratio(a, runs.defaults.get(key))} |`);
   }
 }
