@@ -65,18 +65,25 @@ export class Rng {
     return (this.s2 = t - (this.c = t | 0));
   }
 
-  /** n floats uniform in [lo, hi). */
-  uniforms(n: number, lo = 0, hi = 1): Float32Array {
-    const out = new Float32Array(n);
+  /** The stream's next n draws, uniform in [0, 1), with the state in local variables. */
+  private draws(n: number): Float64Array {
+    const out = new Float64Array(n);
     let { c, s0, s1, s2 } = this;
     for (let i = 0; i < n; i++) {
       const t = 2091639 * s0 + c * TWO_TO_MINUS_32;
       s0 = s1;
       s1 = s2;
-      s2 = t - (c = t | 0);
-      out[i] = lo + (hi - lo) * s2;
+      out[i] = s2 = t - (c = t | 0);
     }
     this.keep(c, s0, s1, s2);
+    return out;
+  }
+
+  /** n floats uniform in [lo, hi). */
+  uniforms(n: number, lo = 0, hi = 1): Float32Array {
+    const u = this.draws(n);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * u[i];
     return out;
   }
 
@@ -119,23 +126,17 @@ export class Rng {
 
   /** n values ±1 with equal probability. */
   rademachers(n: number): Float32Array {
+    const u = this.draws(n);
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.uniform() < 0.5 ? -1 : 1;
+    for (let i = 0; i < n; i++) out[i] = u[i] < 0.5 ? -1 : 1;
     return out;
   }
 
   /** n integers uniform in [0, max). */
   integers(n: number, max: number): Int32Array {
+    const u = this.draws(n);
     const out = new Int32Array(n);
-    let { c, s0, s1, s2 } = this;
-    for (let i = 0; i < n; i++) {
-      const t = 2091639 * s0 + c * TWO_TO_MINUS_32;
-      s0 = s1;
-      s1 = s2;
-      s2 = t - (c = t | 0);
-      out[i] = Math.floor(s2 * max);
-    }
-    this.keep(c, s0, s1, s2);
+    for (let i = 0; i < n; i++) out[i] = Math.floor(u[i] * max);
     return out;
   }
 }
