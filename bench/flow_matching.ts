@@ -4,15 +4,23 @@
  * (seed 12345), exact-trace NLL with dopri5 rtol = atol = 1e-5 at 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10,
  * 12, 15, 20, 25 s of training and every 30 s after (evaluation time excluded).
  *
- *   taskset -c 0 npx tsx bench/flow_matching.ts [--budget 60] [--batch 1024] [--lr 3e-3] [--coupling independent]
+ *   taskset -c 0 npx tsx bench/flow_matching.ts [--budget 60] [--batch 1024] [--lr 3e-3] [--coupling independent] [--torch]
  *
- * Prints seconds per iteration, the time to NLL 3.111 and 2.934, and the best NLL, beside the
- * PyTorch figures measured on a machine like ours.
+ * Prints seconds per iteration (mean over the training seconds), the time to NLL 3.111 and 2.934, and
+ * the best NLL, beside the PyTorch figures recorded in shared/reference/flow_matching on a machine like
+ * ours (its median step, glibc's default allocator); with `--torch`, beside PyTorch run first by this
+ * script (shared/reference/flow_matching/train_fm.py, the same budget, one thread, on this process's
+ * cores, its allocator tuned: bench/torch_env.ts; needs FFJORD_SRC and TORCHDIFFEQ_SRC).
  */
 import { CNF, TOY_ENTROPY, ready, tf, toyData, type Coupling } from '../src/index.node.js';
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { machineLine } from './machine.js';
+import { torchAllocatorLine, torchEnv } from './torch_env.js';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -24,13 +32,33 @@ const learningRate = Number(arg('lr', '3e-3'));
 const coupling = arg('coupling', 'independent') as Coupling;
 
 /** PyTorch I-CFM (and OT-CFM, `:ot`), sigma 0.1, same network, one pinned core (shared/reference/flow_matching/results.md). */
-const REFERENCE: Record<string, { sPerIter: number; t3111: number; t2934: number; best: string }> = {
+const REFERENCE: Record<string, { sPerIter: number; t3111: number | null; t2934: number | null; best: string }> = {
   '1024:0.003': { sPerIter: 0.00435, t3111: 2.0, t2934: 4.0, best: '2.856 (15 s) in 60 s' },
   '1024:0.001': { sPerIter: 0.00441, t3111: 5.0, t2934: 8.0, best: '2.848 (60 s) in 60 s; 2.837 (540 s) in 600 s' },
   '256:0.003': { sPerIter: 0.00245, t3111: 2.0, t2934: 4.0, best: '2.871 (25 s) in 60 s' },
   '256:0.001': { sPerIter: 0.00214, t3111: 4.0, t2934: 6.0, best: '2.853 (60 s) in 60 s' },
   '256:0.001:ot': { sPerIter: 0.01144, t3111: 25.0, t2934: 60.0, best: '2.863 (60 s) in 60 s' },
 };
+
+/** PyTorch's run of the same protocol, now, in the recorded figures' form (undefined when it cannot run here). */
+function runTorch(): { sPerIter: number; t3111: number | null; t2934: number | null; best: string } | undefined {
+  const driver = new URL('../../shared/reference/flow_matching/train_fm.py', import.meta.url).pathname;
+  if (!process.env.FFJORD_SRC || !process.env.TORCHDIFFEQ_SRC || !existsSync('/usr/bin/python3') || !existsSync(driver)) {
+    console.log('PyTorch not run: --torch needs FFJORD_SRC, TORCHDIFFEQ_SRC, /usr/bin/python3 and shared/reference/flow_matching');
+    return undefined;
+  }
+  const out = mkdtempSync(join(tmpdir(), 'cnfkit-fm-'));
+  try {
+    const args = [driver, '--lr', String(learningRate), '--batch_size', String(batchSize), '--budget_s', String(budget), '--coupling', coupling === 'ot' ? 'exact_ot' : 'independent', '--tag', 'torch', '--out_dir', out, '--plot', '0'];
+    console.log(`running PyTorch first: /usr/bin/python3 ${args.join(' ')}\n${torchAllocatorLine()}`);
+    execFileSync('/usr/bin/python3', args, { env: torchEnv(1), stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
+    const r = JSON.parse(readFileSync(join(out, 'torch.json'), 'utf8')) as { s_per_iter_mean: number; t_to_3_111: number | null; t_to_2_934: number | null; best_nll: number; best_at_s: number };
+    return { sPerIter: r.s_per_iter_mean, t3111: r.t_to_3_111, t2934: r.t_to_2_934, best: `${r.best_nll.toFixed(3)} (${r.best_at_s.toFixed(0)} s) in ${budget} s` };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+const live = process.argv.includes('--torch') ? runTorch() : undefined;
 
 await ready();
 console.log(`bench/flow_matching.ts: ${machineLine()}`);
@@ -76,11 +104,12 @@ const trainingSeconds = report.seconds - evalSeconds;
 const firstBelow = (threshold: number) => evals.find((e) => Math.round(e.nll * 1000) / 1000 <= threshold);
 const best = evals.reduce((a, b) => (b.nll < a.nll ? b : a));
 const fmt = (e?: { seconds: number; iteration: number }) => (e ? `${e.seconds.toFixed(1)} s (it ${e.iteration})` : 'not reached');
-const ref = REFERENCE[`${batchSize}:${learningRate}${coupling === 'ot' ? ':ot' : ''}`];
-console.log(`\n                         cnfkit                          PyTorch reference`);
+const ref = live ?? REFERENCE[`${batchSize}:${learningRate}${coupling === 'ot' ? ':ot' : ''}`];
+const seconds = (t: number | null) => (t === null ? 'not reached' : `${t.toFixed(1)} s`);
+console.log(`\n                         cnfkit                          ${live ? 'PyTorch, this run (mean step)' : 'PyTorch reference (recorded, median step)'}`);
 console.log(`s/iteration              ${(trainingSeconds / iterations).toFixed(5).padEnd(32)}${ref ? ref.sPerIter.toFixed(5) : '-'}`);
-console.log(`time to NLL <= 3.111     ${fmt(firstBelow(3.111)).padEnd(32)}${ref ? `${ref.t3111} s` : '-'}`);
-console.log(`time to NLL <= 2.934     ${fmt(firstBelow(2.934)).padEnd(32)}${ref ? `${ref.t2934} s` : '-'}`);
+console.log(`time to NLL <= 3.111     ${fmt(firstBelow(3.111)).padEnd(32)}${ref ? seconds(ref.t3111) : '-'}`);
+console.log(`time to NLL <= 2.934     ${fmt(firstBelow(2.934)).padEnd(32)}${ref ? seconds(ref.t2934) : '-'}`);
 console.log(`best NLL                 ${`${best.nll.toFixed(3)} (${best.seconds.toFixed(0)} s) in ${budget} s`.padEnd(32)}${ref ? ref.best : '-'}`);
 console.log(`entropy bound            ${TOY_ENTROPY['8gaussians']!.toFixed(4)}`);
 heldOut.dispose();
