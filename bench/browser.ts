@@ -30,7 +30,8 @@ interface PageResult {
   error?: string;
 }
 
-await ready();
+// One kernel thread, as the page has: it runs on the page's main thread, where kernel threads are refused.
+await ready({ threads: 1 });
 console.log(`bench/browser.ts: ${machineLine()}`);
 const { batches, steps, warmup, points, repeats } = BENCH_SETTINGS;
 console.log(`flow matching: flow.fit on CNF 2-64-64-64-2, ${steps} steps timed after ${warmup}; logProb: ${points} points, exact trace, dopri5 rtol = atol = 1e-5; each the fastest of ${repeats} runs\n`);
@@ -66,7 +67,7 @@ try {
 
 const { info, userAgent, isolated, cores } = page;
 const chrome = /(Headless)?Chrome\/[\d.]+/.exec(userAgent)?.[0] ?? userAgent;
-console.log(`Chromium: ${chrome}, ${cores} cores, tfjs backend ${info.name} (SIMD ${info.simd ? 'on' : 'off'}, threads ${info.threads ? 'on' : 'off'}), cnfkit wasm kernels ${info.kernels}, ${isolated ? '' : 'not '}cross-origin isolated\n`);
+console.log(`Chromium: ${chrome}, ${cores} cores, tfjs backend ${info.name} (SIMD ${info.simd ? 'on' : 'off'}, threads ${info.threads ? 'on' : 'off'}), cnfkit wasm kernels ${info.kernels} on ${info.kernelThreads}, ${isolated ? '' : 'not '}cross-origin isolated\n`);
 const pad = (s: string, n: number) => s.padStart(n);
 const ratio = (browserTime: number, nodeTime: number) => `${(browserTime / nodeTime).toFixed(2)}x`;
 console.log(`${''.padEnd(38)}${pad('Node', 10)}${pad('Chromium', 10)}${pad('Chromium/Node', 15)}`);

@@ -9,8 +9,8 @@
  * Prints seconds per iteration (mean over the training seconds), the time to NLL 3.111 and 2.934, and
  * the best NLL, beside the PyTorch figures recorded in shared/reference/flow_matching on a machine like
  * ours (its median step, glibc's default allocator); with `--torch`, beside PyTorch run first by this
- * script (shared/reference/flow_matching/train_fm.py, the same budget, one thread, on this process's
- * cores, its allocator tuned: bench/torch_env.ts; needs FFJORD_SRC and TORCHDIFFEQ_SRC).
+ * script (shared/reference/flow_matching/train_fm.py, the same budget, on as many threads as cnfkit's
+ * kernels, its allocator tuned: bench/torch_env.ts; needs FFJORD_SRC and TORCHDIFFEQ_SRC).
  */
 import { CNF, TOY_ENTROPY, ready, tf, toyData, type Coupling } from '../src/index.node.js';
 import { toyPoints } from '../src/data/toy.js';
@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { plannedKernelThreads } from '../src/native/runtime.js';
 import { machineLine } from './machine.js';
 import { torchAllocatorLine, torchEnv } from './torch_env.js';
 
@@ -41,7 +42,7 @@ const REFERENCE: Record<string, { sPerIter: number; t3111: number | null; t2934:
 };
 
 /** PyTorch's run of the same protocol, now, in the recorded figures' form (undefined when it cannot run here). */
-function runTorch(): { sPerIter: number; t3111: number | null; t2934: number | null; best: string } | undefined {
+function runTorch(threads: number): { sPerIter: number; t3111: number | null; t2934: number | null; best: string } | undefined {
   const driver = new URL('../../shared/reference/flow_matching/train_fm.py', import.meta.url).pathname;
   if (!process.env.FFJORD_SRC || !process.env.TORCHDIFFEQ_SRC || !existsSync('/usr/bin/python3') || !existsSync(driver)) {
     console.log('PyTorch not run: --torch needs FFJORD_SRC, TORCHDIFFEQ_SRC, /usr/bin/python3 and shared/reference/flow_matching');
@@ -49,19 +50,20 @@ function runTorch(): { sPerIter: number; t3111: number | null; t2934: number | n
   }
   const out = mkdtempSync(join(tmpdir(), 'cnfkit-fm-'));
   try {
-    const args = [driver, '--lr', String(learningRate), '--batch_size', String(batchSize), '--budget_s', String(budget), '--coupling', coupling === 'ot' ? 'exact_ot' : 'independent', '--tag', 'torch', '--out_dir', out, '--plot', '0'];
+    const args = [driver, '--lr', String(learningRate), '--batch_size', String(batchSize), '--budget_s', String(budget), '--coupling', coupling === 'ot' ? 'exact_ot' : 'independent', '--threads', String(threads), '--tag', 'torch', '--out_dir', out, '--plot', '0'];
     console.log(`running PyTorch first: /usr/bin/python3 ${args.join(' ')}\n${torchAllocatorLine()}`);
-    execFileSync('/usr/bin/python3', args, { env: torchEnv(1), stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
+    execFileSync('/usr/bin/python3', args, { env: torchEnv(threads), stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
     const r = JSON.parse(readFileSync(join(out, 'torch.json'), 'utf8')) as { s_per_iter_mean: number; t_to_3_111: number | null; t_to_2_934: number | null; best_nll: number; best_at_s: number };
     return { sPerIter: r.s_per_iter_mean, t3111: r.t_to_3_111, t2934: r.t_to_2_934, best: `${r.best_nll.toFixed(3)} (${r.best_at_s.toFixed(0)} s) in ${budget} s` };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }
-const live = process.argv.includes('--torch') ? runTorch() : undefined;
-
 await ready();
-console.log(`bench/flow_matching.ts: ${machineLine()}`);
+// PyTorch on as many threads as cnfkit's kernels (every core of this process's affinity, as taskset sets it).
+const threads = plannedKernelThreads();
+const live = process.argv.includes('--torch') ? runTorch(threads) : undefined;
+console.log(`bench/flow_matching.ts: ${machineLine()}${live ? `; PyTorch on ${threads} thread(s) too` : ''}`);
 console.log(`I-CFM sigma 0.1, ${coupling} coupling, batch ${batchSize}, Adam lr ${learningRate}, weight decay 1e-5, budget ${budget} s\n`);
 
 const heldOut = toyData('8gaussians', 5000, 12345);
@@ -81,6 +83,8 @@ const evaluate = (seconds: number, iteration: number) => {
   console.log(`  ${seconds.toFixed(1).padStart(6)} s  iteration ${String(iteration).padStart(6)}  held-out NLL ${nll.toFixed(3)}`);
 };
 evaluate(0, 0);
+// fit's clock starts after this evaluation: only the ones inside it come off its seconds.
+evalSeconds = 0;
 const report = await flow.fit(sampler, {
   iterations: 100_000_000,
   batchSize,
@@ -101,7 +105,7 @@ const report = await flow.fit(sampler, {
 });
 const iterations = report.history.length;
 const trainingSeconds = report.seconds - evalSeconds;
-const firstBelow = (threshold: number) => evals.find((e) => Math.round(e.nll * 1000) / 1000 <= threshold);
+const firstBelow = (threshold: number) => evals.find((e) => e.nll <= threshold);
 const best = evals.reduce((a, b) => (b.nll < a.nll ? b : a));
 const fmt = (e?: { seconds: number; iteration: number }) => (e ? `${e.seconds.toFixed(1)} s (it ${e.iteration})` : 'not reached');
 const ref = live ?? REFERENCE[`${batchSize}:${learningRate}${coupling === 'ot' ? ':ot' : ''}`];

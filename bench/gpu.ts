@@ -89,7 +89,8 @@ async function adapterLine(): Promise<string> {
 
 /** Throughput per case and batch on `backend` (undefined past the time budget or on failure). */
 async function measure(backend: BackendChoice): Promise<{ info: string; figures: Map<string, (number | undefined)[]> }> {
-  const info = await ready({ backend, verbose: false });
+  // wasm on one kernel thread: the baseline is single-core wasm (the machine line says so).
+  const info = await ready({ backend, verbose: false, ...(backend === 'wasm' ? { threads: 1 } : {}) });
   if (info.name !== (backend === 'tensorflow-gpu' ? 'tensorflow' : backend)) throw new Error(`bench/gpu.ts: ${backend} is unavailable: ${info.reason}`);
   const line = backend === 'wasm' ? machineLine() : `${machineLine()}; adapter ${await adapterLine()}`;
   console.log(`  ${backend}: ${line}`);

@@ -27,10 +27,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import { CNF, ready, tf } from '../src/index.node.js';
 import { Rng } from '../src/random.js';
 import { torchAllocatorLine, torchEnv } from './torch_env.js';
+import { plannedKernelThreads } from '../src/native/runtime.js';
 import { machineLine } from './machine.js';
 
 const arg = (name: string, fallback: string) => {
@@ -95,9 +95,10 @@ function sampleSet(d: number, n: number, r: Float64Array, rng: Rng): { x: Float3
   return { x, logp };
 }
 
-// The same number of threads on both sides: CNFKIT_THREADS (ready() reads it), by default every core.
-const threads = Number(process.env.CNFKIT_THREADS ?? os.availableParallelism());
+// The same number of threads on both sides: as many as cnfkit's kernels run on (CNFKIT_THREADS, which
+// ready() reads, by default every core; one where threads cannot start).
 await ready();
+const threads = plannedKernelThreads();
 console.log(`bench/tabular.ts: ${machineLine()}`);
 if (withTorch) console.log(torchAllocatorLine());
 if (process.argv.includes('--trace-costs')) {

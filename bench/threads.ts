@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CNF, ready, tf, toyData } from '../src/index.node.js';
+import { plannedKernelThreads } from '../src/native/runtime.js';
 import { machineLine } from './machine.js';
 import { torchAllocatorLine, torchEnv } from './torch_env.js';
 
@@ -37,6 +38,8 @@ const record = (side: keyof typeof runs, key: string, ms: number) => runs[side].
 async function cnfkitRound(): Promise<void> {
   for (const threads of threadCounts) {
     const info = await ready({ threads });
+    // PyTorch gets the count asked for: a run whose kernel threads did not start says so, loudly.
+    if (plannedKernelThreads() !== threads) console.log(`  (cnfkit asked for ${threads} threads but runs on ${info.kernelThreads}: its rows below are not ${threads} threads)`);
     for (const batchSize of batches) {
       const data = toyData('8gaussians', 20000, 0);
       const flow = new CNF({ dim: 2, seed: 0 });

@@ -11,7 +11,9 @@
  *
  * Beside FFJORD's figures recorded in shared/reference/ffjord_toy, or with --ffjord beside FFJORD
  * run here first, in the same sitting (shared/reference/ffjord_toy/run_toy.py, pinned to core 0, one
- * thread; FFJORD_SRC and TORCHDIFFEQ_SRC name its sources, Debian's python3-torch runs it).
+ * thread, its allocator tuned: bench/torch_env.ts; FFJORD_SRC and TORCHDIFFEQ_SRC name its sources,
+ * Debian's python3-torch runs it). cnfkit runs on every core of its affinity: under `taskset -c 0`
+ * both sides have core 0 alone; unpinned, cnfkit's threads against FFJORD's one (the lines say which).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective, type
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
 import { torchAllocatorLine, torchEnv } from './torch_env.js';
+import { plannedKernelThreads } from '../src/native/runtime.js';
 import { machineLine } from './machine.js';
 import { withPeakBytes } from './peak_memory.js';
 
@@ -55,6 +58,8 @@ const evaluate = (iteration: number, seconds: number) => {
   console.log(`  iteration ${String(iteration).padStart(5)}  held-out NLL ${nll.toFixed(3)}  training ${seconds.toFixed(1)} s  T ${flow.endTimes()[0].toFixed(3)}  (evaluation ${took.toFixed(2)} s, NFE ${stats.nfe})`);
 };
 evaluate(0, 0);
+// fit's clock starts after this evaluation: only the ones inside it come off its seconds.
+evalSeconds = 0;
 const sampler = (n: number, iteration: number) => tf.tensor2d(toyPoints(data, n, new Rng(`bench:${data}:${iteration}`)), [n, 2]);
 let report!: Awaited<ReturnType<CNF['fit']>>;
 const { peakBytes } = await (async () => {
@@ -93,7 +98,8 @@ const referencePath = new URL('../../shared/reference/ffjord_toy/results.json', 
 if (objective === 'maximum-likelihood' && (ffjordHere || existsSync(referencePath))) {
   const run = ffjordHere ?? JSON.parse(readFileSync(referencePath, 'utf8')).runs[tag];
   if (run) {
-    console.log(`\nbeside FFJORD (${tag}, ${ffjordHere ? 'run by this script just before, one thread on core 0' : 'recorded in shared/reference/ffjord_toy'})`);
+    const sides = `cnfkit on ${plannedKernelThreads()} kernel thread(s), FFJORD on one (its driver's), ${ffjordHere ? 'pinned to core 0, run by this script just before' : "recorded in shared/reference/ffjord_toy with glibc's default allocator"}`;
+    console.log(`\nbeside FFJORD (${tag}; ${sides})`);
     console.log('  iteration: held-out NLL (training s) | FFJORD;   evaluation of the 5000 points: s (NFE) | FFJORD');
     for (const e of evals) {
       const r = run.evals.find((x: { iter: number }) => x.iter === e.iteration);
@@ -106,7 +112,7 @@ if (objective === 'maximum-likelihood' && (ffjordHere || existsSync(referencePat
     }
     const last = evals[evals.length - 1];
     const theirs = run.evals.find((x: { iter: number }) => x.iter === last.iteration);
-    if (theirs && last.iteration > 0) console.log(`  training to iteration ${last.iteration}: ${last.seconds.toFixed(1)} s against ${theirs.cum_train_s.toFixed(1)} s, ${(last.seconds / theirs.cum_train_s).toFixed(2)}x FFJORD's time`);
+    if (theirs && last.iteration > 0) console.log(`  training to iteration ${last.iteration}: ${last.seconds.toFixed(1)} s against ${theirs.cum_train_s.toFixed(1)} s, ${(last.seconds / theirs.cum_train_s).toFixed(2)}x FFJORD's time (${plannedKernelThreads()} thread(s) against 1)`);
     console.log('  iterations: median s/iteration (NFE forward/backward) | FFJORD');
     for (const w of run.windows_250 as { iters: [number, number]; median_s: number; median_nfe_f: number; median_nfe_b: number }[]) {
       const ours = report.history.filter((r) => r.iteration >= w.iters[0] && r.iteration <= w.iters[1]);
