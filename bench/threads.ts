@@ -85,12 +85,16 @@ else console.log(`\n${torchAllocatorLine(false)}; beside it, ${torchAllocatorLin
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const shown = (v?: number[]) => (!v ? '—' : v.length === 1 ? v[0].toFixed(3) : `${median(v).toFixed(3)} (${Math.min(...v).toFixed(3)}-${Math.max(...v).toFixed(3)})`);
 const ratio = (a: number[], b?: number[]) => (b ? `${(median(a) / median(b)).toFixed(2)}x` : '—');
-console.log(`\n| threads | batch | cnfkit ms/step | PyTorch ms/step | ratio | PyTorch, glibc defaults | ratio |${rounds > 1 ? ' (medians of the rounds, their range in brackets)' : ''}`);
-console.log('|---|---|---|---|---|---|---|');
+/** PyTorch's fastest thread count at `batch` (allocator kept), by median: its best, whatever cnfkit's count. */
+const bestTorch = (batch: number) =>
+  threadCounts.map((t) => ({ t, v: runs.kept.get(`${t}:${batch}`) })).filter((x) => x.v).sort((x, y) => median(x.v!) - median(y.v!))[0];
+console.log(`\n| threads | batch | cnfkit ms/step | PyTorch ms/step | ratio | PyTorch, glibc defaults | ratio | ratio to PyTorch's best |${rounds > 1 ? ' (medians of the rounds, their range in brackets)' : ''}`);
+console.log('|---|---|---|---|---|---|---|---|');
 for (const threads of threadCounts) {
   for (const batch of batches) {
     const key = `${threads}:${batch}`;
     const a = runs.cnfkit.get(key)!;
-    console.log(`| ${threads} | ${batch} | ${shown(a)} | ${shown(runs.kept.get(key))} | ${ratio(a, runs.kept.get(key))} | ${shown(runs.defaults.get(key))} | ${ratio(a, runs.defaults.get(key))} |`);
+    const best = bestTorch(batch);
+    console.log(`| ${threads} | ${batch} | ${shown(a)} | ${shown(runs.kept.get(key))} | ${ratio(a, runs.kept.get(key))} | ${shown(runs.defaults.get(key))} | ${ratio(a, runs.defaults.get(key))} | ${best ? `${ratio(a, best.v)} (its ${best.t} thread${best.t > 1 ? 's' : ''})` : '—'} |`);
   }
 }

@@ -2,9 +2,10 @@
  * The environment the PyTorch references (bench/reference/, FFJORD) run in. glibc's allocator, left
  * to its defaults, hands freed memory back to the kernel: tensors over 128 KiB are mapped afresh
  * and the heap's top is trimmed after each step, and every step pays the page faults again. On the
- * dev VM that made PyTorch's flow-matching step at batch 1024 2.4 ms or 6 ms at random (mean 5.7
- * ms, median 3.2 ms) and FFJORD's exact-trace evaluation of 5000 points 4x slower; with the
- * settings below it is 2.4 ms every step. So the references run with them, as a user tuning
+ * dev VM (2026-12-04, 1000 steps timed one by one, an ad-hoc script) PyTorch's flow-matching step at
+ * batch 1024 took 2.4 ms or ~6 ms at random (median 6.6 ms, fastest 2.4 ms), and FFJORD's
+ * exact-trace evaluation of 5000 points at NFE 26 1.2 s instead of 0.3 s; with the settings below
+ * the step took 2.3-2.7 ms every time. So the references run with them, as a user tuning
  * PyTorch would (or with jemalloc or tcmalloc); `--torch-default-malloc` runs them as installed.
  */
 
