@@ -27,7 +27,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { CNF, ready, tf } from '../src/index.node.js';
+import { CNF, createStats, ready, tf } from '../src/index.node.js';
 import { Rng } from '../src/random.js';
 import { torchAllocatorLine, torchEnv } from './torch_env.js';
 import { plannedKernelThreads } from '../src/native/runtime.js';
@@ -138,9 +138,11 @@ for (const d of dims) {
   // Plain Adam, as tabular_torch.py's (fit's default weight decay is 1e-5).
   const report = await flow.fit(data, { iterations, objective: 'flow-matching', batchSize: 512, learningRate: 1e-3, weightDecay: 0 });
   const perIteration = report.seconds / iterations;
-  const started = performance.now();
   const x = tf.tensor2d(test, [1000, d]);
-  const logp = await flow.logProbAsync(x);
+  tf.dispose(await flow.logProbAsync(x.slice([0, 0], [8, d]))); // warm-up, as PyTorch's side has
+  const evalStats = createStats();
+  const started = performance.now();
+  const logp = await flow.logProbAsync(x, { stats: evalStats });
   const nll = -Array.from(await logp.data()).reduce((a, b) => a + b, 0) / 1000;
   logp.dispose();
   const evalSeconds = (performance.now() - started) / 1000;
@@ -151,12 +153,12 @@ for (const d of dims) {
     try {
       const out = execFileSync('/usr/bin/python3', [script, '--dim', String(d), '--iterations', String(iterations), '--threads', String(threads)], { encoding: 'utf8', env: torchEnv(threads), timeout: 1_800_000 });
       const last = JSON.parse(out.trim().split('\n').pop()!);
-      torch = `${(1000 * last.seconds_per_iteration).toFixed(2).padStart(9)} ms ${last.nll.toFixed(3).padStart(8)} ${last.eval_seconds.toFixed(1).padStart(7)} s`;
+      torch = `${(1000 * last.seconds_per_iteration).toFixed(2).padStart(9)} ms ${last.nll.toFixed(3).padStart(8)} ${last.eval_seconds.toFixed(1).padStart(7)} s (NFE ${last.eval_nfe})`;
     } catch (e) {
       torch = `torch failed: ${(e as Error).message.split('\n')[0].slice(0, 60)}`;
     }
   }
-  rows.push(`${String(d).padStart(3)} ${String(hidden).padStart(6)} ${(1000 * perIteration).toFixed(2).padStart(9)} ms ${nll.toFixed(3).padStart(8)} ${evalSeconds.toFixed(1).padStart(7)} s ${trueNll.toFixed(3).padStart(9)} ${(d * h1).toFixed(3).padStart(9)}   ${torch}`);
+  rows.push(`${String(d).padStart(3)} ${String(hidden).padStart(6)} ${(1000 * perIteration).toFixed(2).padStart(9)} ms ${nll.toFixed(3).padStart(8)} ${evalSeconds.toFixed(1).padStart(7)} s (NFE ${evalStats.nfe}) ${trueNll.toFixed(3).padStart(9)} ${(d * h1).toFixed(3).padStart(9)}   ${torch}`);
   console.log(rows[rows.length - 1]);
   tf.dispose([data, x]);
   flow.dispose();

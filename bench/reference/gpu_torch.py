@@ -113,12 +113,14 @@ def joint(net, dim, trace, noise=None):
     return f
 
 
-def log_prob(net, x, T, trace, generator):
+def log_prob(net, x, T, trace, generator, with_nfe=False):
+    """log p(x) [n] (and the solve's evaluations of the dynamics with `with_nfe`)."""
     n, dim = x.shape
     noise = None if trace == 'exact' else (torch.randint(0, 2, x.shape, device=x.device, generator=generator).float() * 2 - 1)
-    state, _ = dopri5(joint(net, dim, trace, noise), torch.cat([x.reshape(-1), torch.zeros(n, device=x.device)]), 0.0, T)
+    state, nfe = dopri5(joint(net, dim, trace, noise), torch.cat([x.reshape(-1), torch.zeros(n, device=x.device)]), 0.0, T)
     z, l = state[: n * dim].view(n, dim), state[n * dim:]
-    return -0.5 * (z ** 2).sum(1) - 0.5 * dim * math.log(2 * math.pi) - l
+    logp = -0.5 * (z ** 2).sum(1) - 0.5 * dim * math.log(2 * math.pi) - l
+    return (logp, nfe) if with_nfe else logp
 
 
 def sample(net, n, T, device, generator):

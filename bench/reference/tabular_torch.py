@@ -77,9 +77,11 @@ def main():
             print(json.dumps({'iteration': it, 'seconds': training, 'nll': nll}), flush=True)
             if nll <= a.stop_at:
                 break
+    log_prob(net, test[:8], T, 'exact', generator)  # warm-up, as cnfkit's side has
     started = time.perf_counter()
-    nll = -float(log_prob(net, test, T, 'exact', generator).mean())
-    print(json.dumps({'dim': d, 'iterations': done, 'seconds_per_iteration': training / done, 'nll': nll, 'eval_seconds': time.perf_counter() - started}))
+    logp, nfe = log_prob(net, test, T, 'exact', generator, with_nfe=True)
+    nll = -float(logp.mean())
+    print(json.dumps({'dim': d, 'iterations': done, 'seconds_per_iteration': training / done, 'nll': nll, 'eval_seconds': time.perf_counter() - started, 'eval_nfe': nfe}))
 
 
 if __name__ == '__main__':
