@@ -15,13 +15,9 @@
 import { CNF, TOY_ENTROPY, ready, tf, toyData, type Coupling } from '../src/index.node.js';
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { plannedKernelThreads } from '../src/native/runtime.js';
 import { machineLine } from './machine.js';
-import { torchAllocatorLine, torchEnv } from './torch_env.js';
+import { runReferenceDriver } from './torch_env.js';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -43,21 +39,9 @@ const REFERENCE: Record<string, { sPerIter: number; t3111: number | null; t2934:
 
 /** PyTorch's run of the same protocol, now, in the recorded figures' form (undefined when it cannot run here). */
 function runTorch(threads: number): { sPerIter: number; t3111: number | null; t2934: number | null; best: string } | undefined {
-  const driver = new URL('../../shared/reference/flow_matching/train_fm.py', import.meta.url).pathname;
-  if (!process.env.FFJORD_SRC || !process.env.TORCHDIFFEQ_SRC || !existsSync('/usr/bin/python3') || !existsSync(driver)) {
-    console.log('PyTorch not run: --torch needs FFJORD_SRC, TORCHDIFFEQ_SRC, /usr/bin/python3 and shared/reference/flow_matching');
-    return undefined;
-  }
-  const out = mkdtempSync(join(tmpdir(), 'cnfkit-fm-'));
-  try {
-    const args = [driver, '--lr', String(learningRate), '--batch_size', String(batchSize), '--budget_s', String(budget), '--coupling', coupling === 'ot' ? 'exact_ot' : 'independent', '--threads', String(threads), '--tag', 'torch', '--out_dir', out, '--plot', '0'];
-    console.log(`running PyTorch first: /usr/bin/python3 ${args.join(' ')}\n${torchAllocatorLine()}`);
-    execFileSync('/usr/bin/python3', args, { env: torchEnv(threads), stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
-    const r = JSON.parse(readFileSync(join(out, 'torch.json'), 'utf8')) as { s_per_iter_mean: number; t_to_3_111: number | null; t_to_2_934: number | null; best_nll: number; best_at_s: number };
-    return { sPerIter: r.s_per_iter_mean, t3111: r.t_to_3_111, t2934: r.t_to_2_934, best: `${r.best_nll.toFixed(3)} (${r.best_at_s.toFixed(0)} s) in ${budget} s` };
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  const args = ['--lr', String(learningRate), '--batch_size', String(batchSize), '--budget_s', String(budget), '--coupling', coupling === 'ot' ? 'exact_ot' : 'independent', '--threads', String(threads)];
+  const r = runReferenceDriver<{ s_per_iter_mean: number; t_to_3_111: number | null; t_to_2_934: number | null; best_nll: number; best_at_s: number }>({ name: 'PyTorch', flag: '--torch' }, 'flow_matching/train_fm.py', args, 'torch', threads);
+  return r && { sPerIter: r.s_per_iter_mean, t3111: r.t_to_3_111, t2934: r.t_to_2_934, best: `${r.best_nll.toFixed(3)} (${r.best_at_s.toFixed(0)} s) in ${budget} s` };
 }
 await ready();
 // PyTorch on as many threads as cnfkit's kernels (every core of this process's affinity, as taskset sets it).

@@ -8,6 +8,10 @@
  * the step took 2.3-2.7 ms every time. So the references run with them, as a user tuning
  * PyTorch would (or with jemalloc or tcmalloc); `--torch-default-malloc` runs them as installed.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 /** Whether this run keeps glibc's defaults for PyTorch (`--torch-default-malloc`). */
 export const torchDefaultMalloc = process.argv.includes('--torch-default-malloc');
@@ -26,4 +30,28 @@ export function torchAllocatorLine(defaultMalloc = torchDefaultMalloc): string {
   return defaultMalloc
     ? "PyTorch with glibc's default allocator settings (--torch-default-malloc): its steps pay page faults that tuned runs do not"
     : "PyTorch with glibc's allocator keeping freed memory (MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_; bench/torch_env.ts): its faster, steadier setting";
+}
+
+/**
+ * Runs a driver of ../shared/reference (PyTorch on FFJORD's sources: FFJORD_SRC, TORCHDIFFEQ_SRC)
+ * with `args` and `--out_dir` a temporary folder, on `threads` threads (pinned to `core` when given),
+ * and returns the `<tag>.json` it writes; undefined, saying why, where it cannot run here.
+ * @param what - the reference's name and the flag that asked for it, for messages
+ * @param driver - its path under ../shared/reference
+ */
+export function runReferenceDriver<T>(what: { name: string; flag: string }, driver: string, args: string[], tag: string, threads: number, core?: number): T | undefined {
+  const path = new URL(`../../shared/reference/${driver}`, import.meta.url).pathname;
+  if (!process.env.FFJORD_SRC || !process.env.TORCHDIFFEQ_SRC || !existsSync('/usr/bin/python3') || !existsSync(path)) {
+    console.log(`${what.name} not run: ${what.flag} needs FFJORD_SRC, TORCHDIFFEQ_SRC, /usr/bin/python3 and shared/reference/${dirname(driver)}`);
+    return undefined;
+  }
+  const out = mkdtempSync(join(tmpdir(), 'cnfkit-reference-'));
+  try {
+    const command = [...(core === undefined ? [] : ['taskset', '-c', String(core)]), '/usr/bin/python3', path, ...args, '--tag', tag, '--out_dir', out, '--plot', '0'];
+    console.log(`running ${what.name} first: ${command.join(' ')}\n${torchAllocatorLine()}`);
+    execFileSync(command[0], command.slice(1), { env: torchEnv(threads), stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
+    return JSON.parse(readFileSync(join(out, `${tag}.json`), 'utf8')) as T;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }

@@ -15,14 +15,11 @@
  * Debian's python3-torch runs it). cnfkit runs on every core of its affinity: under `taskset -c 0`
  * both sides have core 0 alone; unpinned, cnfkit's threads against FFJORD's one (the lines say which).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { CNF, TOY_ENTROPY, createStats, ready, tf, toyData, type Objective, type ToyDataset, type TraceMode } from '../src/index.node.js';
 import { toyPoints } from '../src/data/toy.js';
 import { Rng } from '../src/random.js';
-import { torchAllocatorLine, torchEnv } from './torch_env.js';
+import { runReferenceDriver } from './torch_env.js';
 import { plannedKernelThreads } from '../src/native/runtime.js';
 import { machineLine } from './machine.js';
 import { withPeakBytes } from './peak_memory.js';
@@ -133,24 +130,13 @@ flow.dispose();
  * in the form of shared/reference/ffjord_toy/results.json, or undefined when it cannot run here.
  */
 function runFfjord(): { evals: unknown[]; windows_250: unknown[] } | undefined {
-  const driver = new URL('../../shared/reference/ffjord_toy/run_toy.py', import.meta.url).pathname;
-  if (!process.env.FFJORD_SRC || !process.env.TORCHDIFFEQ_SRC || !existsSync('/usr/bin/python3') || !existsSync(driver)) {
-    console.log('FFJORD not run: --ffjord needs FFJORD_SRC, TORCHDIFFEQ_SRC, /usr/bin/python3 and shared/reference/ffjord_toy');
-    return undefined;
+  const args = ['--data', data, '--niters', String(iterations), '--batch_size', String(batchSize), '--divergence_fn', trace === 'exact' ? 'brute_force' : 'approximate'];
+  const run = runReferenceDriver<{ evals: unknown[]; iters: { iter: number; s: number; nfe_f: number; nfe_b: number }[] }>({ name: 'FFJORD', flag: '--ffjord' }, 'ffjord_toy/run_toy.py', args, tag, 1, 0);
+  if (!run) return undefined;
+  const windows_250 = [];
+  for (let from = 1; from + 249 <= run.iters.length; from += 250) {
+    const w = run.iters.filter((r) => r.iter >= from && r.iter < from + 250);
+    windows_250.push({ iters: [from, from + 249], median_s: median(w.map((r) => r.s)), median_nfe_f: median(w.map((r) => r.nfe_f)), median_nfe_b: median(w.map((r) => r.nfe_b)) });
   }
-  const out = mkdtempSync(join(tmpdir(), 'cnfkit-ffjord-'));
-  try {
-    const args = [driver, '--data', data, '--niters', String(iterations), '--batch_size', String(batchSize), '--divergence_fn', trace === 'exact' ? 'brute_force' : 'approximate', '--tag', tag, '--out_dir', out, '--plot', '0'];
-    console.log(`running FFJORD first: taskset -c 0 /usr/bin/python3 ${args.join(' ')}\n${torchAllocatorLine()}`);
-    execFileSync('taskset', ['-c', '0', '/usr/bin/python3', ...args], { env: torchEnv(1), stdio: ['ignore', 'ignore', 'inherit'], timeout: 7_200_000 });
-    const run = JSON.parse(readFileSync(join(out, `${tag}.json`), 'utf8')) as { evals: unknown[]; iters: { iter: number; s: number; nfe_f: number; nfe_b: number }[] };
-    const windows_250 = [];
-    for (let from = 1; from + 249 <= run.iters.length; from += 250) {
-      const w = run.iters.filter((r) => r.iter >= from && r.iter < from + 250);
-      windows_250.push({ iters: [from, from + 249], median_s: median(w.map((r) => r.s)), median_nfe_f: median(w.map((r) => r.nfe_f)), median_nfe_b: median(w.map((r) => r.nfe_b)) });
-    }
-    return { evals: run.evals, windows_250 };
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  return { evals: run.evals, windows_250 };
 }
