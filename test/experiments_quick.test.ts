@@ -27,6 +27,9 @@ const tableRows = (stdout: string) =>
     .filter((l) => l.startsWith('| ') && !l.startsWith('| model') && !l.startsWith('| observations'))
     .map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
 
+/** Each example takes 45-55 s on the 2-core dev VM, whose speed swings by ±40 %: vitest's default 60 s was no margin. */
+const EXAMPLE_TIMEOUT = 180_000;
+
 describe('the seeds\' experiments, --quick', () => {
   it('latent ODE vs RNN on spirals: the table for 30/50/100 observations and a picture each', async () => {
     const out = join(work, 'latent_ode');
@@ -44,7 +47,7 @@ describe('the seeds\' experiments, --quick', () => {
       expect(existsSync(join(out, `spirals-${row[0]}.png`))).toBe(true);
     }
     expect(JSON.parse(readFileSync(join(out, 'latent-ode-30.json'), 'utf8')).paths).toHaveLength(4);
-  });
+  }, EXAMPLE_TIMEOUT);
 
   it('MLP, ResNet, RK-Net and ODE-Net on MNIST digits: the table, with memory flat in the steps for ODE-Net only', async () => {
     const stdout = await run('examples/odenet_mnist.ts', join(work, 'mnist'));
@@ -59,5 +62,5 @@ describe('the seeds\' experiments, --quick', () => {
     expect(rk4 / rk2).toBeGreaterThan(1.3);
     expect(ode4 / ode2).toBeLessThan(1.05);
     expect(ode4).toBeLessThan(rk4 / 2);
-  });
+  }, EXAMPLE_TIMEOUT);
 });
