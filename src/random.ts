@@ -2,9 +2,10 @@
  * Seeded random numbers on the host (seedrandom's Alea generator, with its state saved in checkpoints
  * for bit-exact resume), so the same seed gives the same draws on every backend. Everything random in
  * cnfkit (data, initial weights, trace noise, minibatches, samples) comes from here. A fast generator
- * matters: a flow-matching step at batch 1024 draws ~7000 numbers; Alea takes ~7-9 ns a draw through
- * seedrandom's closure on the dev machine (its ARC4 default ~5x that, its xor4096 ~13 ns, its xor128
- * ~3 ns with weaker statistics), ~1.5 ns in the loops below.
+ * matters: a flow-matching step at batch 1024 draws ~7000 numbers. Alea's recurrence is one chain of
+ * dependent float64 operations, ~5 ns a draw on the dev machine; through seedrandom's closure a value
+ * of `uniforms` took ~19 ns, in the loops below ~7 (seedrandom's ARC4 default is ~5x slower, its
+ * xor4096 ~13 ns, its xor128 ~3 ns with weaker statistics).
  */
 import aleaPrng from 'seedrandom/lib/alea.js';
 import { InputError } from './errors.js';
@@ -24,8 +25,7 @@ const TWO_TO_MINUS_32 = 2.3283064365386963e-10;
 
 /**
  * A seeded stream of random numbers: Alea's recurrence run here on local variables (seedrandom's
- * seeding, then the same arithmetic, so the same draws bit for bit), ~1.5 ns a draw in the bulk
- * methods against ~9 ns through seedrandom's closure.
+ * seeding, then the same arithmetic, so the same draws bit for bit).
  */
 export class Rng {
   private c = 0;
