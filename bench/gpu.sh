@@ -64,7 +64,7 @@ say "== cnfkit: bench/gpu.ts (webgpu on Dawn/Vulkan beside single-core wasm), ba
 say "== PyTorch: bench/reference/gpu_torch.py (CUDA), the same cases"
 if python3 -c 'import torch' 2>/dev/null; then
   # glibc's allocator keeping freed memory, as every PyTorch reference runs (bench/torch_env.ts).
-  MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=134217728 \
+  MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TOP_PAD_=134217728 \
     timeout 180 python3 "$root/bench/reference/gpu_torch.py" --max-batch "$max_batch" --case-seconds "$case_seconds" || say "gpu_torch.py ended with status $?"
 else
   say "no PyTorch here"
