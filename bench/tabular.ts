@@ -139,7 +139,8 @@ for (const d of dims) {
   const report = await flow.fit(data, { iterations, objective: 'flow-matching', batchSize: 512, learningRate: 1e-3, weightDecay: 0 });
   const perIteration = report.seconds / iterations;
   const x = tf.tensor2d(test, [1000, d]);
-  tf.dispose(await flow.logProbAsync(x.slice([0, 0], [8, d]))); // warm-up, as PyTorch's side has
+  const head = x.slice([0, 0], [8, d]);
+  tf.dispose([head, await flow.logProbAsync(head)]); // warm-up, as PyTorch's side has
   const evalStats = createStats();
   const started = performance.now();
   const logp = await flow.logProbAsync(x, { stats: evalStats });

@@ -25,7 +25,7 @@ export const torchDefaultMalloc = process.argv.includes('--torch-default-malloc'
 const KEEP_MEMORY = { MALLOC_TRIM_THRESHOLD_: String(2 ** 30), MALLOC_MMAP_THRESHOLD_: String(2 ** 25), MALLOC_TOP_PAD_: String(2 ** 27) };
 
 /** The environment for a PyTorch reference on `threads` threads (OMP_NUM_THREADS unset when omitted). */
-export function torchEnv(threads?: number | string, defaultMalloc = torchDefaultMalloc): NodeJS.ProcessEnv {
+export function torchEnv(threads?: number, defaultMalloc = torchDefaultMalloc): NodeJS.ProcessEnv {
   const { OMP_NUM_THREADS: _omp, MALLOC_TRIM_THRESHOLD_: _t, MALLOC_MMAP_THRESHOLD_: _m, MALLOC_TOP_PAD_: _p, ...env } = process.env;
   return { ...env, ...(threads === undefined ? {} : { OMP_NUM_THREADS: String(threads) }), ...(defaultMalloc ? {} : KEEP_MEMORY) };
 }
