@@ -4,6 +4,11 @@ step at each batch size with torch.set_num_threads(n) for each n given. Prints o
 (threads, batch).
 
     /usr/bin/python3 bench/reference/threads_torch.py --threads 1,2 --batches 256,1024 --steps 300
+
+With --serve it reads requests from stdin instead, one JSON line each ({"threads", "batch", "steps"}),
+and answers each with one JSON line: bench/threads.ts --pairs alternates these runs with its own. Each
+(threads, batch) keeps its network and optimizer between requests, warmed up once (30 steps) when
+first asked for.
 """
 import argparse
 import json
@@ -17,26 +22,54 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpu_torch import Field, fm_step  # noqa: E402
 
 
+def warm_model(batch):
+    """A fresh network and Adam, seeded, after 30 steps of warm-up at `batch`, and its generator."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    net = Field()
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-5)
+    for _ in range(30):
+        fm_step(net, optimizer, batch, 0.5, 'cpu', generator)
+    return net, optimizer, generator
+
+
+def seconds_per_step(model, batch, steps):
+    net, optimizer, generator = model
+    started = time.perf_counter()
+    for _ in range(steps):
+        fm_step(net, optimizer, batch, 0.5, 'cpu', generator)
+    return (time.perf_counter() - started) / steps
+
+
+def report(threads, batch, seconds):
+    print(json.dumps({'threads': threads, 'batch': batch, 'seconds_per_step': seconds, 'torch': torch.__version__}), flush=True)
+
+
+def serve():
+    models = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        threads, batch = request['threads'], request['batch']
+        torch.set_num_threads(threads)
+        if (threads, batch) not in models:
+            models[(threads, batch)] = warm_model(batch)
+        report(threads, batch, seconds_per_step(models[(threads, batch)], batch, request['steps']))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--threads', default='1,2')
     p.add_argument('--batches', default='256,1024')
     p.add_argument('--steps', type=int, default=300)
+    p.add_argument('--serve', action='store_true', help='answer requests from stdin (see above)')
     a = p.parse_args()
+    if a.serve:
+        serve()
+        return
     for threads in [int(n) for n in a.threads.split(',')]:
         torch.set_num_threads(threads)
         for batch in [int(b) for b in a.batches.split(',')]:
-            torch.manual_seed(0)
-            generator = torch.Generator().manual_seed(0)
-            net = Field()
-            optimizer = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-5)
-            for _ in range(30):
-                fm_step(net, optimizer, batch, 0.5, 'cpu', generator)
-            started = time.perf_counter()
-            for _ in range(a.steps):
-                fm_step(net, optimizer, batch, 0.5, 'cpu', generator)
-            seconds = (time.perf_counter() - started) / a.steps
-            print(json.dumps({'threads': threads, 'batch': batch, 'seconds_per_step': seconds, 'torch': torch.__version__}), flush=True)
+            report(threads, batch, seconds_per_step(warm_model(batch), batch, a.steps))
 
 
 if __name__ == '__main__':
