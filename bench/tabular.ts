@@ -164,7 +164,7 @@ for (const d of dims) {
   tf.dispose([data, x]);
   flow.dispose();
 }
-console.log(`\n  d hidden   cnfkit/it  cnfkit NLL  (eval)   test −log p  d·H₁    PyTorch/it  PyTorch NLL (eval)   (${threads} thread(s) each: CNFKIT_THREADS, PyTorch's set_num_threads)`);
+console.log(`\n  d hidden   cnfkit/it  cnfkit NLL  (eval)   test −log p  d·H₁    PyTorch/it  PyTorch NLL (eval)   (${withTorch ? `${threads} thread(s) each: CNFKIT_THREADS, PyTorch's set_num_threads` : `cnfkit on ${threads} thread(s), CNFKIT_THREADS; PyTorch not run`})`);
 for (const row of rows) console.log(row);
 
 /** The d-dimensional problem of seed `tabular:d`: training and test points, and the network's width. */
