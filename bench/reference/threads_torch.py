@@ -1,14 +1,16 @@
 """PyTorch's side of bench/threads.ts: the flow-matching step of FFJORD's toy network (concatsquash
 2-64-64-64-2, tanh, I-CFM sigma 0.1, Adam lr 3e-3, weight decay 1e-5) on 8gaussians, seconds per
-step at each batch size with torch.set_num_threads(n) for each n given. Prints one JSON line per
-(threads, batch).
+step at each batch size on n threads for each n given: torch.set_num_threads(n) and its BLAS's
+threads too (Debian's torch calls libblas.so.3, OpenBLAS where it is installed, whose own pool of
+every core set_num_threads leaves alone: "one thread" then ran its products on two cores here, and
+"two threads" put four threads on two cores). Prints one JSON line per (threads, batch), with the BLAS.
 
     /usr/bin/python3 bench/reference/threads_torch.py --threads 1,2 --batches 256,1024 --steps 300
 
-With --serve it reads requests from stdin instead, one JSON line each ({"threads", "batch", "steps"}),
-and answers each with one JSON line: bench/threads.ts --pairs alternates these runs with its own. Each
-(threads, batch) keeps its network and optimizer between requests, warmed up once (30 steps) when
-first asked for.
+With --serve it reads requests from stdin instead, one JSON line each ({"threads", "batch", "steps"},
+and "blas" for a BLAS thread count other than "threads"), and answers each with one JSON line:
+bench/threads.ts --pairs alternates these runs with its own. Each (threads, blas, batch) keeps its
+network and optimizer between requests, warmed up once (30 steps) when first asked for.
 """
 import argparse
 import json
@@ -18,8 +20,29 @@ import time
 
 import torch
 
+try:
+    from threadpoolctl import threadpool_info, threadpool_limits
+except ImportError:  # no threadpoolctl: the BLAS keeps its own thread count (OMP_NUM_THREADS, if set)
+    threadpool_info = threadpool_limits = None
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpu_torch import Field, fm_step  # noqa: E402
+
+
+def use_threads(threads, blas_threads=None):
+    """torch's intra-op threads, and its BLAS's (as many unless given)."""
+    torch.set_num_threads(threads)
+    if threadpool_limits is not None:
+        threadpool_limits(limits=blas_threads or threads, user_api='blas')
+
+
+def blas():
+    """The BLAS torch runs its products on, and its thread count now."""
+    if threadpool_info is None:
+        return 'unknown (no threadpoolctl: its threads not set)'
+    found = [f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer')}, {i.get('architecture')} kernels), {i['num_threads']} thread(s)"
+             for i in threadpool_info() if i['user_api'] == 'blas']
+    return '; '.join(found) or 'none loaded'
 
 
 def warm_model(batch):
@@ -42,7 +65,7 @@ def seconds_per_step(model, batch, steps):
 
 
 def report(threads, batch, seconds):
-    print(json.dumps({'threads': threads, 'batch': batch, 'seconds_per_step': seconds, 'torch': torch.__version__}), flush=True)
+    print(json.dumps({'threads': threads, 'batch': batch, 'seconds_per_step': seconds, 'torch': torch.__version__, 'blas': blas()}), flush=True)
 
 
 def serve():
@@ -50,10 +73,11 @@ def serve():
     for line in sys.stdin:
         request = json.loads(line)
         threads, batch = request['threads'], request['batch']
-        torch.set_num_threads(threads)
-        if (threads, batch) not in models:
-            models[(threads, batch)] = warm_model(batch)
-        report(threads, batch, seconds_per_step(models[(threads, batch)], batch, request['steps']))
+        key = (threads, request.get('blas', threads), batch)
+        use_threads(threads, key[1])
+        if key not in models:
+            models[key] = warm_model(batch)
+        report(threads, batch, seconds_per_step(models[key], batch, request['steps']))
 
 
 def main():
@@ -67,7 +91,7 @@ def main():
         serve()
         return
     for threads in [int(n) for n in a.threads.split(',')]:
-        torch.set_num_threads(threads)
+        use_threads(threads)
         for batch in [int(b) for b in a.batches.split(',')]:
             report(threads, batch, seconds_per_step(warm_model(batch), batch, a.steps))
 
