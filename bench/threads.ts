@@ -84,7 +84,7 @@ function torchRound(): void {
       for (const line of out.trim().split('\n')) {
         const r = JSON.parse(line) as { threads: number; batch: number; seconds_per_step: number; blas: string };
         record(side, `${r.threads}:${r.batch}`, 1000 * r.seconds_per_step);
-        blasSeen.add(`${r.threads} thread(s): ${r.blas}`);
+        blasSeen.add(r.blas);
       }
     } catch (e) {
       console.log(`(PyTorch side failed: ${(e as Error).message.split('\n')[0]})`);
