@@ -131,6 +131,8 @@ if (process.argv.includes('--race')) {
 }
 console.log(`rotated product of ½N(−2, ½²) + ½N(2, ½²): entropy ${h1.toFixed(4)} nats per dimension; I-CFM, batch 512, Adam 1e-3, ${iterations} iterations\n`);
 const rows: string[] = [];
+/** The BLAS PyTorch reported (its products' library and threads). */
+let torchBlas = '';
 for (const d of dims) {
   const { train, test, testLogp, hidden } = problem(d);
   const flow = new CNF({ dim: d, hiddenDims: [hidden, hidden], seed: 0 });
@@ -155,6 +157,7 @@ for (const d of dims) {
       const out = execFileSync('/usr/bin/python3', [script, '--dim', String(d), '--iterations', String(iterations), '--threads', String(threads)], { encoding: 'utf8', env: torchEnv(threads), timeout: 1_800_000 });
       const last = JSON.parse(out.trim().split('\n').pop()!);
       torch = `${(1000 * last.seconds_per_iteration).toFixed(2).padStart(9)} ms ${last.nll.toFixed(3).padStart(8)} ${last.eval_seconds.toFixed(1).padStart(7)} s (NFE ${last.eval_nfe})`;
+      torchBlas = last.blas;
     } catch (e) {
       torch = `torch failed: ${(e as Error).message.split('\n')[0].slice(0, 60)}`;
     }
@@ -164,7 +167,8 @@ for (const d of dims) {
   tf.dispose([data, x]);
   flow.dispose();
 }
-console.log(`\n  d hidden   cnfkit/it  cnfkit NLL  (eval)   test −log p  d·H₁    PyTorch/it  PyTorch NLL (eval)   (${withTorch ? `${threads} thread(s) each: CNFKIT_THREADS, PyTorch's set_num_threads` : `cnfkit on ${threads} thread(s), CNFKIT_THREADS; PyTorch not run`})`);
+if (torchBlas) console.log(`\nPyTorch's BLAS: ${torchBlas}`);
+console.log(`\n  d hidden   cnfkit/it  cnfkit NLL  (eval)   test −log p  d·H₁    PyTorch/it  PyTorch NLL (eval)   (${withTorch ? `${threads} thread(s) each: CNFKIT_THREADS; PyTorch's own and its BLAS's` : `cnfkit on ${threads} thread(s), CNFKIT_THREADS; PyTorch not run`})`);
 for (const row of rows) console.log(row);
 
 /** The d-dimensional problem of seed `tabular:d`: training and test points, and the network's width. */
@@ -218,7 +222,10 @@ async function race(gap: number, every: number): Promise<void> {
       const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', env: torchEnv(threads), timeout: 3_600_000 });
       for (const line of out.trim().split('\n')) {
         const e = JSON.parse(line);
-        if (e.iteration === undefined) continue;
+        if (e.iteration === undefined) {
+          if (e.blas) console.log(`  PyTorch's BLAS: ${e.blas}`);
+          continue;
+        }
         console.log(`  PyTorch  iteration ${String(e.iteration).padStart(6)}  ${e.seconds.toFixed(1).padStart(7)} s  NLL ${e.nll.toFixed(3)}  (${((e.nll - d * h1) / d).toFixed(3)} nats/dim above)`);
         if (e.nll <= target && !torchReached) torchReached = { iteration: e.iteration, seconds: e.seconds };
       }
@@ -266,7 +273,7 @@ async function likelihoodBesideFfjord(blocks: number, every: number): Promise<vo
     for (const line of out.trim().split('\n')) {
       const e = JSON.parse(line);
       if (e.iteration !== undefined) console.log(`  FFJORD  iteration ${String(e.iteration).padStart(5)}  ${e.seconds.toFixed(1).padStart(7)} s  NLL ${e.nll.toFixed(3)}  NFE ${e.nfe.map((n: number) => n.toFixed(0)).join('/')}`);
-      else console.log(`  FFJORD: ${(1000 * e.seconds_per_iteration).toFixed(0)} ms/iteration, ${e.parameters} parameters`);
+      else console.log(`  FFJORD: ${(1000 * e.seconds_per_iteration).toFixed(0)} ms/iteration, ${e.parameters} parameters; its BLAS: ${e.blas}`);
     }
   }
 }

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 from train_misc import build_model_tabular, count_nfe, override_divergence_fn, standard_normal_logprob  # noqa: E402  (ffjord)
 from tabular_torch import problem  # noqa: E402
+from torch_threads import blas, use_threads  # noqa: E402
 
 
 def negative_log_likelihood(model, x):
@@ -46,7 +47,7 @@ def main():
     p.add_argument('--batch', type=int, default=1000)
     p.add_argument('--threads', type=int, default=1)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    use_threads(a.threads)
     d = a.dim
     generator, train, test = problem(d)
     torch.manual_seed(0)
@@ -86,7 +87,7 @@ def main():
                               'nfe': [sum(nfe_forward) / len(nfe_forward), sum(nfe_backward) / len(nfe_backward)]}), flush=True)
             nfe_forward, nfe_backward = [], []
     print(json.dumps({'dim': d, 'iterations': a.iterations, 'seconds_per_iteration': training / a.iterations,
-                      'parameters': sum(q.numel() for q in model.parameters())}))
+                      'parameters': sum(q.numel() for q in model.parameters()), 'blas': blas()}))
 
 
 if __name__ == '__main__':

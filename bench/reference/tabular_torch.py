@@ -19,6 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpu_torch import Field, log_prob  # noqa: E402
+from torch_threads import blas, use_threads  # noqa: E402
 
 SIGMA = 0.5
 
@@ -50,7 +51,7 @@ def main():
     p.add_argument('--stop-at', type=float, default=-math.inf)
     p.add_argument('--threads', type=int, default=1)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    use_threads(a.threads)
     d = a.dim
     generator, train, test = problem(d)
     hidden = max(64, 4 * d)
@@ -81,7 +82,7 @@ def main():
     started = time.perf_counter()
     logp, nfe = log_prob(net, test, T, 'exact', generator, with_nfe=True)
     nll = -float(logp.mean())
-    print(json.dumps({'dim': d, 'iterations': done, 'seconds_per_iteration': training / done, 'nll': nll, 'eval_seconds': time.perf_counter() - started, 'eval_nfe': nfe}))
+    print(json.dumps({'dim': d, 'iterations': done, 'seconds_per_iteration': training / done, 'nll': nll, 'eval_seconds': time.perf_counter() - started, 'eval_nfe': nfe, 'blas': blas()}))
 
 
 if __name__ == '__main__':

@@ -20,29 +20,9 @@ import time
 
 import torch
 
-try:
-    from threadpoolctl import threadpool_info, threadpool_limits
-except ImportError:  # no threadpoolctl: the BLAS keeps its own thread count (OMP_NUM_THREADS, if set)
-    threadpool_info = threadpool_limits = None
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gpu_torch import Field, fm_step  # noqa: E402
-
-
-def use_threads(threads, blas_threads=None):
-    """torch's intra-op threads, and its BLAS's (as many unless given)."""
-    torch.set_num_threads(threads)
-    if threadpool_limits is not None:
-        threadpool_limits(limits=blas_threads or threads, user_api='blas')
-
-
-def blas():
-    """The BLAS torch runs its products on, and its thread count now."""
-    if threadpool_info is None:
-        return 'unknown (no threadpoolctl: its threads not set)'
-    found = [f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer')}, {i.get('architecture')} kernels), {i['num_threads']} thread(s)"
-             for i in threadpool_info() if i['user_api'] == 'blas']
-    return '; '.join(found) or 'none loaded'
+from torch_threads import blas, use_threads  # noqa: E402
 
 
 def warm_model(batch):
