@@ -107,7 +107,7 @@ class TorchSteps {
   private readonly child = spawn(python, [script, '--serve'], { env: torchEnv(undefined, false), stdio: ['pipe', 'pipe', 'inherit'] });
   private readonly lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
   private failure?: Error;
-  /** The BLAS and its thread count, as the last answer gave them. */
+  /** The BLAS, as the last answer named it (its thread count changes with the request). */
   blas = '';
 
   constructor() {
@@ -118,9 +118,9 @@ class TorchSteps {
   async msPerStep({ own, blas }: TorchThreads, batch: number): Promise<number> {
     if (this.failure) throw new Error(`the PyTorch process failed: ${this.failure.message}`);
     this.child.stdin!.write(`${JSON.stringify({ threads: own, blas, batch, steps })}\n`);
-    // A step takes milliseconds: a minute a step means a stuck process, not a slow one.
+    // A step takes milliseconds: a minute to start and a second a step mean a stuck process, not a slow one.
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the PyTorch process did not answer')), 60_000 * Math.max(1, steps / 10))));
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the PyTorch process did not answer')), 60_000 + 1000 * steps)));
     try {
       const { value, done } = await Promise.race([this.lines.next(), timeout]);
       if (done) throw new Error(`the PyTorch process stopped${this.failureNote()}`);
