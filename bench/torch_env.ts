@@ -24,7 +24,11 @@ export const torchDefaultMalloc = process.argv.includes('--torch-default-malloc'
  */
 const KEEP_MEMORY = { MALLOC_TRIM_THRESHOLD_: String(2 ** 30), MALLOC_MMAP_THRESHOLD_: String(2 ** 25), MALLOC_TOP_PAD_: String(2 ** 27) };
 
-/** The environment for a PyTorch reference on `threads` threads (OMP_NUM_THREADS unset when omitted). */
+/**
+ * The environment for a PyTorch reference on `threads` threads: OMP_NUM_THREADS, which OpenBLAS (the
+ * BLAS of Debian's torch, where installed) obeys too; unset when omitted, for a driver that sets its
+ * threads itself (bench/reference/torch_threads.py).
+ */
 export function torchEnv(threads?: number, defaultMalloc = torchDefaultMalloc): NodeJS.ProcessEnv {
   const { OMP_NUM_THREADS: _omp, MALLOC_TRIM_THRESHOLD_: _t, MALLOC_MMAP_THRESHOLD_: _m, MALLOC_TOP_PAD_: _p, ...env } = process.env;
   return { ...env, ...(threads === undefined ? {} : { OMP_NUM_THREADS: String(threads) }), ...(defaultMalloc ? {} : KEEP_MEMORY) };

@@ -1,9 +1,8 @@
 """PyTorch's side of bench/threads.ts: the flow-matching step of FFJORD's toy network (concatsquash
 2-64-64-64-2, tanh, I-CFM sigma 0.1, Adam lr 3e-3, weight decay 1e-5) on 8gaussians, seconds per
 step at each batch size on n threads for each n given: torch.set_num_threads(n) and its BLAS's
-threads too (Debian's torch calls libblas.so.3, OpenBLAS where it is installed, whose own pool of
-every core set_num_threads leaves alone: "one thread" then ran its products on two cores here, and
-"two threads" put four threads on two cores). Prints one JSON line per (threads, batch), with the BLAS.
+threads too (torch_threads.py: without that, "one thread" ran its products on two cores here).
+Prints one JSON line per (threads, batch), with the BLAS.
 
     /usr/bin/python3 bench/reference/threads_torch.py --threads 1,2 --batches 256,1024 --steps 300
 
